@@ -1,0 +1,88 @@
+#include "layer.h"
+
+#include <cstring>
+
+namespace cellscan {
+
+Layer::Layer(const LayerSpec& spec, LayerParams params) : spec_(spec), params_(std::move(params)) {
+  const int h = spec_.hiddenSize;
+  const int gh = spec_.gateSize();
+  const int hout = spec_.outSize();
+  const int in = spec_.inputSize;
+  wIhT_ = PackedMatrix(in, gh, MatrixRef{params_.wIh.data(), in, true});
+  const bool splitCandidate = spec_.cell == CellKind::Gru && !spec_.linearBeforeReset;
+  // Without linear-before-reset the candidate's recurrent product needs r first: Rn gets its own pack.
+  const int recurrentCols = splitCandidate ? 2 * h : gh;
+  wHhT_ = PackedMatrix(hout, recurrentCols, MatrixRef{params_.wHh.data(), hout, true});
+  if (splitCandidate) {
+    wHnT_ = PackedMatrix(h, h, MatrixRef{params_.wHh.data() + static_cast<long>(2) * h * h, h, true});
+  }
+  if (spec_.projSize > 0) wHrT_ = PackedMatrix(h, hout, MatrixRef{params_.wHr.data(), h, true});
+
+  // Biases that sit outside any gate product fold into the input projection once.
+  inputBias_.assign(gh, 0.0f);
+  if (spec_.bias) {
+    const bool keepCandidateRecurrentBias = spec_.cell == CellKind::Gru && spec_.linearBeforeReset;
+    for (int j = 0; j < gh; j++) {
+      const bool inside = keepCandidateRecurrentBias && j >= 2 * h;
+      inputBias_[j] = params_.bIh[j] + (inside ? 0.0f : params_.bHh[j]);
+    }
+  }
+}
+
+const Layer::BackwardWeights& Layer::backwardWeights() const {
+  std::call_once(backwardOnce_, [this] {
+    const int h = spec_.hiddenSize;
+    const int gh = spec_.gateSize();
+    const int hout = spec_.outSize();
+    const int in = spec_.inputSize;
+    backward_.wIh = PackedMatrix(gh, in, MatrixRef{params_.wIh.data(), in, false});
+    const bool splitCandidate = spec_.cell == CellKind::Gru && !spec_.linearBeforeReset;
+    backward_.wHh = PackedMatrix(splitCandidate ? 2 * h : gh, hout, MatrixRef{params_.wHh.data(), hout, false});
+    if (splitCandidate) {
+      backward_.wHn = PackedMatrix(h, h, MatrixRef{params_.wHh.data() + static_cast<long>(2) * h * h, h, false});
+    }
+    if (spec_.projSize > 0) backward_.wHr = PackedMatrix(hout, h, MatrixRef{params_.wHr.data(), h, false});
+  });
+  return backward_;
+}
+
+void Layer::allocateWorkspace(Workspace& ws, int T, int B, bool keepInput) const {
+  const size_t tb = static_cast<size_t>(T) * B;
+  const size_t h = spec_.hiddenSize;
+  ws.T = T;
+  ws.B = B;
+  ws.keepsInput = keepInput;
+  if (keepInput) ws.x.grow(tb * spec_.inputSize);
+  ws.h.grow((tb + B) * spec_.outSize());
+  ws.gates.grow(tb * spec_.gateSize());
+  if (spec_.cell == CellKind::Lstm) {
+    ws.c.grow((tb + B) * h);
+    if (spec_.projSize > 0) ws.m.grow(tb * h);
+  }
+  if (spec_.cell == CellKind::Gru && spec_.linearBeforeReset) ws.ghn.grow(tb * h);
+}
+
+void Layer::forward(const ForwardIO& io, Workspace& ws) const {
+  if (ws.keepsInput) {
+    std::memcpy(ws.x.data(), io.x, static_cast<size_t>(io.T) * io.B * spec_.inputSize * sizeof(float));
+    if (io.lengths) ws.lengths.assign(io.lengths, io.lengths + io.B);
+  }
+  switch (spec_.cell) {
+    case CellKind::Lstm: return lstmLayerForward(io, ws, *this);
+    case CellKind::Gru: return gruLayerForward(io, ws, *this);
+    case CellKind::RnnTanh:
+    case CellKind::RnnRelu: return rnnLayerForward(io, ws, *this);
+  }
+}
+
+void Layer::backward(const BackwardIO& io, const Workspace& ws) const {
+  switch (spec_.cell) {
+    case CellKind::Lstm: return lstmLayerBackward(io, ws, *this);
+    case CellKind::Gru: return gruLayerBackward(io, ws, *this);
+    case CellKind::RnnTanh:
+    case CellKind::RnnRelu: return rnnLayerBackward(io, ws, *this);
+  }
+}
+
+}  // namespace cellscan

@@ -1,0 +1,155 @@
+#pragma once
+// One direction of one recurrent layer over a whole sequence: the unit of work a backend computes.
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "../gemm/gemm.h"
+#include "../runtime/aligned_buffer.h"
+
+namespace cellscan {
+
+enum class CellKind { Lstm, Gru, RnnTanh, RnnRelu };
+
+struct LayerSpec {
+  CellKind cell = CellKind::Lstm;
+  int inputSize = 0;
+  int hiddenSize = 0;
+  int projSize = 0;  // 0: no projection (LSTM only)
+  bool bias = true;
+  bool peepholes = false;         // LSTM only
+  bool linearBeforeReset = true;  // GRU only
+  bool reverse = false;
+
+  int gates() const { return cell == CellKind::Lstm ? 4 : cell == CellKind::Gru ? 3 : 1; }
+  int gateSize() const { return gates() * hiddenSize; }
+  int outSize() const { return projSize > 0 ? projSize : hiddenSize; }
+  bool hasCellState() const { return cell == CellKind::Lstm; }
+};
+
+// Parameters as PyTorch stores them (row-major, gates stacked in PyTorch order).
+struct LayerParams {
+  std::vector<float> wIh;    // [G*H, I]
+  std::vector<float> wHh;    // [G*H, Hout]
+  std::vector<float> bIh;    // [G*H] (empty without bias)
+  std::vector<float> bHh;    // [G*H]
+  std::vector<float> wHr;    // [Hout, H] (projection)
+  std::vector<float> wPeep;  // [3, H] rows i, f, o (peepholes)
+};
+
+// Parameter gradients of one call, written (not accumulated): the caller adds them where it wants.
+struct ParamGrads {
+  float* wIh = nullptr;
+  float* wHh = nullptr;
+  float* bIh = nullptr;
+  float* bHh = nullptr;
+  float* wHr = nullptr;
+  float* wPeep = nullptr;
+};
+
+// What forward keeps for backward. States live in T + 1 time-indexed slots so that the state before
+// step t and the state after it are adjacent whichever way the direction runs (see SequenceIndex).
+struct Workspace {
+  int T = 0;
+  int B = 0;
+  bool keepsInput = false;   // training: x is kept for the weight gradient
+  std::vector<int> lengths;  // empty: every row runs all T steps
+  AlignedBuffer x;           // [T, B, I] copy of the input (training only)
+  AlignedBuffer h;           // [T + 1, B, Hout]
+  AlignedBuffer c;           // [T + 1, B, H] (LSTM)
+  AlignedBuffer gates;       // [T, B, G*H] activated gates (LSTM i f g o; GRU r z n; RNN: scratch)
+  AlignedBuffer m;           // [T, B, H] LSTM output before projection, o ⊙ tanh(c)
+  AlignedBuffer ghn;         // [T, B, H] GRU (linear before reset): Rn h + rn
+  size_t bytes() const {
+    return (x.size() + h.size() + c.size() + gates.size() + m.size() + ghn.size()) * sizeof(float) +
+           lengths.size() * sizeof(int);
+  }
+};
+
+struct ForwardIO {
+  int T = 0;
+  int B = 0;
+  const float* x = nullptr;      // [T, B, I]
+  const float* h0 = nullptr;     // [B, Hout] or null for zeros
+  const float* c0 = nullptr;     // [B, H] or null for zeros
+  const int* lengths = nullptr;  // [B] or null for all T
+  float* y = nullptr;            // T*B rows of Hout, ldy apart
+  long ldy = 0;
+  float* hN = nullptr;  // [B, Hout]
+  float* cN = nullptr;  // [B, H] (LSTM)
+};
+
+struct BackwardIO {
+  const float* dY = nullptr;  // T*B rows of Hout, ldDY apart, or null for zeros
+  long ldDY = 0;
+  const float* dhN = nullptr;  // [B, Hout] or null
+  const float* dcN = nullptr;  // [B, H] or null
+  float* dX = nullptr;         // [T, B, I] written
+  float* dh0 = nullptr;        // [B, Hout] written
+  float* dc0 = nullptr;        // [B, H] written (LSTM)
+  ParamGrads grads;
+};
+
+// The time order of one direction, and which rows take part in each step.
+struct SequenceIndex {
+  int T;
+  int B;
+  bool reverse;
+  const int* lengths;
+
+  int timeAt(int step) const { return reverse ? T - 1 - step : step; }
+  // State slots: the state entering time t and the one leaving it.
+  int slotBefore(int t) const { return reverse ? t + 1 : t; }
+  int slotAfter(int t) const { return reverse ? t : t + 1; }
+  int firstSlot() const { return reverse ? T : 0; }
+  int finalSlot() const { return reverse ? 0 : T; }
+  // The slots entering every time step, t = 0..T-1 in order, are contiguous from here.
+  int firstSlotBefore() const { return reverse ? 1 : 0; }
+  bool active(int t, int b) const { return lengths == nullptr || t < lengths[b]; }
+};
+
+// The weights of one layer direction, packed once for the products forward and backward need.
+class Layer {
+ public:
+  Layer(const LayerSpec& spec, LayerParams params);
+  const LayerSpec& spec() const { return spec_; }
+  const LayerParams& params() const { return params_; }
+
+  // Workspace sizes depend only on the spec and the sequence shape.
+  void allocateWorkspace(Workspace& ws, int T, int B, bool keepInput) const;
+  void forward(const ForwardIO& io, Workspace& ws) const;
+  void backward(const BackwardIO& io, const Workspace& ws) const;
+
+  // Forward products: op(B) = Wᵀ.
+  const PackedMatrix& inputWeightsT() const { return wIhT_; }        // [I, G*H]
+  const PackedMatrix& recurrentWeightsT() const { return wHhT_; }    // [Hout, G*H] (GRU without LBR: r, z only)
+  const PackedMatrix& candidateWeightsT() const { return wHnT_; }    // [H, H] GRU without LBR: Rnᵀ
+  const PackedMatrix& projectionWeightsT() const { return wHrT_; }   // [H, Hout]
+  const float* inputBias() const { return inputBias_.data(); }       // folded biases added to X·W_ihᵀ
+  // Backward products: op(B) = W, packed on first use (inference never pays for them).
+  struct BackwardWeights {
+    PackedMatrix wIh;  // [G*H, I]
+    PackedMatrix wHh;  // [G*H, Hout] (GRU without LBR: r, z rows only)
+    PackedMatrix wHn;  // [H, H] GRU without LBR: Rn
+    PackedMatrix wHr;  // [Hout, H]
+  };
+  const BackwardWeights& backwardWeights() const;
+
+ private:
+  LayerSpec spec_;
+  LayerParams params_;
+  PackedMatrix wIhT_, wHhT_, wHnT_, wHrT_;
+  std::vector<float> inputBias_;
+  mutable std::once_flag backwardOnce_;
+  mutable BackwardWeights backward_;
+};
+
+// Per-cell kernels over one direction (defined in lstm.cc, gru.cc, rnn.cc).
+void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer);
+void lstmLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& layer);
+void gruLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer);
+void gruLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& layer);
+void rnnLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer);
+void rnnLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& layer);
+
+}  // namespace cellscan

@@ -1,0 +1,550 @@
+#include "layer_wrap.h"
+
+#include <climits>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "../runtime/thread_pool.h"
+#include "args.h"
+
+namespace cellscan::js {
+namespace {
+
+// Larger sizes would overflow the int-indexed products inside the kernels.
+constexpr long kMaxSize = 1L << 24;
+constexpr long kMaxRows = INT_MAX;
+
+const napi_type_tag kWorkspaceTag = {0x9c1e5a7d3b2f4e61ULL, 0xa4d8c0b7e3f21965ULL};
+
+struct ParamSpans {
+  Span<float> wIh, wHh, bIh, bHh, wHr, wPeep;
+};
+
+// Exactly the arrays this layer has, each of its exact size; the others must be absent.
+ParamSpans readParams(const Napi::Object& o, const LayerSpec& s, const char* where) {
+  const size_t gh = s.gateSize();
+  const size_t h = s.hiddenSize;
+  const size_t hout = s.outSize();
+  ParamSpans p;
+  p.wIh = getFloat32(o, "wIh", where, gh * s.inputSize, false);
+  p.wHh = getFloat32(o, "wHh", where, gh * hout, false);
+  if (s.bias) {
+    p.bIh = getFloat32(o, "bIh", where, gh, false);
+    p.bHh = getFloat32(o, "bHh", where, gh, false);
+  } else {
+    requireAbsent(o, "bIh", where, "the layer has no bias");
+    requireAbsent(o, "bHh", where, "the layer has no bias");
+  }
+  if (s.projSize > 0) {
+    p.wHr = getFloat32(o, "wHr", where, hout * h, false);
+  } else {
+    requireAbsent(o, "wHr", where, "the layer has no projection");
+  }
+  if (s.peepholes) {
+    p.wPeep = getFloat32(o, "wPeep", where, 3 * h, false);
+  } else {
+    requireAbsent(o, "wPeep", where, "the layer has no peepholes");
+  }
+  return p;
+}
+
+std::vector<float> copyOf(const Span<float>& s) { return std::vector<float>(s.data, s.data + s.length); }
+
+LayerSpec readSpec(const Napi::Object& o, const char* where) {
+  Napi::Env env = o.Env();
+  LayerSpec s;
+  const std::string cell = getString(o, "cell", where);
+  if (cell == "lstm") {
+    s.cell = CellKind::Lstm;
+  } else if (cell == "gru") {
+    s.cell = CellKind::Gru;
+  } else if (cell == "rnn_tanh") {
+    s.cell = CellKind::RnnTanh;
+  } else if (cell == "rnn_relu") {
+    s.cell = CellKind::RnnRelu;
+  } else {
+    throwRangeError(env, where, "cell", "one of \"lstm\", \"gru\", \"rnn_tanh\", \"rnn_relu\"", "\"" + cell + "\"");
+  }
+  s.inputSize = static_cast<int>(getInteger(o, "inputSize", where, 1, kMaxSize));
+  s.hiddenSize = static_cast<int>(getInteger(o, "hiddenSize", where, 1, kMaxSize));
+  s.bias = getBoolean(o, "bias", where, true);
+  s.reverse = getBoolean(o, "reverse", where, false);
+  // Options of other cells may be present at their neutral values, so one spec shape serves all cells.
+  const bool lstm = s.cell == CellKind::Lstm;
+  s.projSize = static_cast<int>(getInteger(o, "projSize", where, 0, lstm ? s.hiddenSize - 1 : 0, 0));
+  s.peepholes = getBoolean(o, "peepholes", where, false);
+  if (s.peepholes && !lstm) throwRangeError(env, where, "peepholes", "false (only LSTM has peepholes)", "true");
+  s.linearBeforeReset = getBoolean(o, "linearBeforeReset", where, true);
+  return s;
+}
+
+// Copies a span into owned storage and returns a pointer to it (null stays null).
+template <class T>
+const T* keep(std::vector<T>& store, const Span<T>& s) {
+  if (s.data == nullptr) return nullptr;
+  store.assign(s.data, s.data + s.length);
+  return store.data();
+}
+
+// The JS arrays an async call writes back into once it is done, and how many elements each needs.
+struct Destination {
+  Napi::Reference<Napi::Float32Array> ref;
+  size_t length = 0;
+  const char* name = "";
+};
+
+Destination destination(const Napi::Object& o, const char* key, size_t length) {
+  Destination d;
+  d.ref = Napi::Persistent(o.Get(key).As<Napi::Float32Array>());
+  d.length = length;
+  d.name = key;
+  return d;
+}
+
+// The array behind a destination, re-checked: it may have been detached while the work ran.
+float* reopen(Destination& d, const char* where) {
+  Napi::Float32Array a = d.ref.Value();
+  if (a.ElementLength() < d.length) {
+    throw Napi::Error::New(d.ref.Env(), std::string(where) + ": " + d.name +
+                                            " was detached or resized while the call ran; nothing was written to it");
+  }
+  return a.Data();
+}
+
+void copyRows(float* dst, long ldDst, const float* src, long ldSrc, long rows, int width) {
+  for (long r = 0; r < rows; r++) std::memcpy(dst + r * ldDst, src + r * ldSrc, width * sizeof(float));
+}
+
+void addInto(float* dst, const float* src, size_t n) {
+  for (size_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward
+
+struct ForwardJob {
+  std::shared_ptr<const Layer> layer;
+  std::shared_ptr<Workspace> ws = std::make_shared<Workspace>();
+  bool training = false;
+  ForwardIO io;
+  // Async calls work on copies so that JS may not touch memory the worker thread uses.
+  std::vector<float> x, h0, c0, y, hN, cN;
+  std::vector<int> lengths;
+
+  void run() {
+    std::lock_guard<std::mutex> session(ThreadPool::instance().sessionMutex());
+    layer->allocateWorkspace(*ws, io.T, io.B, training);
+    layer->forward(io, *ws);
+  }
+};
+
+struct ForwardArgs {
+  Span<float> x, h0, c0, y, hN, cN;
+  Span<int32_t> lengths;
+  int T = 0, B = 0;
+  long yStride = 0;
+  bool training = false;
+};
+
+ForwardArgs readForwardArgs(const Napi::CallbackInfo& info, const LayerSpec& s, const char* where) {
+  Napi::Env env = info.Env();
+  Napi::Object o = requireObject(info, 0, where, "arguments");
+  ForwardArgs a;
+  a.T = static_cast<int>(getInteger(o, "T", where, 1, kMaxRows));
+  a.B = static_cast<int>(getInteger(o, "B", where, 1, kMaxRows));
+  const size_t rows = static_cast<size_t>(a.T) * a.B;
+  if (rows > static_cast<size_t>(kMaxRows)) {
+    throwRangeError(env, where, "T * B", "at most " + std::to_string(kMaxRows), std::to_string(rows));
+  }
+  const size_t hout = s.outSize();
+  const size_t h = s.hiddenSize;
+  a.x = getFloat32(o, "x", where, rows * s.inputSize, false);
+  a.h0 = getFloat32(o, "h0", where, a.B * hout, true);
+  a.hN = getFloat32(o, "hN", where, a.B * hout, false);
+  if (s.hasCellState()) {
+    a.c0 = getFloat32(o, "c0", where, a.B * h, true);
+    a.cN = getFloat32(o, "cN", where, a.B * h, false);
+  } else {
+    requireAbsent(o, "c0", where, "only LSTM has a cell state");
+    requireAbsent(o, "cN", where, "only LSTM has a cell state");
+  }
+  a.lengths = getInt32(o, "lengths", where, a.B, true);
+  for (size_t b = 0; b < a.lengths.length; b++) {
+    const int len = a.lengths.data[b];
+    if (len < 0 || len > a.T) {
+      throwRangeError(env, where, "lengths[" + std::to_string(b) + "]", "an integer in 0.." + std::to_string(a.T),
+                      std::to_string(len));
+    }
+  }
+  a.yStride = getInteger(o, "yStride", where, static_cast<long>(hout), kMaxRows, static_cast<long>(hout));
+  a.y = getFloat32(o, "y", where, (rows - 1) * a.yStride + hout, false, true);
+  a.training = getBoolean(o, "training", where, false);
+  return a;
+}
+
+class ForwardWorker : public Napi::AsyncWorker {
+ public:
+  ForwardWorker(Napi::Env env, std::unique_ptr<ForwardJob> job, std::vector<Destination> outs, long yStride)
+      : Napi::AsyncWorker(env, "cellscan.forward"),
+        job_(std::move(job)),
+        outs_(std::move(outs)),
+        yStride_(yStride),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override { job_->run(); }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    try {
+      const char* where = "Layer.forwardAsync";
+      const long rows = static_cast<long>(job_->io.T) * job_->io.B;
+      const int hout = job_->layer->spec().outSize();
+      float* y = reopen(outs_[0], where);
+      float* hN = reopen(outs_[1], where);
+      float* cN = outs_.size() > 2 ? reopen(outs_[2], where) : nullptr;
+      copyRows(y, yStride_, job_->y.data(), hout, rows, hout);
+      std::memcpy(hN, job_->hN.data(), job_->hN.size() * sizeof(float));
+      if (cN) std::memcpy(cN, job_->cN.data(), job_->cN.size() * sizeof(float));
+      if (job_->training) {
+        deferred_.Resolve(WorkspaceWrap::Create(env, job_->ws, job_->layer));
+      } else {
+        deferred_.Resolve(env.Undefined());
+      }
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  std::unique_ptr<ForwardJob> job_;
+  std::vector<Destination> outs_;
+  long yStride_;
+  Napi::Promise::Deferred deferred_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Backward
+
+struct BackwardJob {
+  std::shared_ptr<const Layer> layer;
+  std::shared_ptr<const Workspace> ws;
+  BackwardIO io;
+  std::vector<float> dY, dhN, dcN, dX, dh0, dc0;
+  // This call's parameter gradients, added into the caller's arrays afterwards: the same sums
+  // whether the call was sync or async.
+  std::vector<float> gWIh, gWHh, gBIh, gBHh, gWHr, gWPeep;
+
+  void allocateGrads(const LayerSpec& s) {
+    const size_t gh = s.gateSize();
+    gWIh.resize(gh * s.inputSize);
+    gWHh.resize(gh * s.outSize());
+    io.grads.wIh = gWIh.data();
+    io.grads.wHh = gWHh.data();
+    if (s.bias) {
+      gBIh.resize(gh);
+      gBHh.resize(gh);
+      io.grads.bIh = gBIh.data();
+      io.grads.bHh = gBHh.data();
+    }
+    if (s.projSize > 0) {
+      gWHr.resize(static_cast<size_t>(s.outSize()) * s.hiddenSize);
+      io.grads.wHr = gWHr.data();
+    }
+    if (s.peepholes) {
+      gWPeep.resize(3 * static_cast<size_t>(s.hiddenSize));
+      io.grads.wPeep = gWPeep.data();
+    }
+  }
+
+  void run() {
+    std::lock_guard<std::mutex> session(ThreadPool::instance().sessionMutex());
+    layer->backward(io, *ws);
+  }
+};
+
+struct BackwardArgs {
+  WorkspaceWrap* ws = nullptr;
+  Span<float> dY, dhN, dcN, dX, dh0, dc0;
+  long dYStride = 0;
+  ParamSpans grads;
+  Napi::Object gradsObject;
+};
+
+BackwardArgs readBackwardArgs(const Napi::CallbackInfo& info, const std::shared_ptr<const Layer>& layer,
+                              const char* where) {
+  Napi::Env env = info.Env();
+  const LayerSpec& s = layer->spec();
+  Napi::Object o = requireObject(info, 0, where, "arguments");
+  BackwardArgs a;
+  Napi::Value wsValue = o.Get("workspace");
+  a.ws = WorkspaceWrap::From(wsValue);
+  if (a.ws == nullptr) {
+    throwTypeError(env, where, "workspace", "a Workspace returned by forward with training: true", wsValue);
+  }
+  if (a.ws->owner() != layer) {
+    throw Napi::TypeError::New(env, std::string(where) +
+                                        ": workspace must come from a forward of this layer, got one from another layer");
+  }
+  const Workspace& ws = *a.ws->workspace();
+  const size_t rows = static_cast<size_t>(ws.T) * ws.B;
+  const size_t hout = s.outSize();
+  const size_t h = s.hiddenSize;
+  a.dYStride = getInteger(o, "dYStride", where, static_cast<long>(hout), kMaxRows, static_cast<long>(hout));
+  a.dY = getFloat32(o, "dY", where, (rows - 1) * a.dYStride + hout, true, true);
+  a.dhN = getFloat32(o, "dhN", where, ws.B * hout, true);
+  a.dX = getFloat32(o, "dX", where, rows * s.inputSize, false);
+  a.dh0 = getFloat32(o, "dh0", where, ws.B * hout, false);
+  if (s.hasCellState()) {
+    a.dcN = getFloat32(o, "dcN", where, ws.B * h, true);
+    a.dc0 = getFloat32(o, "dc0", where, ws.B * h, false);
+  } else {
+    requireAbsent(o, "dcN", where, "only LSTM has a cell state");
+    requireAbsent(o, "dc0", where, "only LSTM has a cell state");
+  }
+  Napi::Value g = o.Get("grads");
+  if (!g.IsObject() || g.IsArray() || g.IsTypedArray()) {
+    throwTypeError(env, where, "grads", "an object of Float32Arrays (wIh, wHh, ...)", g);
+  }
+  a.gradsObject = g.As<Napi::Object>();
+  const std::string gradsWhere = std::string(where) + " grads";
+  a.grads = readParams(a.gradsObject, s, gradsWhere.c_str());
+  return a;
+}
+
+void addGrads(const BackwardJob& job, const ParamSpans& into) {
+  addInto(into.wIh.data, job.gWIh.data(), job.gWIh.size());
+  addInto(into.wHh.data, job.gWHh.data(), job.gWHh.size());
+  if (into.bIh.data) addInto(into.bIh.data, job.gBIh.data(), job.gBIh.size());
+  if (into.bHh.data) addInto(into.bHh.data, job.gBHh.data(), job.gBHh.size());
+  if (into.wHr.data) addInto(into.wHr.data, job.gWHr.data(), job.gWHr.size());
+  if (into.wPeep.data) addInto(into.wPeep.data, job.gWPeep.data(), job.gWPeep.size());
+}
+
+class BackwardWorker : public Napi::AsyncWorker {
+ public:
+  // outs: dX, dh0, [dc0], then the gradient arrays in ParamSpans order (present ones only).
+  BackwardWorker(Napi::Env env, std::unique_ptr<BackwardJob> job, std::vector<Destination> outs, bool cellState)
+      : Napi::AsyncWorker(env, "cellscan.backward"),
+        job_(std::move(job)),
+        outs_(std::move(outs)),
+        cellState_(cellState),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override { job_->run(); }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    try {
+      const char* where = "Layer.backwardAsync";
+      // Check every destination before writing any, so a failure leaves the caller's arrays untouched.
+      std::vector<float*> dst;
+      for (Destination& d : outs_) dst.push_back(reopen(d, where));
+      size_t k = 0;
+      std::memcpy(dst[k++], job_->dX.data(), job_->dX.size() * sizeof(float));
+      std::memcpy(dst[k++], job_->dh0.data(), job_->dh0.size() * sizeof(float));
+      if (cellState_) std::memcpy(dst[k++], job_->dc0.data(), job_->dc0.size() * sizeof(float));
+      for (const std::vector<float>* g : {&job_->gWIh, &job_->gWHh, &job_->gBIh, &job_->gBHh, &job_->gWHr, &job_->gWPeep}) {
+        if (!g->empty()) addInto(dst[k++], g->data(), g->size());
+      }
+      deferred_.Resolve(env.Undefined());
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  std::unique_ptr<BackwardJob> job_;
+  std::vector<Destination> outs_;
+  bool cellState_;
+  Napi::Promise::Deferred deferred_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Workspace
+
+Napi::Function WorkspaceWrap::Define(Napi::Env env) {
+  return DefineClass(env, "Workspace", {InstanceAccessor<&WorkspaceWrap::ByteLength>("byteLength")});
+}
+
+Napi::Object WorkspaceWrap::Create(Napi::Env env, std::shared_ptr<Workspace> ws, std::shared_ptr<const Layer> owner) {
+  auto* data = env.GetInstanceData<AddonData>();
+  struct Payload {
+    std::shared_ptr<Workspace> ws;
+    std::shared_ptr<const Layer> owner;
+  } payload{std::move(ws), std::move(owner)};
+  Napi::Object obj = data->workspaceClass.New({Napi::External<Payload>::New(env, &payload)});
+  obj.TypeTag(&kWorkspaceTag);
+  WorkspaceWrap* self = Unwrap(obj);
+  self->ws_ = std::move(payload.ws);
+  self->owner_ = std::move(payload.owner);
+  self->accounted_ = static_cast<int64_t>(self->ws_->bytes());
+  Napi::MemoryManagement::AdjustExternalMemory(env, self->accounted_);
+  return obj;
+}
+
+WorkspaceWrap* WorkspaceWrap::From(const Napi::Value& v) {
+  if (!v.IsObject()) return nullptr;
+  Napi::Object o = v.As<Napi::Object>();
+  if (!o.CheckTypeTag(&kWorkspaceTag)) return nullptr;
+  WorkspaceWrap* w = Unwrap(o);
+  return w != nullptr && w->ws_ ? w : nullptr;
+}
+
+WorkspaceWrap::WorkspaceWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<WorkspaceWrap>(info) {
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    throw Napi::TypeError::New(info.Env(), "Workspace: cannot be constructed from JavaScript; "
+                                           "it is returned by Layer.forward with training: true");
+  }
+}
+
+void WorkspaceWrap::Finalize(Napi::Env env) {
+  if (accounted_) Napi::MemoryManagement::AdjustExternalMemory(env, -accounted_);
+}
+
+Napi::Value WorkspaceWrap::ByteLength(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(ws_ ? ws_->bytes() : 0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layer
+
+Napi::Function LayerWrap::Define(Napi::Env env) {
+  return DefineClass(env, "Layer",
+                     {InstanceMethod<&LayerWrap::Forward>("forward"),
+                      InstanceMethod<&LayerWrap::ForwardAsync>("forwardAsync"),
+                      InstanceMethod<&LayerWrap::Backward>("backward"),
+                      InstanceMethod<&LayerWrap::BackwardAsync>("backwardAsync")});
+}
+
+LayerWrap::LayerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LayerWrap>(info) {
+  const char* where = "new Layer";
+  if (!info.IsConstructCall()) throw Napi::TypeError::New(info.Env(), "Layer: must be called with new");
+  const LayerSpec spec = readSpec(requireObject(info, 0, where, "spec"), where);
+  const ParamSpans w = readParams(requireObject(info, 1, where, "weights"), spec, where);
+  LayerParams params;
+  params.wIh = copyOf(w.wIh);
+  params.wHh = copyOf(w.wHh);
+  params.bIh = copyOf(w.bIh);
+  params.bHh = copyOf(w.bHh);
+  params.wHr = copyOf(w.wHr);
+  params.wPeep = copyOf(w.wPeep);
+  layer_ = std::make_shared<const Layer>(spec, std::move(params));
+}
+
+Napi::Value LayerWrap::Forward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const LayerSpec& s = layer_->spec();
+  const ForwardArgs a = readForwardArgs(info, s, "Layer.forward");
+  ForwardJob job;
+  job.layer = layer_;
+  job.training = a.training;
+  job.io = ForwardIO{a.T, a.B, a.x.data, a.h0.data, a.c0.data, a.lengths.data, a.y.data, a.yStride, a.hN.data, a.cN.data};
+  job.run();
+  if (!a.training) return env.Undefined();
+  return WorkspaceWrap::Create(env, job.ws, layer_);
+}
+
+Napi::Value LayerWrap::ForwardAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const LayerSpec& s = layer_->spec();
+  const ForwardArgs a = readForwardArgs(info, s, "Layer.forwardAsync");
+  auto job = std::make_unique<ForwardJob>();
+  job->layer = layer_;
+  job->training = a.training;
+  const int hout = s.outSize();
+  ForwardIO& io = job->io;
+  io.T = a.T;
+  io.B = a.B;
+  io.x = keep(job->x, a.x);
+  io.h0 = keep(job->h0, a.h0);
+  io.c0 = keep(job->c0, a.c0);
+  io.lengths = keep(job->lengths, a.lengths);
+  job->y.resize(static_cast<size_t>(a.T) * a.B * hout);
+  job->hN.resize(a.hN.length);
+  job->cN.resize(a.cN.length);
+  io.y = job->y.data();
+  io.ldy = hout;
+  io.hN = job->hN.data();
+  io.cN = a.cN.data ? job->cN.data() : nullptr;
+
+  Napi::Object o = info[0].As<Napi::Object>();
+  std::vector<Destination> outs;
+  outs.push_back(destination(o, "y", a.y.length));
+  outs.push_back(destination(o, "hN", a.hN.length));
+  if (a.cN.data) outs.push_back(destination(o, "cN", a.cN.length));
+  auto* worker = new ForwardWorker(env, std::move(job), std::move(outs), a.yStride);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value LayerWrap::Backward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const BackwardArgs a = readBackwardArgs(info, layer_, "Layer.backward");
+  BackwardJob job;
+  job.layer = layer_;
+  job.ws = a.ws->workspace();
+  job.io.dY = a.dY.data;
+  job.io.ldDY = a.dYStride;
+  job.io.dhN = a.dhN.data;
+  job.io.dcN = a.dcN.data;
+  job.io.dX = a.dX.data;
+  job.io.dh0 = a.dh0.data;
+  job.io.dc0 = a.dc0.data;
+  job.allocateGrads(layer_->spec());
+  job.run();
+  addGrads(job, a.grads);
+  return env.Undefined();
+}
+
+Napi::Value LayerWrap::BackwardAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const LayerSpec& s = layer_->spec();
+  const BackwardArgs a = readBackwardArgs(info, layer_, "Layer.backwardAsync");
+  auto job = std::make_unique<BackwardJob>();
+  job->layer = layer_;
+  job->ws = a.ws->workspace();
+  const Workspace& ws = *job->ws;
+  const size_t rows = static_cast<size_t>(ws.T) * ws.B;
+  const int hout = s.outSize();
+  // dY is compacted to contiguous rows so the copy is no larger than the rows the kernel reads.
+  if (a.dY.data) {
+    job->dY.resize(rows * hout);
+    copyRows(job->dY.data(), hout, a.dY.data, a.dYStride, static_cast<long>(rows), hout);
+    job->io.dY = job->dY.data();
+    job->io.ldDY = hout;
+  }
+  job->io.dhN = keep(job->dhN, a.dhN);
+  job->io.dcN = keep(job->dcN, a.dcN);
+  job->dX.resize(a.dX.length);
+  job->dh0.resize(a.dh0.length);
+  job->dc0.resize(a.dc0.length);
+  job->io.dX = job->dX.data();
+  job->io.dh0 = job->dh0.data();
+  job->io.dc0 = a.dc0.data ? job->dc0.data() : nullptr;
+  job->allocateGrads(s);
+
+  Napi::Object o = info[0].As<Napi::Object>();
+  std::vector<Destination> outs;
+  outs.push_back(destination(o, "dX", a.dX.length));
+  outs.push_back(destination(o, "dh0", a.dh0.length));
+  if (a.dc0.data) outs.push_back(destination(o, "dc0", a.dc0.length));
+  for (const char* key : {"wIh", "wHh", "bIh", "bHh", "wHr", "wPeep"}) {
+    if (!isAbsent(a.gradsObject.Get(key))) {
+      outs.push_back(destination(a.gradsObject, key, a.gradsObject.Get(key).As<Napi::Float32Array>().ElementLength()));
+    }
+  }
+  auto* worker = new BackwardWorker(env, std::move(job), std::move(outs), a.dc0.data != nullptr);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+}  // namespace cellscan::js

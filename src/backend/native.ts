@@ -1,0 +1,41 @@
+// The C++ addon behind the Backend interface. Its Layer class already takes and returns exactly
+// the shapes of BackendLayer, so this file only finds and loads the binary.
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Backend, BackendLayer, LayerParams, LayerSpec } from './types';
+
+interface NativeAddon {
+  Layer: new (spec: LayerSpec, params: LayerParams) => BackendLayer;
+  setNumThreads(n: number): void;
+  numThreads(): number;
+  cpuFeatures(): string[];
+  gemmKernel(): string;
+}
+
+/** Where node-gyp leaves the addon, from the package root (this file sits two levels below it). */
+export const nativeAddonPath = path.join(__dirname, '..', '..', 'build', 'Release', 'cellscan.node');
+
+/** Loads the addon; throws an Error whose message says why it is unavailable and what to do. */
+export function loadNativeBackend(): Backend {
+  if (!fs.existsSync(nativeAddonPath)) {
+    throw new Error(
+      `the addon was not built (${nativeAddonPath} is missing); install a C++ toolchain (g++/clang, make, python3) ` +
+        'and run `npm run build:native`',
+    );
+  }
+  let addon: NativeAddon;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    addon = require(nativeAddonPath) as NativeAddon;
+  } catch (e) {
+    throw new Error(`the addon failed to load: ${(e as Error).message}; rebuild it with \`npm run build:native\``);
+  }
+  const features = [...addon.cpuFeatures(), `gemm:${addon.gemmKernel()}`];
+  return {
+    name: 'native',
+    features,
+    createLayer: (spec, params) => new addon.Layer(spec, params),
+    setNumThreads: (n) => addon.setNumThreads(n),
+    numThreads: () => addon.numThreads(),
+  };
+}

@@ -1,0 +1,84 @@
+// The one interface both backends implement. A backend computes one direction of one layer over a
+// whole sequence per call; stacking, directions, dropout and layouts live in the facade, once.
+
+export type BackendName = 'native' | 'wasm';
+export type CellKind = 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu';
+
+export interface LayerSpec {
+  cell: CellKind;
+  inputSize: number;
+  hiddenSize: number;
+  /** 0: no projection (LSTM only). */
+  projSize: number;
+  bias: boolean;
+  peepholes: boolean;
+  linearBeforeReset: boolean;
+  reverse: boolean;
+}
+
+/** Parameters of one layer direction in PyTorch's layout; the optional ones exist iff the spec says so. */
+export interface LayerParams {
+  wIh: Float32Array; // [G*H, I]
+  wHh: Float32Array; // [G*H, Hout]
+  bIh?: Float32Array; // [G*H]
+  bHh?: Float32Array; // [G*H]
+  wHr?: Float32Array; // [Hout, H]
+  wPeep?: Float32Array; // [3, H] rows i, f, o
+}
+
+export interface ForwardArgs {
+  T: number;
+  B: number;
+  x: Float32Array; // [T, B, I]
+  h0?: Float32Array; // [B, Hout]; absent: zeros
+  c0?: Float32Array; // [B, H] (LSTM); absent: zeros
+  lengths?: Int32Array; // [B], each in 0..T; absent: all T
+  y: Float32Array; // T*B rows of Hout, yStride apart (written)
+  yStride: number;
+  hN: Float32Array; // [B, Hout] (written)
+  cN?: Float32Array; // [B, H] (written, LSTM)
+  training: boolean;
+}
+
+/** What a training forward keeps for backward; only the backend that made it can read it. */
+export interface Workspace {
+  readonly byteLength: number;
+}
+
+export interface BackwardArgs {
+  workspace: Workspace;
+  dY?: Float32Array; // T*B rows of Hout, dYStride apart; absent: zeros
+  dYStride: number;
+  dhN?: Float32Array;
+  dcN?: Float32Array;
+  dX: Float32Array; // [T, B, I] (written)
+  dh0: Float32Array; // [B, Hout] (written)
+  dc0?: Float32Array; // [B, H] (written, LSTM)
+  grads: LayerParams; // parameter gradients are ADDED into these
+}
+
+/** One layer direction with its weights prepared (copied, packed) for repeated calls. */
+export interface BackendLayer {
+  /** Returns the workspace when args.training, else undefined. */
+  forward(args: ForwardArgs): Workspace | undefined;
+  forwardAsync(args: ForwardArgs): Promise<Workspace | undefined>;
+  backward(args: BackwardArgs): void;
+  backwardAsync(args: BackwardArgs): Promise<void>;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  /** CPU and instruction-set features the backend uses. */
+  readonly features: string[];
+  createLayer(spec: LayerSpec, params: LayerParams): BackendLayer;
+  setNumThreads(n: number): void;
+  numThreads(): number;
+}
+
+export interface BackendInfo {
+  name: BackendName;
+  available: boolean;
+  reason?: string;
+  features: string[];
+  threads: number;
+}

@@ -1,0 +1,13 @@
+export { Tensor } from './tensor';
+export type { DType, TensorData } from './tensor';
+export { LSTM } from './layers/lstm';
+export { GRU } from './layers/gru';
+export { RNN } from './layers/rnn';
+export { RecurrentLayer } from './layers/recurrent';
+export type { BackwardGradients, BackwardResult, ForwardOptions, ForwardResult } from './layers/recurrent';
+export type { GRUOptions, LSTMOptions, RNNOptions, RecurrentOptions } from './layers/options';
+export type { LoadStateDictOptions } from './layers/module';
+export { Tape } from './layers/tape';
+export { loadSafetensors, saveSafetensors, SafetensorsMap } from './io/safetensors';
+export { backends, currentBackend, setNumThreads, useBackend } from './backend/select';
+export type { Backend, BackendInfo, BackendName } from './backend/types';

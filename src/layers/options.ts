@@ -1,0 +1,136 @@
+// Constructor options of the recurrent layers: defaults, validation, and the normalized config.
+import type { CellKind } from '../backend/types';
+import { checkBoolean, checkPositiveInteger, rangeError, typeError } from '../errors';
+
+export interface RecurrentOptions {
+  inputSize: number;
+  hiddenSize: number;
+  /** Stacked layers (default 1). */
+  numLayers?: number;
+  /** Default true. */
+  bias?: boolean;
+  /** false: input [T, B, I]; true: [B, T, I] (default false). */
+  batchFirst?: boolean;
+  /** Default false. */
+  bidirectional?: boolean;
+  /** Dropout on the outputs of every layer but the last, in training only (default 0). */
+  dropout?: number;
+  /** Seeds weight init and dropout masks (default: fixed, so runs repeat). */
+  seed?: number;
+}
+
+export interface LSTMOptions extends RecurrentOptions {
+  /** Projects h to this size (PyTorch proj_size); 0 = none (default). */
+  projSize?: number;
+  /** Peephole connections, ONNX's definition (default false). */
+  peepholes?: boolean;
+}
+
+export interface GRUOptions extends RecurrentOptions {
+  /** true: r multiplies (Rn h + rn), as PyTorch (default); false: Rn (r ⊙ h), as ONNX's default. */
+  linearBeforeReset?: boolean;
+}
+
+export interface RNNOptions extends RecurrentOptions {
+  nonlinearity?: 'tanh' | 'relu';
+}
+
+/** Everything a recurrent layer needs to know about itself, validated and defaulted. */
+export interface RecurrentConfig {
+  cell: CellKind;
+  inputSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  bias: boolean;
+  batchFirst: boolean;
+  bidirectional: boolean;
+  dropout: number;
+  seed: number;
+  projSize: number;
+  peepholes: boolean;
+  linearBeforeReset: boolean;
+}
+
+export const DEFAULT_SEED = 0x5eed;
+
+const commonKeys = ['inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'bidirectional', 'dropout', 'seed'];
+const extraKeys: Record<'LSTM' | 'GRU' | 'RNN', string[]> = {
+  LSTM: ['projSize', 'peepholes'],
+  GRU: ['linearBeforeReset'],
+  RNN: ['nonlinearity'],
+};
+
+function optional<T>(o: Record<string, unknown>, key: string, fallback: T, check: (v: unknown) => T): T {
+  return o[key] === undefined ? fallback : check(o[key]);
+}
+
+export function readRecurrentOptions(kind: 'LSTM' | 'GRU' | 'RNN', options: unknown): RecurrentConfig {
+  const where = kind;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw typeError(where, 'options', 'an object with inputSize and hiddenSize', options);
+  }
+  const o = options as Record<string, unknown>;
+  const known = [...commonKeys, ...extraKeys[kind]];
+  for (const key of Object.keys(o)) {
+    if (!known.includes(key)) {
+      throw new TypeError(`${where}: unknown option ${JSON.stringify(key)}; the options are ${known.join(', ')}`);
+    }
+  }
+  const inputSize = checkPositiveInteger(where, 'inputSize', o.inputSize);
+  const hiddenSize = checkPositiveInteger(where, 'hiddenSize', o.hiddenSize);
+  const numLayers = optional(o, 'numLayers', 1, (v) => checkPositiveInteger(where, 'numLayers', v));
+  const bias = optional(o, 'bias', true, (v) => checkBoolean(where, 'bias', v));
+  const batchFirst = optional(o, 'batchFirst', false, (v) => checkBoolean(where, 'batchFirst', v));
+  const bidirectional = optional(o, 'bidirectional', false, (v) => checkBoolean(where, 'bidirectional', v));
+  const dropout = optional(o, 'dropout', 0, (v) => {
+    if (typeof v !== 'number') throw typeError(where, 'dropout', 'a number in [0, 1)', v);
+    if (!(v >= 0 && v < 1)) throw rangeError(where, 'dropout', 'a number in [0, 1)', v);
+    return v;
+  });
+  const seed = optional(o, 'seed', DEFAULT_SEED, (v) => {
+    if (typeof v !== 'number') throw typeError(where, 'seed', 'an integer', v);
+    if (!Number.isSafeInteger(v)) throw rangeError(where, 'seed', 'an integer', v);
+    return v;
+  });
+
+  let cell: CellKind = kind === 'LSTM' ? 'lstm' : kind === 'GRU' ? 'gru' : 'rnn_tanh';
+  let projSize = 0;
+  let peepholes = false;
+  let linearBeforeReset = true;
+  if (kind === 'LSTM') {
+    projSize = optional(o, 'projSize', 0, (v) => {
+      if (v === 0) return 0;
+      const p = checkPositiveInteger(where, 'projSize', v);
+      if (p >= hiddenSize) {
+        throw rangeError(where, 'projSize', `an integer in 0..${hiddenSize - 1} (below hiddenSize = ${hiddenSize})`, p);
+      }
+      return p;
+    });
+    peepholes = optional(o, 'peepholes', false, (v) => checkBoolean(where, 'peepholes', v));
+  } else if (kind === 'GRU') {
+    linearBeforeReset = optional(o, 'linearBeforeReset', true, (v) => checkBoolean(where, 'linearBeforeReset', v));
+  } else {
+    const nl = optional(o, 'nonlinearity', 'tanh', (v) => {
+      if (v !== 'tanh' && v !== 'relu') {
+        const err = typeof v === 'string' ? rangeError : typeError;
+        throw err(where, 'nonlinearity', '"tanh" or "relu"', v);
+      }
+      return v;
+    });
+    cell = nl === 'relu' ? 'rnn_relu' : 'rnn_tanh';
+  }
+  return {
+    cell,
+    inputSize,
+    hiddenSize,
+    numLayers,
+    bias,
+    batchFirst,
+    bidirectional,
+    dropout,
+    seed,
+    projSize,
+    peepholes,
+    linearBeforeReset,
+  };
+}

@@ -1,0 +1,434 @@
+// The shared body of LSTM, GRU and RNN: parameters with PyTorch's names, stacking, directions,
+// dropout between layers, batchFirst, lengths, and tapes. Backends see one layer direction at a time.
+import { activeBackend } from '../backend/select';
+import type { Backend, BackendLayer, LayerParams, LayerSpec, Workspace } from '../backend/types';
+import { rangeError, shapeText, shown, typeError } from '../errors';
+import { Rng } from '../random';
+import { Tensor, numel } from '../tensor';
+import { swapLeadingAxes } from './layout';
+import { Module } from './module';
+import { readRecurrentOptions, type RecurrentConfig } from './options';
+import { runAsync, runSync, type Walk } from './schedule';
+import { Tape } from './tape';
+
+export interface ForwardOptions {
+  /** [numLayers * D, B, Hout]; absent: zeros. */
+  h0?: Tensor;
+  /** [numLayers * D, B, hiddenSize] (LSTM only); absent: zeros. */
+  c0?: Tensor;
+  /** Valid steps per batch row (0..T), PyTorch packed-sequence semantics without packing. */
+  lengths?: ArrayLike<number> | Tensor;
+  /** Keep what backward needs and apply dropout (default false). */
+  training?: boolean;
+}
+
+export interface ForwardResult {
+  output: Tensor;
+  hN: Tensor;
+  cN?: Tensor;
+  tape?: Tape;
+}
+
+export interface BackwardGradients {
+  dOutput?: Tensor;
+  dhN?: Tensor;
+  dcN?: Tensor;
+}
+
+export interface BackwardResult {
+  dInput: Tensor;
+  dh0: Tensor;
+  dc0?: Tensor;
+}
+
+const forwardKeys = ['h0', 'c0', 'lengths', 'training'];
+const backwardKeys = ['dOutput', 'dhN', 'dcN'];
+
+// PyTorch's parameter names and the backend's field for each.
+const fields: [base: string, field: keyof LayerParams][] = [
+  ['weight_ih', 'wIh'],
+  ['weight_hh', 'wHh'],
+  ['bias_ih', 'bIh'],
+  ['bias_hh', 'bHh'],
+  ['weight_hr', 'wHr'],
+  ['weight_peephole', 'wPeep'],
+];
+
+interface ForwardPlan {
+  backend: Backend;
+  layers: BackendLayer[];
+  T: number;
+  B: number;
+  x: Float32Array; // time-major
+  h0?: Float32Array;
+  c0?: Float32Array;
+  lengths?: Int32Array;
+  training: boolean;
+}
+
+interface BackwardPlan {
+  tape: Tape;
+  dY?: Float32Array; // time-major
+  dhN?: Float32Array;
+  dcN?: Float32Array;
+}
+
+function checkOptionKeys(where: string, arg: string, o: unknown, keys: string[]): Record<string, unknown> {
+  if (o === undefined) return {};
+  if (o === null || typeof o !== 'object' || Array.isArray(o) || o instanceof Tensor) {
+    throw typeError(where, arg, `an object with some of ${keys.join(', ')}`, o);
+  }
+  for (const key of Object.keys(o)) {
+    if (!keys.includes(key)) throw new TypeError(`${where}: unknown ${arg} key ${JSON.stringify(key)}; expected ${keys.join(', ')}`);
+  }
+  return o as Record<string, unknown>;
+}
+
+function checkTensor(where: string, arg: string, t: unknown, shape: number[]): Float32Array {
+  if (!(t instanceof Tensor)) throw typeError(where, arg, `a float32 Tensor of shape ${shapeText(shape)}`, t);
+  if (t.dtype !== 'float32') throw typeError(where, arg, `a float32 Tensor of shape ${shapeText(shape)}`, t);
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw rangeError(where, arg, `of shape ${shapeText(shape)}`, shown(`shape ${shapeText(t.shape)}`));
+  }
+  return t.data as Float32Array;
+}
+
+export abstract class RecurrentLayer extends Module {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly bias: boolean;
+  readonly batchFirst: boolean;
+  readonly bidirectional: boolean;
+  readonly dropout: number;
+  protected readonly config: RecurrentConfig;
+  private prepared?: { backend: Backend; layers: BackendLayer[] };
+  private readonly dropoutRng: Rng;
+
+  protected constructor(kind: 'LSTM' | 'GRU' | 'RNN', options: unknown) {
+    super(kind);
+    const c = readRecurrentOptions(kind, options);
+    this.config = c;
+    this.inputSize = c.inputSize;
+    this.hiddenSize = c.hiddenSize;
+    this.numLayers = c.numLayers;
+    this.bias = c.bias;
+    this.batchFirst = c.batchFirst;
+    this.bidirectional = c.bidirectional;
+    this.dropout = c.dropout;
+    // Two streams from one seed: drawing dropout masks never changes the initial weights.
+    const init = new Rng(c.seed);
+    this.dropoutRng = new Rng(c.seed ^ 0x2545f491);
+    const bound = 1 / Math.sqrt(c.hiddenSize);
+    for (let k = 0; k < c.numLayers; k++) {
+      for (let d = 0; d < this.directions; d++) {
+        for (const [name, shape] of this.layerParameterShapes(k, d)) {
+          const data = new Float32Array(numel(shape));
+          init.fillUniform(data, -bound, bound);
+          this.addParameter(name, new Tensor(data, shape));
+        }
+      }
+    }
+  }
+
+  get directions(): number {
+    return this.config.bidirectional ? 2 : 1;
+  }
+
+  /** Size of h: projSize when projecting, else hiddenSize. */
+  get outputSize(): number {
+    return this.config.projSize || this.config.hiddenSize;
+  }
+
+  private get gates(): number {
+    return this.config.cell === 'lstm' ? 4 : this.config.cell === 'gru' ? 3 : 1;
+  }
+
+  private get hasCellState(): boolean {
+    return this.config.cell === 'lstm';
+  }
+
+  private layerInputSize(k: number): number {
+    return k === 0 ? this.config.inputSize : this.directions * this.outputSize;
+  }
+
+  private layerParameterShapes(k: number, d: number): [string, number[]][] {
+    const c = this.config;
+    const gh = this.gates * c.hiddenSize;
+    const suffix = `_l${k}${d === 1 ? '_reverse' : ''}`;
+    const out: [string, number[]][] = [
+      [`weight_ih${suffix}`, [gh, this.layerInputSize(k)]],
+      [`weight_hh${suffix}`, [gh, this.outputSize]],
+    ];
+    if (c.bias) out.push([`bias_ih${suffix}`, [gh]], [`bias_hh${suffix}`, [gh]]);
+    if (c.projSize > 0) out.push([`weight_hr${suffix}`, [c.projSize, c.hiddenSize]]);
+    if (c.peepholes) out.push([`weight_peephole${suffix}`, [3, c.hiddenSize]]);
+    return out;
+  }
+
+  /** The backend's view of parameters (or gradients) of one layer direction. */
+  private layerArrays(k: number, d: number, get: (name: string) => Tensor): LayerParams {
+    const suffix = `_l${k}${d === 1 ? '_reverse' : ''}`;
+    const out: Partial<LayerParams> = {};
+    for (const [base, field] of fields) {
+      const name = base + suffix;
+      if (this.hasParameter(name)) out[field] = get(name).data as Float32Array;
+    }
+    return out as LayerParams;
+  }
+
+  private layerSpec(k: number, d: number): LayerSpec {
+    const c = this.config;
+    return {
+      cell: c.cell,
+      inputSize: this.layerInputSize(k),
+      hiddenSize: c.hiddenSize,
+      projSize: c.projSize,
+      bias: c.bias,
+      peepholes: c.peepholes,
+      linearBeforeReset: c.linearBeforeReset,
+      reverse: d === 1,
+    };
+  }
+
+  /** Backend layers built from the current parameters, kept until they change or the backend does. */
+  private backendLayers(backend: Backend): BackendLayer[] {
+    if (this.prepared?.backend !== backend) {
+      const layers: BackendLayer[] = [];
+      for (let k = 0; k < this.config.numLayers; k++) {
+        for (let d = 0; d < this.directions; d++) {
+          layers.push(backend.createLayer(this.layerSpec(k, d), this.layerArrays(k, d, (n) => this.parameter(n))));
+        }
+      }
+      this.prepared = { backend, layers };
+    }
+    return this.prepared.layers;
+  }
+
+  protected onParametersChanged(): void {
+    this.prepared = undefined;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // forward
+
+  forward(input: Tensor, o?: ForwardOptions): ForwardResult {
+    return runSync(this.forwardWalk(this.planForward(`${this.className}.forward`, input, o)));
+  }
+
+  async forwardAsync(input: Tensor, o?: ForwardOptions): Promise<ForwardResult> {
+    return runAsync(this.forwardWalk(this.planForward(`${this.className}.forwardAsync`, input, o)));
+  }
+
+  private planForward(where: string, input: Tensor, options: ForwardOptions | undefined): ForwardPlan {
+    const c = this.config;
+    const o = checkOptionKeys(where, 'options', options, forwardKeys);
+    const layout = c.batchFirst ? '[B, T, inputSize]' : '[T, B, inputSize]';
+    if (!(input instanceof Tensor) || input.dtype !== 'float32') {
+      throw typeError(where, 'input', `a float32 Tensor ${layout}`, input);
+    }
+    if (input.shape.length !== 3) {
+      throw rangeError(where, 'input', `a 3-D Tensor ${layout}`, shown(`shape ${shapeText(input.shape)}`));
+    }
+    if (input.shape[2] !== c.inputSize) {
+      throw rangeError(where, 'input', `a Tensor with inputSize = ${c.inputSize} features in its last dimension`,
+        shown(`shape ${shapeText(input.shape)}`));
+    }
+    const [T, B] = c.batchFirst ? [input.shape[1], input.shape[0]] : [input.shape[0], input.shape[1]];
+    if (T < 1 || B < 1) {
+      throw rangeError(where, 'input', 'a Tensor with at least one time step and one batch row', shown(`shape ${shapeText(input.shape)}`));
+    }
+    const states = c.numLayers * this.directions;
+    const h0 = o.h0 === undefined ? undefined : checkTensor(where, 'h0', o.h0, [states, B, this.outputSize]);
+    let c0: Float32Array | undefined;
+    if (this.hasCellState) {
+      c0 = o.c0 === undefined ? undefined : checkTensor(where, 'c0', o.c0, [states, B, c.hiddenSize]);
+    } else if (o.c0 !== undefined) {
+      throw typeError(where, 'c0', `undefined (${this.className} has no cell state)`, o.c0);
+    }
+    const lengths = o.lengths === undefined ? undefined : this.checkLengths(where, o.lengths, T, B);
+    const training = o.training ?? false;
+    if (typeof training !== 'boolean') throw typeError(where, 'training', 'a boolean', training);
+    const backend = activeBackend();
+    return {
+      backend,
+      layers: this.backendLayers(backend),
+      T,
+      B,
+      x: c.batchFirst ? swapLeadingAxes(input.data as Float32Array, B, T, c.inputSize) : (input.data as Float32Array),
+      h0,
+      c0,
+      lengths,
+      training,
+    };
+  }
+
+  private checkLengths(where: string, lengths: unknown, T: number, B: number): Int32Array {
+    const values = lengths instanceof Tensor ? lengths.data : lengths;
+    if (values === null || typeof values !== 'object' || typeof (values as ArrayLike<number>).length !== 'number') {
+      throw typeError(where, 'lengths', `an array of ${B} integers in 0..${T}`, lengths);
+    }
+    const arr = values as ArrayLike<unknown>;
+    if (arr.length !== B) {
+      throw rangeError(where, 'lengths', `${B} entries (one per batch row)`, shown(`${arr.length} entries`));
+    }
+    const out = new Int32Array(B);
+    for (let b = 0; b < B; b++) {
+      const v = arr[b];
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > T) {
+        throw rangeError(where, `lengths[${b}]`, `an integer in 0..${T}`, v);
+      }
+      out[b] = v;
+    }
+    return out;
+  }
+
+  private *forwardWalk(p: ForwardPlan): Walk<ForwardResult> {
+    const c = this.config;
+    const { T, B } = p;
+    const D = this.directions;
+    const hout = this.outputSize;
+    const H = c.hiddenSize;
+    const states = c.numLayers * D;
+    const hN = new Float32Array(states * B * hout);
+    const cN = this.hasCellState ? new Float32Array(states * B * H) : undefined;
+    const workspaces: Workspace[] = [];
+    const masks: Float32Array[] = [];
+    let x = p.x;
+    for (let k = 0; k < c.numLayers; k++) {
+      const y = new Float32Array(T * B * D * hout);
+      for (let d = 0; d < D; d++) {
+        const s = k * D + d;
+        const ws = yield {
+          layer: p.layers[s],
+          forward: {
+            T,
+            B,
+            x,
+            h0: p.h0?.subarray(s * B * hout, (s + 1) * B * hout),
+            c0: p.c0?.subarray(s * B * H, (s + 1) * B * H),
+            lengths: p.lengths,
+            y: y.subarray(d * hout),
+            yStride: D * hout,
+            hN: hN.subarray(s * B * hout, (s + 1) * B * hout),
+            cN: cN?.subarray(s * B * H, (s + 1) * B * H),
+            training: p.training,
+          },
+        };
+        if (p.training) workspaces.push(ws!);
+      }
+      if (p.training && c.dropout > 0 && k < c.numLayers - 1) {
+        const mask = this.dropoutMask(y.length);
+        masks.push(mask);
+        for (let i = 0; i < y.length; i++) y[i] *= mask[i];
+      }
+      x = y;
+    }
+    const outShape = c.batchFirst ? [B, T, D * hout] : [T, B, D * hout];
+    const result: ForwardResult = {
+      output: new Tensor(c.batchFirst ? swapLeadingAxes(x, T, B, D * hout) : x, outShape),
+      hN: new Tensor(hN, [states, B, hout]),
+    };
+    if (cN) result.cN = new Tensor(cN, [states, B, H]);
+    if (p.training) result.tape = new Tape(this, p.backend, T, B, p.layers, workspaces, masks);
+    return result;
+  }
+
+  private dropoutMask(n: number): Float32Array {
+    const p = this.config.dropout;
+    const keep = Math.fround(1 / (1 - p));
+    const mask = new Float32Array(n);
+    for (let i = 0; i < n; i++) mask[i] = this.dropoutRng.nextFloat() < p ? 0 : keep;
+    return mask;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // backward
+
+  backward(tape: Tape, g: BackwardGradients): BackwardResult {
+    return runSync(this.backwardWalk(this.planBackward(`${this.className}.backward`, tape, g)));
+  }
+
+  async backwardAsync(tape: Tape, g: BackwardGradients): Promise<BackwardResult> {
+    return runAsync(this.backwardWalk(this.planBackward(`${this.className}.backwardAsync`, tape, g)));
+  }
+
+  private planBackward(where: string, tape: Tape, grads: BackwardGradients): BackwardPlan {
+    const c = this.config;
+    if (!(tape instanceof Tape)) {
+      throw typeError(where, 'tape', 'the Tape of a forward with training: true', tape);
+    }
+    if (tape.owner !== this) {
+      throw typeError(where, 'tape', `a Tape from this ${this.className}'s forward`, shown('a Tape from another layer'));
+    }
+    if (tape.used) {
+      throw typeError(where, 'tape', 'a Tape not yet used (each serves one backward)', shown('a Tape already used'));
+    }
+    const g = checkOptionKeys(where, 'gradients', grads, backwardKeys);
+    const { T, B } = tape;
+    const D = this.directions;
+    const hout = this.outputSize;
+    const states = c.numLayers * D;
+    const outShape = c.batchFirst ? [B, T, D * hout] : [T, B, D * hout];
+    const dOutput = g.dOutput === undefined ? undefined : checkTensor(where, 'dOutput', g.dOutput, outShape);
+    const dhN = g.dhN === undefined ? undefined : checkTensor(where, 'dhN', g.dhN, [states, B, hout]);
+    let dcN: Float32Array | undefined;
+    if (this.hasCellState) {
+      dcN = g.dcN === undefined ? undefined : checkTensor(where, 'dcN', g.dcN, [states, B, c.hiddenSize]);
+    } else if (g.dcN !== undefined) {
+      throw typeError(where, 'dcN', `undefined (${this.className} has no cell state)`, g.dcN);
+    }
+    tape.used = true;
+    const dY = dOutput && c.batchFirst ? swapLeadingAxes(dOutput, B, T, D * hout) : dOutput;
+    return { tape, dY, dhN, dcN };
+  }
+
+  private *backwardWalk(p: BackwardPlan): Walk<BackwardResult> {
+    const c = this.config;
+    const { T, B } = p.tape;
+    const D = this.directions;
+    const hout = this.outputSize;
+    const H = c.hiddenSize;
+    const states = c.numLayers * D;
+    const dh0 = new Float32Array(states * B * hout);
+    const dc0 = this.hasCellState ? new Float32Array(states * B * H) : undefined;
+    let dY = p.dY;
+    let dX = new Float32Array(0);
+    for (let k = c.numLayers - 1; k >= 0; k--) {
+      const inSize = this.layerInputSize(k);
+      dX = new Float32Array(T * B * inSize);
+      // Both directions read the same input, so their input gradients add.
+      const dXd = D > 1 ? new Float32Array(T * B * inSize) : dX;
+      for (let d = 0; d < D; d++) {
+        const s = k * D + d;
+        yield {
+          layer: p.tape.layers[s],
+          backward: {
+            workspace: p.tape.workspaces[s],
+            dY: dY?.subarray(d * hout),
+            dYStride: D * hout,
+            dhN: p.dhN?.subarray(s * B * hout, (s + 1) * B * hout),
+            dcN: p.dcN?.subarray(s * B * H, (s + 1) * B * H),
+            dX: dXd,
+            dh0: dh0.subarray(s * B * hout, (s + 1) * B * hout),
+            dc0: dc0?.subarray(s * B * H, (s + 1) * B * H),
+            grads: this.layerArrays(k, d, (n) => this.gradient(n)),
+          },
+        };
+        if (dXd !== dX) for (let i = 0; i < dX.length; i++) dX[i] += dXd[i];
+      }
+      if (k > 0) {
+        const mask = p.tape.dropoutMasks[k - 1];
+        if (mask) for (let i = 0; i < dX.length; i++) dX[i] *= mask[i];
+        dY = dX;
+      }
+    }
+    const inShape = c.batchFirst ? [B, T, c.inputSize] : [T, B, c.inputSize];
+    const result: BackwardResult = {
+      dInput: new Tensor(c.batchFirst ? swapLeadingAxes(dX, T, B, c.inputSize) : dX, inShape),
+      dh0: new Tensor(dh0, [states, B, hout]),
+    };
+    if (dc0) result.dc0 = new Tensor(dc0, [states, B, H]);
+    return result;
+  }
+}

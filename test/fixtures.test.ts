@@ -1,0 +1,97 @@
+// Every golden fixture (SPEC §6) through the public API, on every backend that loads: forward
+// outputs and, where the fixture has them, every gradient.
+import { GRU, LSTM, RNN, Tensor } from '../src';
+import type { RecurrentLayer } from '../src/layers/recurrent';
+import { backendRows, selectBackend } from './helpers/backends';
+import {
+  GRAD_TOL,
+  OUTPUT_TOL,
+  fixtureFiles,
+  fixtureParameters,
+  loadFixture,
+  mismatch,
+  type Fixture,
+} from './helpers/fixtures';
+
+export function layerFor(f: Fixture): RecurrentLayer {
+  const c = f.config;
+  const common = {
+    inputSize: c.inputSize,
+    hiddenSize: c.hiddenSize,
+    numLayers: c.numLayers,
+    bias: c.bias,
+    batchFirst: c.batchFirst,
+    bidirectional: c.bidirectional,
+  };
+  switch (c.mode) {
+    case 'LSTM':
+      return new LSTM({ ...common, projSize: c.projSize, peepholes: c.peepholes });
+    case 'GRU':
+      return new GRU({ ...common, linearBeforeReset: c.linearBeforeReset });
+    case 'RNN_TANH':
+      return new RNN({ ...common, nonlinearity: 'tanh' });
+    case 'RNN_RELU':
+      return new RNN({ ...common, nonlinearity: 'relu' });
+  }
+}
+
+const files = fixtureFiles();
+
+test('the fixture folder holds fixtures', () => {
+  expect(files.length).toBeGreaterThan(0);
+});
+
+describe.each(backendRows())('fixtures on %s', (backend) => {
+  beforeAll(() => selectBackend(backend));
+
+  test.each(files)('%s', async (file) => {
+    const f = loadFixture(file);
+    const t = f.tensors;
+    const layer = layerFor(f);
+    layer.loadStateDict(fixtureParameters(f));
+    const training = f.config.hasGradients;
+    const { output, hN, cN, tape } = layer.forward(t.get('input')!, {
+      h0: t.get('h0'),
+      c0: t.get('c0'),
+      lengths: t.get('lengths'),
+      training,
+    });
+    const problems = [
+      mismatch('output', output.data, t.get('output')!.data, OUTPUT_TOL),
+      mismatch('hN', hN.data, t.get('hN')!.data, OUTPUT_TOL),
+    ];
+    expect(output.shape).toEqual(t.get('output')!.shape);
+    if (t.has('cN')) problems.push(mismatch('cN', cN!.data, t.get('cN')!.data, OUTPUT_TOL));
+    else expect(cN).toBeUndefined();
+
+    if (training) {
+      const grads = layer.backward(tape!, { dOutput: t.get('dOutput'), dhN: t.get('dhN'), dcN: t.get('dcN') });
+      problems.push(mismatch('grad.input', grads.dInput.data, t.get('grad.input')!.data, GRAD_TOL));
+      // Fixtures without an initial state carry no grad.h0 / grad.c0; the gradient exists regardless.
+      if (t.has('grad.h0')) problems.push(mismatch('grad.h0', grads.dh0.data, t.get('grad.h0')!.data, GRAD_TOL));
+      if (t.has('grad.c0')) problems.push(mismatch('grad.c0', grads.dc0!.data, t.get('grad.c0')!.data, GRAD_TOL));
+      const g = layer.gradients();
+      expect([...g.keys()].sort()).toEqual([...fixtureParameters(f).keys()].sort());
+      for (const [name, grad] of g) {
+        const want = t.get(`grad.${name}`);
+        if (!want) problems.push(`grad.${name}: missing from the fixture`);
+        else problems.push(mismatch(`grad.${name}`, grad.data, want.data, GRAD_TOL));
+      }
+      // The async pair must give the same numbers, bit for bit.
+      layer.zeroGrad();
+      const a = await layer.forwardAsync(t.get('input')!, {
+        h0: t.get('h0'),
+        c0: t.get('c0'),
+        lengths: t.get('lengths'),
+        training: true,
+      });
+      expect(a.output.data).toEqual(output.data);
+      const ag = await layer.backwardAsync(a.tape!, { dOutput: t.get('dOutput'), dhN: t.get('dhN'), dcN: t.get('dcN') });
+      expect(ag.dInput.data).toEqual(grads.dInput.data);
+      for (const [name, grad] of layer.gradients()) expect([name, grad.data]).toEqual([name, g.get(name)!.data]);
+    }
+    expect(problems.filter((p) => p !== '')).toEqual([]);
+  });
+});
+
+void Tensor;

@@ -1,0 +1,99 @@
+// The golden fixtures of SPEC §6, read at run time with the package's own loader, and the
+// tolerance check every comparison uses.
+import * as fs from 'fs';
+import * as path from 'path';
+import { loadSafetensors, type SafetensorsMap } from '../../src/io/safetensors';
+import type { Tensor } from '../../src/tensor';
+
+// ../shared/fixtures beside the checkout; a fresh clone elsewhere finds the workplace copy.
+function resolveFixturesDir(): string {
+  const candidates = [
+    process.env.CELLSCAN_FIXTURES,
+    path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures'),
+    '/work/shared/fixtures',
+  ].filter((c): c is string => !!c);
+  return candidates.find((c) => fs.existsSync(c)) ?? candidates[0];
+}
+
+export const FIXTURES_DIR = resolveFixturesDir();
+
+export const OUTPUT_TOL = { atol: 2e-5, rtol: 1e-4 };
+export const GRAD_TOL = { atol: 1e-4, rtol: 1e-3 };
+
+export interface FixtureConfig {
+  mode: 'LSTM' | 'GRU' | 'RNN_TANH' | 'RNN_RELU';
+  inputSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  bidirectional: boolean;
+  batchFirst: boolean;
+  bias: boolean;
+  projSize: number;
+  peepholes: boolean;
+  linearBeforeReset: boolean;
+  seqLen: number;
+  batch: number;
+  hasInitialState: boolean;
+  hasLengths: boolean;
+  hasGradients: boolean;
+}
+
+export interface Fixture {
+  name: string;
+  config: FixtureConfig;
+  tensors: SafetensorsMap;
+}
+
+/** Every fixture file name; an empty folder is a failure for the caller to assert, never a skip. */
+export function fixtureFiles(): string[] {
+  if (!fs.existsSync(FIXTURES_DIR)) return [];
+  return fs.readdirSync(FIXTURES_DIR).filter((f) => f.endsWith('.safetensors')).sort();
+}
+
+export function loadFixture(file: string): Fixture {
+  const tensors = loadSafetensors(new Uint8Array(fs.readFileSync(path.join(FIXTURES_DIR, file))));
+  const c = JSON.parse(tensors.metadata.config);
+  const config: FixtureConfig = {
+    ...c,
+    projSize: c.projSize ?? 0,
+    peepholes: c.peepholes ?? false,
+    linearBeforeReset: c.linearBeforeReset ?? true,
+    hasGradients: c.hasGradients ?? true,
+  };
+  return { name: file, config, tensors };
+}
+
+/** Fixture parameter tensors (PyTorch names). */
+export function fixtureParameters(f: Fixture): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const [name, t] of f.tensors) if (name.startsWith('weight_') || name.startsWith('bias_')) out.set(name, t);
+  return out;
+}
+
+/**
+ * Elementwise |a − b| ≤ atol + rtol·|b|. Returns '' when every element passes, else the count and
+ * the worst element, so a failing expect(...).toBe('') says where and by how much.
+ */
+export function mismatch(
+  what: string,
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: { atol: number; rtol: number },
+): string {
+  if (actual.length !== expected.length) return `${what}: length ${actual.length}, expected ${expected.length}`;
+  let worst = -1;
+  let worstExcess = 0;
+  let bad = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const excess = Math.abs(actual[i] - expected[i]) - (tol.atol + tol.rtol * Math.abs(expected[i]));
+    if (!(excess <= 0)) {
+      bad++;
+      if (worst < 0 || !(excess <= worstExcess)) {
+        worst = i;
+        worstExcess = excess;
+      }
+    }
+  }
+  if (bad === 0) return '';
+  return `${what}: ${bad}/${expected.length} out of tolerance; worst [${worst}] got ${actual[worst]}, expected ${expected[worst]}`;
+}
