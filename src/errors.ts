@@ -26,7 +26,9 @@ export function describe(value: unknown): string {
   }
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   const t = value as { shape?: unknown; dtype?: unknown };
-  if (Array.isArray(t.shape) && typeof t.dtype === 'string') return `a ${t.dtype} Tensor of shape ${shapeText(t.shape)}`;
+  if (Array.isArray(t.shape) && typeof t.dtype === 'string') {
+    return `${/^[aeiou]/.test(t.dtype) ? 'an' : 'a'} ${t.dtype} Tensor of shape ${shapeText(t.shape)}`;
+  }
   const ctor = (value as object).constructor?.name;
   return ctor && ctor !== 'Object' ? `a ${ctor}` : 'an object';
 }

@@ -99,7 +99,12 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
         lstmCellForward(gates + r * G, cNew + r * H, m + r * H, cPrev + r * H, peep, H);
       } else {
         std::memcpy(cNew + r * H, cPrev + r * H, H * sizeof(float));
-        if (!proj) std::memcpy(hNew + r * H, hPrev + r * H, H * sizeof(float));
+        if (proj) {
+          // dW_hr sums over every row of m; a padded row must hold numbers, not stale memory.
+          std::fill(m + r * H, m + (r + 1) * H, 0.0f);
+        } else {
+          std::memcpy(hNew + r * H, hPrev + r * H, H * sizeof(float));
+        }
       }
     }
     if (proj) {

@@ -27,7 +27,9 @@ void ThreadPool::setThreads(int n) {
 
 void ThreadPool::startWorkers(int n) {
   stopping_ = false;
-  for (int i = 1; i < n; i++) workers_.emplace_back([this, i] { workerLoop(i); });
+  // New workers must wait for the next job, not mistake the last one's generation for a new one.
+  const unsigned long current = generation_;
+  for (int i = 1; i < n; i++) workers_.emplace_back([this, i, current] { workerLoop(i, current); });
 }
 
 void ThreadPool::stopWorkers() {
@@ -55,8 +57,7 @@ void ThreadPool::run(const std::function<void(int, int)>& job) {
   job_ = nullptr;
 }
 
-void ThreadPool::workerLoop(int index) {
-  unsigned long seen = 0;
+void ThreadPool::workerLoop(int index, unsigned long seen) {
   for (;;) {
     const std::function<void(int, int)>* job;
     int count;

@@ -31,7 +31,7 @@ class ThreadPool {
   ThreadPool();
   void startWorkers(int n);
   void stopWorkers();
-  void workerLoop(int index);
+  void workerLoop(int index, unsigned long seen);
 
   std::mutex session_;
   std::mutex m_;

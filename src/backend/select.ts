@@ -69,7 +69,9 @@ function defaultThreads(): void {
   if (threads !== undefined) return;
   const env = process.env.CELLSCAN_NUM_THREADS;
   if (env === undefined || env === '') return;
-  threads = checkThreads('CELLSCAN_NUM_THREADS', 'value', /^\d+$/.test(env.trim()) ? Number(env) : env);
+  // An environment variable is always a string: anything but digits is out of range, not mistyped.
+  if (!/^\d+$/.test(env.trim())) throw rangeError('CELLSCAN_NUM_THREADS', 'value', 'an integer in 1..256', env);
+  threads = checkThreads('CELLSCAN_NUM_THREADS', 'value', Number(env));
 }
 
 /** The backend that computes now; chosen on first use. */

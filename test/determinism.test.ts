@@ -1,0 +1,49 @@
+// SPEC §3: results are bitwise identical from run to run and for any thread count on one backend.
+import { GRU, LSTM, Tensor, setNumThreads } from '../src';
+import { Rng } from '../src/random';
+import { backendRows, selectBackend } from './helpers/backends';
+
+function random(rng: Rng, shape: number[]): Tensor {
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  rng.fillUniform(data, -1, 1);
+  return new Tensor(data, shape);
+}
+
+// Big enough that every product is split among threads (the pool only engages above a size).
+function trainStep(layer: LSTM | GRU, threads: number) {
+  setNumThreads(threads);
+  const rng = new Rng(3);
+  const x = random(rng, [7, 24, 96]);
+  const dOutput = random(rng, [7, 24, 2 * 80]);
+  layer.zeroGrad();
+  const f = layer.forward(x, { lengths: Array.from({ length: 24 }, (_, b) => 7 - (b % 4)), training: true });
+  const g = layer.backward(f.tape!, { dOutput });
+  return {
+    output: f.output.data,
+    hN: f.hN.data,
+    dInput: g.dInput.data,
+    grads: [...layer.gradients().values()].map((t) => t.data.slice()),
+  };
+}
+
+describe.each(backendRows())('bitwise determinism on %s', (backend) => {
+  beforeAll(() => selectBackend(backend));
+  afterAll(() => setNumThreads(2));
+
+  test.each([
+    ['LSTM', () => new LSTM({ inputSize: 96, hiddenSize: 80, bidirectional: true, numLayers: 2, seed: 1 })],
+    ['GRU', () => new GRU({ inputSize: 96, hiddenSize: 80, bidirectional: true, numLayers: 2, seed: 1 })],
+  ])('%s: 1, 2 and 3 threads, and a repeated run, agree bit for bit', (_name, make) => {
+    const layer = make();
+    const one = trainStep(layer, 1);
+    const two = trainStep(layer, 2);
+    const three = trainStep(layer, 3);
+    const again = trainStep(layer, 2);
+    for (const other of [two, three, again]) {
+      expect(Buffer.from(other.output.buffer).equals(Buffer.from(one.output.buffer))).toBe(true);
+      expect(Buffer.from(other.hN.buffer).equals(Buffer.from(one.hN.buffer))).toBe(true);
+      expect(Buffer.from(other.dInput.buffer).equals(Buffer.from(one.dInput.buffer))).toBe(true);
+      other.grads.forEach((g, i) => expect(Buffer.from(g.buffer).equals(Buffer.from(one.grads[i].buffer))).toBe(true));
+    }
+  });
+});

@@ -1,0 +1,136 @@
+// The addon is reachable on its own (require('build/Release/cellscan.node')), so it checks every
+// argument again: wrong sizes and types are JS errors, never reads past a buffer or a crash.
+import { nativeAddonPath } from '../src/backend/native';
+import { loadedBackends } from './helpers/backends';
+
+const hasNative = loadedBackends().includes('native');
+
+// The addon creates its errors in Node's own realm; jest runs tests in a sandbox realm whose
+// RangeError is another function, so the class is checked by name.
+function thrownName(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return (e as Error).name;
+  }
+  return 'nothing thrown';
+}
+
+test('the native backend is loaded whenever it is required', () => {
+  const required = (process.env.CELLSCAN_REQUIRE_BACKENDS ?? '').split(',');
+  if (required.includes('native')) expect(hasNative).toBe(true);
+  // Otherwise the cases below run only where the addon loads; this records which one happened.
+  expect(typeof hasNative).toBe('boolean');
+});
+
+const describeNative = hasNative ? describe : describe.skip;
+
+describeNative('native addon boundary', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const addon = hasNative ? require(nativeAddonPath) : undefined;
+  const spec = { cell: 'lstm', inputSize: 3, hiddenSize: 4, projSize: 0, bias: true, peepholes: false, linearBeforeReset: true, reverse: false };
+  const weights = () => ({
+    wIh: new Float32Array(16 * 3).fill(0.1),
+    wHh: new Float32Array(16 * 4).fill(0.1),
+    bIh: new Float32Array(16),
+    bHh: new Float32Array(16),
+  });
+  const fwdArgs = (over: Record<string, unknown> = {}) => ({
+    T: 5,
+    B: 2,
+    x: new Float32Array(30).fill(0.5),
+    y: new Float32Array(40),
+    yStride: 4,
+    hN: new Float32Array(8),
+    cN: new Float32Array(8),
+    ...over,
+  });
+
+  test('constructor checks spec and weights', () => {
+    expect(thrownName(() => new addon.Layer({ ...spec, cell: 'lsmt' }, weights()))).toBe('RangeError');
+    expect(() => new addon.Layer({ ...spec, cell: 'lsmt' }, weights())).toThrow(
+      /^new Layer: cell must be one of "lstm", "gru", "rnn_tanh", "rnn_relu", got "lsmt"$/,
+    );
+    expect(() => new addon.Layer({ ...spec, hiddenSize: 0 }, weights())).toThrow(/^new Layer: hiddenSize must be an integer in 1..16777216, got 0$/);
+    expect(() => new addon.Layer({ ...spec, projSize: 4 }, weights())).toThrow(/^new Layer: projSize must be an integer in 0..3, got 4$/);
+    expect(thrownName(() => new addon.Layer({ ...spec, cell: 'gru', peepholes: true }, weights()))).toBe('RangeError');
+    expect(() => new addon.Layer(spec, { ...weights(), wIh: new Float32Array(47) })).toThrow(
+      /^new Layer: wIh must be a Float32Array of 48 elements, got Float32Array\(47\)$/,
+    );
+    expect(thrownName(() => new addon.Layer(spec, { ...weights(), wHh: new Float64Array(64) }))).toBe('TypeError');
+    expect(() => new addon.Layer(spec, { ...weights(), bHh: undefined })).toThrow(/^new Layer: bHh must be a Float32Array of 16 elements, got undefined$/);
+    expect(() => new addon.Layer({ ...spec, bias: false }, weights())).toThrow(/^new Layer: bIh must be undefined \(the layer has no bias\), got Float32Array\(16\)$/);
+    expect(() => new addon.Layer(spec)).toThrow(/^new Layer: weights must be an object, got undefined$/);
+    expect(thrownName(() => addon.Layer(spec, weights()))).toBe('TypeError');
+  });
+
+  test('forward checks every buffer against T, B and the layer sizes', () => {
+    const layer = new addon.Layer(spec, weights());
+    expect(() => layer.forward(fwdArgs({ x: new Float32Array(29) }))).toThrow(/^Layer.forward: x must be a Float32Array of 30 elements, got Float32Array\(29\)$/);
+    expect(thrownName(() => layer.forward(fwdArgs({ y: new Float32Array(39) })))).toBe('RangeError');
+    expect(() => layer.forward(fwdArgs({ yStride: 8, y: new Float32Array(40) }))).toThrow(
+      /^Layer.forward: y must be a Float32Array of at least 76 elements, got Float32Array\(40\)$/,
+    );
+    expect(() => layer.forward(fwdArgs({ yStride: 3 }))).toThrow(/^Layer.forward: yStride must be an integer in 4..2147483647, got 3$/);
+    expect(() => layer.forward(fwdArgs({ lengths: new Int32Array([5, 6]) }))).toThrow(/^Layer.forward: lengths\[1\] must be an integer in 0..5, got 6$/);
+    expect(() => layer.forward(fwdArgs({ lengths: [5, 5] }))).toThrow(/^Layer.forward: lengths must be an Int32Array of 2 elements or undefined, got an array$/);
+    expect(() => layer.forward(fwdArgs({ T: 0 }))).toThrow(/^Layer.forward: T must be an integer in 1..2147483647, got 0$/);
+    expect(() => layer.forward(fwdArgs({ T: 65536, B: 65536 }))).toThrow(/^Layer.forward: T \* B must be at most 2147483647, got 4294967296$/);
+    expect(() => layer.forward(fwdArgs({ cN: undefined }))).toThrow(/^Layer.forward: cN must be a Float32Array of 8 elements, got undefined$/);
+    expect(() => layer.forward(fwdArgs({ h0: new Float32Array(9) }))).toThrow(/^Layer.forward: h0 must be a Float32Array of 8 elements, got Float32Array\(9\)$/);
+    expect(() => layer.forward(fwdArgs({ training: 1 }))).toThrow(/^Layer.forward: training must be a boolean, got 1$/);
+    expect(() => layer.forward(42)).toThrow(/^Layer.forward: arguments must be an object, got 42$/);
+    const gru = new addon.Layer({ ...spec, cell: 'gru' }, { wIh: new Float32Array(36), wHh: new Float32Array(48), bIh: new Float32Array(12), bHh: new Float32Array(12) });
+    expect(() => gru.forward(fwdArgs())).toThrow(/^Layer.forward: cN must be undefined \(only LSTM has a cell state\), got Float32Array\(8\)$/);
+  });
+
+  test('backward accepts only genuine workspaces of the same layer', () => {
+    const layer = new addon.Layer(spec, weights());
+    const other = new addon.Layer(spec, weights());
+    const ws = layer.forward(fwdArgs({ training: true }));
+    expect(ws.byteLength).toBeGreaterThan(0);
+    const bwd = (over: Record<string, unknown> = {}) => ({
+      workspace: ws,
+      dX: new Float32Array(30),
+      dh0: new Float32Array(8),
+      dc0: new Float32Array(8),
+      grads: weights(),
+      ...over,
+    });
+    expect(() => layer.backward(bwd())).not.toThrow();
+    expect(() => other.backward(bwd())).toThrow(/^Layer.backward: workspace must come from a forward of this layer, got one from another layer$/);
+    expect(() => layer.backward(bwd({ workspace: {} }))).toThrow(/^Layer.backward: workspace must be a Workspace returned by forward with training: true, got an object$/);
+    expect(thrownName(() => layer.backward(bwd({ workspace: Object.create(Object.getPrototypeOf(ws)) })))).toBe('TypeError');
+    expect(() => new ws.constructor()).toThrow(/^Workspace: cannot be constructed from JavaScript/);
+    expect(() => layer.backward(bwd({ dX: new Float32Array(31) }))).toThrow(/^Layer.backward: dX must be a Float32Array of 30 elements, got Float32Array\(31\)$/);
+    expect(() => layer.backward(bwd({ dY: new Float32Array(39) }))).toThrow(/^Layer.backward: dY must be a Float32Array of at least 40 elements, got Float32Array\(39\)$/);
+    expect(() => layer.backward(bwd({ grads: { ...weights(), wHh: new Float32Array(63) } }))).toThrow(
+      /^Layer.backward grads: wHh must be a Float32Array of 64 elements, got Float32Array\(63\)$/,
+    );
+    expect(() => layer.backward(bwd({ grads: null }))).toThrow(/^Layer.backward: grads must be an object of Float32Arrays \(wIh, wHh, ...\), got null$/);
+  });
+
+  test('methods called on a foreign receiver throw instead of crashing', () => {
+    const layer = new addon.Layer(spec, weights());
+    expect(() => layer.forward.call({}, fwdArgs())).toThrow();
+    expect(() => addon.Layer.prototype.backward.call(Object.create(addon.Layer.prototype), {})).toThrow();
+  });
+
+  test('async results match sync, and a buffer detached mid-call rejects without writing', async () => {
+    const layer = new addon.Layer(spec, weights());
+    const sync = fwdArgs({ lengths: new Int32Array([5, 3]) });
+    layer.forward(sync);
+    const async = fwdArgs({ lengths: new Int32Array([5, 3]) });
+    const pending = layer.forwardAsync(async);
+    // Inputs are copied before the call returns: changing them now cannot change the result.
+    (async.x as Float32Array).fill(9);
+    await pending;
+    expect(async.y).toEqual(sync.y);
+    expect(async.hN).toEqual(sync.hN);
+
+    const detached = fwdArgs();
+    const p = layer.forwardAsync(detached);
+    structuredClone((detached.y as Float32Array).buffer, { transfer: [(detached.y as Float32Array).buffer] });
+    await expect(p).rejects.toThrow(/^Layer.forwardAsync: y was detached or resized while the call ran; nothing was written to it$/);
+  });
+});
