@@ -33,8 +33,23 @@ const run = spawnSync(process.execPath, [gyp, 'rebuild'], { cwd: root, encoding:
 if (run.status === 0) {
   console.log('cellscan: native addon built (build/Release/cellscan.node)');
 } else {
-  const lines = `${run.stdout || ''}\n${run.stderr || ''}`.split('\n');
-  const telling = lines.filter((l) => /error|not found|No such file|ERR!.*(find|stack Error)/i.test(l));
-  const reason = (telling.length ? telling.slice(0, 6) : lines.slice(-6)).map((l) => l.trim()).join(' | ');
-  explain(run.error ? run.error.message : reason || `node-gyp exited with status ${run.status}`);
+  explain(run.error ? run.error.message : failureReason(`${run.stdout || ''}\n${run.stderr || ''}`, run.status));
+}
+
+// node-gyp's own "stack Error:" line names the cause (no Python, no make, ...); compiler failures
+// show as "error:" lines.
+function failureReason(output, status) {
+  const lines = output.split('\n').map((l) => l.trim());
+  const first = lines.findIndex((l) => /stack Error: /.test(l));
+  if (first >= 0) {
+    const message = [lines[first].replace(/^.*stack Error: /, '')];
+    for (const l of lines.slice(first + 1)) {
+      if (!/ERR! stack /.test(l) || /ERR! stack at /.test(l)) break;
+      message.push(l.replace(/^.*ERR! stack /, ''));
+    }
+    return message.join(' ');
+  }
+  const compiler = lines.filter((l) => /\berror:/.test(l)).slice(0, 3);
+  if (compiler.length) return compiler.join(' | ');
+  return `node-gyp exited with status ${status}`;
 }
