@@ -120,6 +120,42 @@ void addInto(float* dst, const float* src, size_t n) {
   for (size_t i = 0; i < n; i++) dst[i] += src[i];
 }
 
+// Runs job.run() on Node's worker pool, then `finish(env, job)` on the main thread, whose value
+// resolves the promise; a C++ error in either place rejects it. The worker touches no JS values.
+template <class Job, class Finish>
+class JobWorker : public Napi::AsyncWorker {
+ public:
+  JobWorker(Napi::Env env, const char* name, std::unique_ptr<Job> job, Finish finish)
+      : Napi::AsyncWorker(env, name),
+        job_(std::move(job)),
+        finish_(std::move(finish)),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override { job_->run(); }
+  void OnOK() override {
+    try {
+      deferred_.Resolve(finish_(Env(), *job_));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  std::unique_ptr<Job> job_;
+  Finish finish_;
+  Napi::Promise::Deferred deferred_;
+};
+
+template <class Job, class Finish>
+Napi::Promise queue(Napi::Env env, const char* name, std::unique_ptr<Job> job, Finish finish) {
+  auto* worker = new JobWorker<Job, Finish>(env, name, std::move(job), std::move(finish));
+  Napi::Promise promise = worker->promise();
+  worker->Queue();  // the worker deletes itself when done
+  return promise;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Forward
 
@@ -182,48 +218,6 @@ ForwardArgs readForwardArgs(const Napi::CallbackInfo& info, const LayerSpec& s, 
   a.training = getBoolean(o, "training", where, false);
   return a;
 }
-
-class ForwardWorker : public Napi::AsyncWorker {
- public:
-  ForwardWorker(Napi::Env env, std::unique_ptr<ForwardJob> job, std::vector<Destination> outs, long yStride)
-      : Napi::AsyncWorker(env, "cellscan.forward"),
-        job_(std::move(job)),
-        outs_(std::move(outs)),
-        yStride_(yStride),
-        deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-
-  void Execute() override { job_->run(); }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    try {
-      const char* where = "Layer.forwardAsync";
-      const long rows = static_cast<long>(job_->io.T) * job_->io.B;
-      const int hout = job_->layer->spec().outSize();
-      float* y = reopen(outs_[0], where);
-      float* hN = reopen(outs_[1], where);
-      float* cN = outs_.size() > 2 ? reopen(outs_[2], where) : nullptr;
-      copyRows(y, yStride_, job_->y.data(), hout, rows, hout);
-      std::memcpy(hN, job_->hN.data(), job_->hN.size() * sizeof(float));
-      if (cN) std::memcpy(cN, job_->cN.data(), job_->cN.size() * sizeof(float));
-      if (job_->training) {
-        deferred_.Resolve(WorkspaceWrap::Create(env, job_->ws, job_->layer));
-      } else {
-        deferred_.Resolve(env.Undefined());
-      }
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  std::unique_ptr<ForwardJob> job_;
-  std::vector<Destination> outs_;
-  long yStride_;
-  Napi::Promise::Deferred deferred_;
-};
 
 // ---------------------------------------------------------------------------------------------
 // Backward
@@ -322,47 +316,6 @@ void addGrads(const BackwardJob& job, const ParamSpans& into) {
   if (into.wHr.data) addInto(into.wHr.data, job.gWHr.data(), job.gWHr.size());
   if (into.wPeep.data) addInto(into.wPeep.data, job.gWPeep.data(), job.gWPeep.size());
 }
-
-class BackwardWorker : public Napi::AsyncWorker {
- public:
-  // outs: dX, dh0, [dc0], then the gradient arrays in ParamSpans order (present ones only).
-  BackwardWorker(Napi::Env env, std::unique_ptr<BackwardJob> job, std::vector<Destination> outs, bool cellState)
-      : Napi::AsyncWorker(env, "cellscan.backward"),
-        job_(std::move(job)),
-        outs_(std::move(outs)),
-        cellState_(cellState),
-        deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-
-  void Execute() override { job_->run(); }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    try {
-      const char* where = "Layer.backwardAsync";
-      // Check every destination before writing any, so a failure leaves the caller's arrays untouched.
-      std::vector<float*> dst;
-      for (Destination& d : outs_) dst.push_back(reopen(d, where));
-      size_t k = 0;
-      std::memcpy(dst[k++], job_->dX.data(), job_->dX.size() * sizeof(float));
-      std::memcpy(dst[k++], job_->dh0.data(), job_->dh0.size() * sizeof(float));
-      if (cellState_) std::memcpy(dst[k++], job_->dc0.data(), job_->dc0.size() * sizeof(float));
-      for (const std::vector<float>* g : {&job_->gWIh, &job_->gWHh, &job_->gBIh, &job_->gBHh, &job_->gWHr, &job_->gWPeep}) {
-        if (!g->empty()) addInto(dst[k++], g->data(), g->size());
-      }
-      deferred_.Resolve(env.Undefined());
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  std::unique_ptr<BackwardJob> job_;
-  std::vector<Destination> outs_;
-  bool cellState_;
-  Napi::Promise::Deferred deferred_;
-};
 
 }  // namespace
 
@@ -479,10 +432,20 @@ Napi::Value LayerWrap::ForwardAsync(const Napi::CallbackInfo& info) {
   outs.push_back(destination(o, "y", a.y.length));
   outs.push_back(destination(o, "hN", a.hN.length));
   if (a.cN.data) outs.push_back(destination(o, "cN", a.cN.length));
-  auto* worker = new ForwardWorker(env, std::move(job), std::move(outs), a.yStride);
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  const long yStride = a.yStride;
+  return queue(env, "cellscan.forward", std::move(job),
+               [outs = std::move(outs), yStride](Napi::Env env, ForwardJob& job) mutable -> Napi::Value {
+                 const char* where = "Layer.forwardAsync";
+                 // Check every destination before writing any, so a failure writes nothing.
+                 std::vector<float*> dst;
+                 for (Destination& d : outs) dst.push_back(reopen(d, where));
+                 const int hout = job.layer->spec().outSize();
+                 copyRows(dst[0], yStride, job.y.data(), hout, static_cast<long>(job.io.T) * job.io.B, hout);
+                 std::memcpy(dst[1], job.hN.data(), job.hN.size() * sizeof(float));
+                 if (dst.size() > 2) std::memcpy(dst[2], job.cN.data(), job.cN.size() * sizeof(float));
+                 if (!job.training) return env.Undefined();
+                 return WorkspaceWrap::Create(env, job.ws, job.layer);
+               });
 }
 
 Napi::Value LayerWrap::Backward(const Napi::CallbackInfo& info) {
@@ -541,10 +504,20 @@ Napi::Value LayerWrap::BackwardAsync(const Napi::CallbackInfo& info) {
       outs.push_back(destination(a.gradsObject, key, a.gradsObject.Get(key).As<Napi::Float32Array>().ElementLength()));
     }
   }
-  auto* worker = new BackwardWorker(env, std::move(job), std::move(outs), a.dc0.data != nullptr);
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  return queue(env, "cellscan.backward", std::move(job),
+               [outs = std::move(outs)](Napi::Env env, BackwardJob& job) mutable -> Napi::Value {
+                 std::vector<float*> dst;
+                 for (Destination& d : outs) dst.push_back(reopen(d, "Layer.backwardAsync"));
+                 // Same order as outs: dX, dh0, [dc0], then the gradients this layer has.
+                 size_t k = 0;
+                 std::memcpy(dst[k++], job.dX.data(), job.dX.size() * sizeof(float));
+                 std::memcpy(dst[k++], job.dh0.data(), job.dh0.size() * sizeof(float));
+                 if (job.io.dc0) std::memcpy(dst[k++], job.dc0.data(), job.dc0.size() * sizeof(float));
+                 for (const std::vector<float>* g : {&job.gWIh, &job.gWHh, &job.gBIh, &job.gBHh, &job.gWHr, &job.gWPeep}) {
+                   if (!g->empty()) addInto(dst[k++], g->data(), g->size());
+                 }
+                 return env.Undefined();
+               });
 }
 
 }  // namespace cellscan::js
