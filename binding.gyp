@@ -1,4 +1,23 @@
 {
+  "target_defaults": {
+    "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+    "defines": [
+      "NAPI_VERSION=8",
+      "NODE_ADDON_API_CPP_EXCEPTIONS",
+      "NODE_ADDON_API_CPP_EXCEPTIONS_ALL",
+      "NODE_ADDON_API_DISABLE_DEPRECATED"
+    ],
+    "cflags!": ["-fno-exceptions", "-O2", "-O0"],
+    "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-O2"],
+    "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+    "cflags": ["-O3"],
+    "xcode_settings": {
+      "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+      "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+      "GCC_OPTIMIZATION_LEVEL": "3"
+    },
+    "msvs_settings": {"VCCLCompilerTool": {"ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17"]}}
+  },
   "targets": [
     {
       "target_name": "cellscan",
@@ -13,27 +32,31 @@
         "native/cells/rnn.cc",
         "native/gemm/gemm.cc",
         "native/gemm/pack.cc",
-        "native/gemm/kernel_portable.cc",
+        "native/isa/kernel_table.cc",
+        "native/isa/portable.cc",
         "native/runtime/cpu_features.cc",
         "native/runtime/thread_pool.cc"
       ],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": [
-        "NAPI_VERSION=8",
-        "NODE_ADDON_API_CPP_EXCEPTIONS",
-        "NODE_ADDON_API_CPP_EXCEPTIONS_ALL",
-        "NODE_ADDON_API_DISABLE_DEPRECATED"
-      ],
-      "cflags!": ["-fno-exceptions", "-O2", "-O0"],
-      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-O2"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "cflags": ["-O3"],
-      "xcode_settings": {
-        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
-        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
-        "GCC_OPTIMIZATION_LEVEL": "3"
-      },
-      "msvs_settings": {"VCCLCompilerTool": {"ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17"]}}
+      "conditions": [
+        ["target_arch=='x64'", {
+          "dependencies": ["cellscan_avx2"],
+          "defines": ["CELLSCAN_HAVE_AVX2"]
+        }]
+      ]
     }
+  ],
+  "conditions": [
+    ["target_arch=='x64'", {
+      "targets": [
+        {
+          "target_name": "cellscan_avx2",
+          "type": "static_library",
+          "sources": ["native/isa/avx2.cc"],
+          "cflags_cc": ["-mavx2", "-mfma"],
+          "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["-mavx2", "-mfma"]},
+          "msvs_settings": {"VCCLCompilerTool": {"EnableEnhancedInstructionSet": "5"}}
+        }
+      ]
+    }]
   ]
 }

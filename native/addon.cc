@@ -1,7 +1,7 @@
 // The N-API surface: classes and functions only; kernels know nothing of JS.
 #include <napi.h>
 
-#include "gemm/microkernel.h"
+#include "isa/kernel_table.h"
 #include "js/args.h"
 #include "js/layer_wrap.h"
 #include "runtime/cpu_features.h"
@@ -33,8 +33,8 @@ Napi::Value CpuFeatureList(const Napi::CallbackInfo& info) {
   return out;
 }
 
-Napi::Value GemmKernelName(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), gemmKernel().name);
+Napi::Value KernelSetName(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), cpuKernels().name);
 }
 
 }  // namespace
@@ -50,7 +50,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
   exports.Set("numThreads", Napi::Function::New<NumThreads>(env, "numThreads"));
   exports.Set("cpuFeatures", Napi::Function::New<CpuFeatureList>(env, "cpuFeatures"));
-  exports.Set("gemmKernel", Napi::Function::New<GemmKernelName>(env, "gemmKernel"));
+  exports.Set("kernels", Napi::Function::New<KernelSetName>(env, "kernels"));
   return exports;
 }
 

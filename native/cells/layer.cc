@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "../runtime/denormals.h"
+
 namespace cellscan {
 
 Layer::Layer(const LayerSpec& spec, LayerParams params) : spec_(spec), params_(std::move(params)) {
@@ -13,7 +15,7 @@ Layer::Layer(const LayerSpec& spec, LayerParams params) : spec_(spec), params_(s
   const bool splitCandidate = spec_.cell == CellKind::Gru && !spec_.linearBeforeReset;
   // Without linear-before-reset the candidate's recurrent product needs r first: Rn gets its own pack.
   const int recurrentCols = splitCandidate ? 2 * h : gh;
-  wHhT_ = PackedMatrix(hout, recurrentCols, MatrixRef{params_.wHh.data(), hout, true});
+  wHhT_ = PackedMatrix(hout, recurrentCols, MatrixRef{params_.wHh.data(), hout, true}, recurrentCols / h);
   if (splitCandidate) {
     wHnT_ = PackedMatrix(h, h, MatrixRef{params_.wHh.data() + static_cast<long>(2) * h * h, h, true});
   }
@@ -61,9 +63,11 @@ void Layer::allocateWorkspace(Workspace& ws, int T, int B, bool keepInput) const
     if (spec_.projSize > 0) ws.m.grow(tb * h);
   }
   if (spec_.cell == CellKind::Gru && spec_.linearBeforeReset) ws.ghn.grow(tb * h);
+  if (spec_.cell == CellKind::Gru && !spec_.linearBeforeReset) ws.scratch.grow(static_cast<size_t>(B) * h);
 }
 
 void Layer::forward(const ForwardIO& io, Workspace& ws) const {
+  ScopedFlushDenormals flush;
   if (ws.keepsInput) {
     std::memcpy(ws.x.data(), io.x, static_cast<size_t>(io.T) * io.B * spec_.inputSize * sizeof(float));
     if (io.lengths) ws.lengths.assign(io.lengths, io.lengths + io.B);
@@ -77,6 +81,7 @@ void Layer::forward(const ForwardIO& io, Workspace& ws) const {
 }
 
 void Layer::backward(const BackwardIO& io, const Workspace& ws) const {
+  ScopedFlushDenormals flush;
   switch (spec_.cell) {
     case CellKind::Lstm: return lstmLayerBackward(io, ws, *this);
     case CellKind::Gru: return gruLayerBackward(io, ws, *this);

@@ -60,8 +60,9 @@ struct Workspace {
   AlignedBuffer gates;       // [T, B, G*H] activated gates (LSTM i f g o; GRU r z n; RNN: scratch)
   AlignedBuffer m;           // [T, B, H] LSTM output before projection, o ⊙ tanh(c)
   AlignedBuffer ghn;         // [T, B, H] GRU (linear before reset): Rn h + rn
+  AlignedBuffer scratch;     // [B, H] per-step scratch (GRU reset before linear: r ⊙ h)
   size_t bytes() const {
-    return (x.size() + h.size() + c.size() + gates.size() + m.size() + ghn.size()) * sizeof(float) +
+    return (x.size() + h.size() + c.size() + gates.size() + m.size() + ghn.size() + scratch.size()) * sizeof(float) +
            lengths.size() * sizeof(int);
   }
 };
@@ -120,9 +121,15 @@ class Layer {
   void forward(const ForwardIO& io, Workspace& ws) const;
   void backward(const BackwardIO& io, const Workspace& ws) const;
 
+  // Inference reuses one workspace per layer instead of allocating per call. Use only while
+  // holding the thread pool's session lock (every compute call does).
+  Workspace& inferenceWorkspace() const { return inference_; }
+
   // Forward products: op(B) = Wᵀ.
   const PackedMatrix& inputWeightsT() const { return wIhT_; }        // [I, G*H]
-  const PackedMatrix& recurrentWeightsT() const { return wHhT_; }    // [Hout, G*H] (GRU without LBR: r, z only)
+  // [Hout, G*H], one column group per gate (GRU without LBR: r, z only), so a thread owns its
+  // hidden units in every gate.
+  const PackedMatrix& recurrentWeightsT() const { return wHhT_; }
   const PackedMatrix& candidateWeightsT() const { return wHnT_; }    // [H, H] GRU without LBR: Rnᵀ
   const PackedMatrix& projectionWeightsT() const { return wHrT_; }   // [H, Hout]
   const float* inputBias() const { return inputBias_.data(); }       // folded biases added to X·W_ihᵀ
@@ -142,6 +149,7 @@ class Layer {
   std::vector<float> inputBias_;
   mutable std::once_flag backwardOnce_;
   mutable BackwardWeights backward_;
+  mutable Workspace inference_;
 };
 
 // Per-cell kernels over one direction (defined in lstm.cc, gru.cc, rnn.cc).

@@ -1,75 +1,21 @@
 // LSTM over one direction of one layer, PyTorch's gate order (i, f, g, o), optional peepholes
 // (ONNX's definition) and projection (PyTorch's proj_size).
+//
+// The time loop runs on all step workers at once: each owns a range of hidden units (its columns
+// of every gate) and, for the projection and dh products, a range of output columns; they meet at
+// a barrier wherever the next phase reads what every worker wrote.
 #include <algorithm>
 #include <cstring>
 
-#include "activations.h"
+#include "../isa/kernel_table.h"
 #include "sequence_ops.h"
 
 namespace cellscan {
-namespace {
-
-// One row, forward. gates [4H]: in, pre-activations; out, activated i f g o. cNew [H], m [H] = o ⊙ tanh(c)
-void lstmCellForward(float* gates, float* cNew, float* m, const float* cPrev, const float* peep, int H) {
-  for (int j = 0; j < H; j++) {
-    float pi = gates[j];
-    float pf = gates[H + j];
-    float po = gates[3 * H + j];
-    if (peep) {
-      pi += peep[j] * cPrev[j];
-      pf += peep[H + j] * cPrev[j];
-    }
-    const float i = sigmoid(pi);
-    const float f = sigmoid(pf);
-    const float g = tanhf32(gates[2 * H + j]);
-    const float c = f * cPrev[j] + i * g;
-    if (peep) po += peep[2 * H + j] * c;
-    const float o = sigmoid(po);
-    gates[j] = i;
-    gates[H + j] = f;
-    gates[2 * H + j] = g;
-    gates[3 * H + j] = o;
-    cNew[j] = c;
-    m[j] = o * tanhf32(c);
-  }
-}
-
-// One row, backward. dG [4H] pre-activation gradients, dcPrev [H], dPeep [3H] (+=);
-// gates [4H] activated, c / cPrev [H], dm [H] gradient on o ⊙ tanh(c), dc [H] gradient on c from later steps
-void lstmCellBackward(float* dG, float* dcPrev, float* dPeep, const float* gates, const float* c,
-                      const float* cPrev, const float* dm, const float* dc, const float* peep, int H) {
-  for (int j = 0; j < H; j++) {
-    const float i = gates[j];
-    const float f = gates[H + j];
-    const float g = gates[2 * H + j];
-    const float o = gates[3 * H + j];
-    const float tc = tanhf32(c[j]);
-    const float dpo = dm[j] * tc * o * (1.0f - o);
-    float dcTotal = dc[j] + dm[j] * o * (1.0f - tc * tc);
-    if (peep) dcTotal += dpo * peep[2 * H + j];
-    const float dpi = dcTotal * g * i * (1.0f - i);
-    const float dpf = dcTotal * cPrev[j] * f * (1.0f - f);
-    const float dpg = dcTotal * i * (1.0f - g * g);
-    float dcp = dcTotal * f;
-    if (peep) {
-      dcp += dpi * peep[j] + dpf * peep[H + j];
-      dPeep[j] += dpi * cPrev[j];
-      dPeep[H + j] += dpf * cPrev[j];
-      dPeep[2 * H + j] += dpo * c[j];
-    }
-    dG[j] = dpi;
-    dG[H + j] = dpf;
-    dG[2 * H + j] = dpg;
-    dG[3 * H + j] = dpo;
-    dcPrev[j] = dcp;
-  }
-}
-
-}  // namespace
 
 // y [T, B, Hout] (rows ldy apart), hN [B, Hout], cN [B, H], ws; x [T, B, I], h0 [B, Hout], c0 [B, H]
 void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   const LayerSpec& s = layer.spec();
+  const CpuKernels& k = cpuKernels();
   const int H = s.hiddenSize;
   const int G = 4 * H;
   const int hout = s.outSize();
@@ -82,39 +28,51 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   copyOrZero(rowsAt(ws.h.data(), seq.firstSlot(), B, hout), io.h0, static_cast<long>(B) * hout);
   copyOrZero(rowsAt(ws.c.data(), seq.firstSlot(), B, H), io.c0, static_cast<long>(B) * H);
 
-  for (int step = 0; step < io.T; step++) {
-    const int t = seq.timeAt(step);
-    const float* hPrev = rowsAt(ws.h.data(), seq.slotBefore(t), B, hout);
-    float* hNew = rowsAt(ws.h.data(), seq.slotAfter(t), B, hout);
-    const float* cPrev = rowsAt(ws.c.data(), seq.slotBefore(t), B, H);
-    float* cNew = rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
-    float* gates = rowsAt(ws.gates.data(), t, B, G);
-    // Without projection the cell output is the new hidden state itself.
-    float* m = proj ? rowsAt(ws.m.data(), t, B, H) : hNew;
+  const int workers = stepWorkers(s, B);
+  SpinBarrier barrier(workers);
+  ThreadPool::instance().run(
+      [&](int w, int n) {
+        const Share share = shareOf(w, n, s);
+        const Range u = share.units;
+        for (int step = 0; step < io.T; step++) {
+          const int t = seq.timeAt(step);
+          const float* hPrev = rowsAt(ws.h.data(), seq.slotBefore(t), B, hout);
+          float* hNew = rowsAt(ws.h.data(), seq.slotAfter(t), B, hout);
+          const float* cPrev = rowsAt(ws.c.data(), seq.slotBefore(t), B, H);
+          float* cNew = rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
+          float* gates = rowsAt(ws.gates.data(), t, B, G);
+          // Without projection the cell output is the new hidden state itself.
+          float* m = proj ? rowsAt(ws.m.data(), t, B, H) : hNew;
 
-    sgemm(B, MatrixRef{hPrev, hout, false}, layer.recurrentWeightsT(), gates, G, true);
-    for (int b = 0; b < B; b++) {
-      const long r = b;
-      if (seq.active(t, b)) {
-        lstmCellForward(gates + r * G, cNew + r * H, m + r * H, cPrev + r * H, peep, H);
-      } else {
-        std::memcpy(cNew + r * H, cPrev + r * H, H * sizeof(float));
-        if (proj) {
-          // dW_hr sums over every row of m; a padded row must hold numbers, not stale memory.
-          std::fill(m + r * H, m + (r + 1) * H, 0.0f);
-        } else {
-          std::memcpy(hNew + r * H, hPrev + r * H, H * sizeof(float));
+          const GroupOutput toGates[4] = {{gates, G, true}, {gates + H, G, true}, {gates + 2 * H, G, true},
+                                          {gates + 3 * H, G, true}};
+          gemmGroupColumns(B, MatrixRef{hPrev, hout, false}, layer.recurrentWeightsT(), u.begin, u.end, toGates);
+          for (int b = 0; b < B; b++) {
+            const long r = b;
+            if (seq.active(t, b)) {
+              k.lstmForward(gates + r * G, cNew + r * H, m + r * H, cPrev + r * H, peep, H, u.begin, u.end);
+            }
+          }
+          carryPaddedRows(cNew, cPrev, false, seq, t, H, u);
+          if (proj) {
+            // dW_hr sums over every row of m: a padded row must hold zeros, not stale memory.
+            for (int b = 0; b < B; b++) {
+              if (!seq.active(t, b)) std::fill(m + b * H + u.begin, m + b * H + u.end, 0.0f);
+            }
+            barrier.wait();  // all of m
+            const Range o = share.outs;
+            const GroupOutput toH{hNew, hout, false};
+            gemmGroupColumns(B, MatrixRef{m, H, false}, layer.projectionWeightsT(), o.begin, o.end, &toH);
+            carryPaddedRows(hNew, hPrev, false, seq, t, hout, o);
+            writeOutputRows(io, seq, t, hNew, hout, o);
+          } else {
+            carryPaddedRows(hNew, hPrev, false, seq, t, H, u);
+            writeOutputRows(io, seq, t, hNew, hout, u);
+          }
+          barrier.wait();  // all of hNew before the next step reads it
         }
-      }
-    }
-    if (proj) {
-      sgemm(B, MatrixRef{m, H, false}, layer.projectionWeightsT(), hNew, hout, false);
-      for (int b = 0; b < B; b++) {
-        if (!seq.active(t, b)) std::memcpy(hNew + static_cast<long>(b) * hout, hPrev + static_cast<long>(b) * hout, hout * sizeof(float));
-      }
-    }
-    writeOutputRows(io, seq, t, hNew, hout);
-  }
+      },
+      workers);
   std::memcpy(io.hN, rowsAt(ws.h.data(), seq.finalSlot(), B, hout), static_cast<size_t>(B) * hout * sizeof(float));
   std::memcpy(io.cN, rowsAt(ws.c.data(), seq.finalSlot(), B, H), static_cast<size_t>(B) * H * sizeof(float));
 }
@@ -122,6 +80,7 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
 // dX [T, B, I], dh0 [B, Hout], dc0 [B, H], grads; dY [T, B, Hout] (rows ldDY apart), dhN, dcN, ws
 void lstmLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& layer) {
   const LayerSpec& s = layer.spec();
+  const CpuKernels& k = cpuKernels();
   const int H = s.hiddenSize;
   const int G = 4 * H;
   const int hout = s.outSize();
@@ -137,55 +96,65 @@ void lstmLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& l
   // With projection, the gradient reaching each step's h is kept for dW_hr after the loop.
   AlignedBuffer dHt(proj ? rows * hout : static_cast<size_t>(B) * hout);
   AlignedBuffer dm(static_cast<size_t>(B) * H);
-  AlignedBuffer dh(static_cast<size_t>(B) * hout), dhBefore(static_cast<size_t>(B) * hout);
-  AlignedBuffer dc(static_cast<size_t>(B) * H), dcBefore(static_cast<size_t>(B) * H);
-  copyOrZero(dh.data(), io.dhN, static_cast<long>(B) * hout);
-  copyOrZero(dc.data(), io.dcN, static_cast<long>(B) * H);
+  AlignedBuffer dhA(static_cast<size_t>(B) * hout), dhB(static_cast<size_t>(B) * hout);
+  AlignedBuffer dcA(static_cast<size_t>(B) * H), dcB(static_cast<size_t>(B) * H);
+  copyOrZero(dhA.data(), io.dhN, static_cast<long>(B) * hout);
+  copyOrZero(dcA.data(), io.dcN, static_cast<long>(B) * H);
   if (peep) std::fill(io.grads.wPeep, io.grads.wPeep + 3 * H, 0.0f);
 
-  for (int step = T - 1; step >= 0; step--) {
-    const int t = seq.timeAt(step);
-    const float* cPrev = rowsAt(ws.c.data(), seq.slotBefore(t), B, H);
-    const float* cNew = rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
-    const float* gates = rowsAt(ws.gates.data(), t, B, G);
-    float* dGt = rowsAt(dG.data(), t, B, G);
-    float* dht = proj ? rowsAt(dHt.data(), t, B, hout) : dHt.data();
+  const int workers = stepWorkers(s, B);
+  SpinBarrier barrier(workers);
+  ThreadPool::instance().run(
+      [&](int w, int n) {
+        const Share share = shareOf(w, n, s);
+        const Range u = share.units;
+        const Range o = share.outs;
+        // Every worker swaps its own copies of the ping-pong pointers, in step.
+        float* dh = dhA.data();
+        float* dhBefore = dhB.data();
+        float* dc = dcA.data();
+        float* dcBefore = dcB.data();
+        for (int step = T - 1; step >= 0; step--) {
+          const int t = seq.timeAt(step);
+          const float* cPrev = rowsAt(ws.c.data(), seq.slotBefore(t), B, H);
+          const float* cNew = rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
+          const float* gates = rowsAt(ws.gates.data(), t, B, G);
+          float* dGt = rowsAt(dG.data(), t, B, G);
+          float* dht = proj ? rowsAt(dHt.data(), t, B, hout) : dHt.data();
 
-    // Gradient on this step's h: from the steps after it and from the output (padded rows get neither).
-    for (int b = 0; b < B; b++) {
-      float* d = dht + static_cast<long>(b) * hout;
-      const float* carried = dh.data() + static_cast<long>(b) * hout;
-      if (!seq.active(t, b)) {
-        std::fill(d, d + hout, 0.0f);
-        continue;
-      }
-      const float* dy = io.dY ? io.dY + (static_cast<long>(t) * B + b) * io.ldDY : nullptr;
-      for (int j = 0; j < hout; j++) d[j] = carried[j] + (dy ? dy[j] : 0.0f);
-    }
-    const float* dmt = dht;
-    if (proj) {
-      sgemm(B, MatrixRef{dht, hout, false}, bw.wHr, dm.data(), H, false);
-      dmt = dm.data();
-    }
-
-    for (int b = 0; b < B; b++) {
-      const long r = b;
-      if (seq.active(t, b)) {
-        lstmCellBackward(dGt + r * G, dcBefore.data() + r * H, io.grads.wPeep, gates + r * G, cNew + r * H,
-                         cPrev + r * H, dmt + r * H, dc.data() + r * H, peep, H);
-        std::fill(dhBefore.data() + r * hout, dhBefore.data() + (r + 1) * hout, 0.0f);
-      } else {
-        std::fill(dGt + r * G, dGt + (r + 1) * G, 0.0f);
-        std::memcpy(dcBefore.data() + r * H, dc.data() + r * H, H * sizeof(float));
-        std::memcpy(dhBefore.data() + r * hout, dh.data() + r * hout, hout * sizeof(float));
-      }
-    }
-    sgemm(B, MatrixRef{dGt, G, false}, bw.wHh, dhBefore.data(), hout, true);
-    std::swap(dh, dhBefore);
-    std::swap(dc, dcBefore);
-  }
-  std::memcpy(io.dh0, dh.data(), static_cast<size_t>(B) * hout * sizeof(float));
-  std::memcpy(io.dc0, dc.data(), static_cast<size_t>(B) * H * sizeof(float));
+          stepGradient(dht, dh, io, seq, t, hout, o);
+          const float* dmt = dht;
+          if (proj) {
+            barrier.wait();  // all of dht
+            const GroupOutput toDm{dm.data(), H, false};
+            gemmGroupColumns(B, MatrixRef{dht, hout, false}, bw.wHr, u.begin, u.end, &toDm);
+            dmt = dm.data();
+          }
+          for (int b = 0; b < B; b++) {
+            const long r = b;
+            if (seq.active(t, b)) {
+              k.lstmBackward(dGt + r * G, dcBefore + r * H, io.grads.wPeep, gates + r * G, cNew + r * H, cPrev + r * H,
+                             dmt + r * H, dc + r * H, peep, H, u.begin, u.end);
+            } else {
+              for (int g = 0; g < 4; g++) std::fill(dGt + r * G + g * H + u.begin, dGt + r * G + g * H + u.end, 0.0f);
+            }
+          }
+          carryPaddedRows(dcBefore, dc, false, seq, t, H, u);
+          barrier.wait();  // all of dG for this step
+          carryPaddedRows(dhBefore, dh, true, seq, t, hout, o);
+          const GroupOutput toDh{dhBefore, hout, true};
+          gemmGroupColumns(B, MatrixRef{dGt, G, false}, bw.wHh, o.begin, o.end, &toDh);
+          // The next step reads only this worker's own columns of dh and dc: no barrier needed.
+          std::swap(dh, dhBefore);
+          std::swap(dc, dcBefore);
+        }
+      },
+      workers);
+  // After T swaps the final gradients sit in A when T is even, in B when odd.
+  const float* dh = (T % 2 == 0 ? dhA : dhB).data();
+  const float* dc = (T % 2 == 0 ? dcA : dcB).data();
+  std::memcpy(io.dh0, dh, static_cast<size_t>(B) * hout * sizeof(float));
+  std::memcpy(io.dc0, dc, static_cast<size_t>(B) * H * sizeof(float));
 
   inputGradients(io, ws, dG.data(), layer);
   const float* hPrevAll = rowsAt(ws.h.data(), seq.firstSlotBefore(), B, hout);

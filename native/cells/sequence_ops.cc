@@ -44,26 +44,57 @@ void inputGradients(const BackwardIO& io, const Workspace& ws, const float* dG, 
   sgemm(static_cast<int>(rows), MatrixRef{dG, gh, false}, layer.backwardWeights().wIh, io.dX, in, false);
 }
 
-void copyActiveRows(float* dst, const float* src, const float* carry, const SequenceIndex& seq, int t, int n) {
+int stepWorkers(const LayerSpec& s, int B) {
+  // A barrier costs on the order of a microsecond; below ~100k FLOPs per step one thread wins.
+  const long stepFlops = 2L * B * s.gateSize() * s.outSize();
+  if (stepFlops < 100000) return 1;
+  const int blocks = (s.hiddenSize + kShareBlock - 1) / kShareBlock;
+  return std::max(1, std::min(ThreadPool::instance().threads(), blocks));
+}
+
+void writeOutputRows(const ForwardIO& io, const SequenceIndex& seq, int t, const float* hNew, int n, Range c) {
+  const size_t bytes = static_cast<size_t>(c.end - c.begin) * sizeof(float);
   for (int b = 0; b < seq.B; b++) {
-    const float* from = seq.active(t, b) ? src : carry;
-    std::memcpy(dst + static_cast<long>(b) * n, from + static_cast<long>(b) * n, n * sizeof(float));
+    float* y = io.y + (static_cast<long>(t) * seq.B + b) * io.ldy + c.begin;
+    if (seq.active(t, b)) {
+      std::memcpy(y, hNew + static_cast<long>(b) * n + c.begin, bytes);
+    } else {
+      std::fill(y, y + (c.end - c.begin), 0.0f);
+    }
   }
 }
 
-}  // namespace cellscan
-
-namespace cellscan {
-
-void writeOutputRows(const ForwardIO& io, const SequenceIndex& seq, int t, const float* hNew, int hout) {
+void stepGradient(float* dht, const float* dh, const BackwardIO& io, const SequenceIndex& seq, int t, int n, Range c) {
   for (int b = 0; b < seq.B; b++) {
-    float* y = io.y + (static_cast<long>(t) * seq.B + b) * io.ldy;
-    if (seq.active(t, b)) {
-      std::memcpy(y, hNew + static_cast<long>(b) * hout, hout * sizeof(float));
+    float* d = dht + static_cast<long>(b) * n;
+    if (!seq.active(t, b)) {
+      std::fill(d + c.begin, d + c.end, 0.0f);
+      continue;
+    }
+    const float* carried = dh + static_cast<long>(b) * n;
+    const float* dy = io.dY ? io.dY + (static_cast<long>(t) * seq.B + b) * io.ldDY : nullptr;
+    if (dy) {
+      for (int j = c.begin; j < c.end; j++) d[j] = carried[j] + dy[j];
     } else {
-      std::fill(y, y + hout, 0.0f);
+      std::memcpy(d + c.begin, carried + c.begin, static_cast<size_t>(c.end - c.begin) * sizeof(float));
     }
   }
+}
+
+void carryPaddedRows(float* dst, const float* carry, bool zeroActive, const SequenceIndex& seq, int t, int n, Range c) {
+  const size_t bytes = static_cast<size_t>(c.end - c.begin) * sizeof(float);
+  for (int b = 0; b < seq.B; b++) {
+    const long r = static_cast<long>(b) * n + c.begin;
+    if (!seq.active(t, b)) {
+      std::memcpy(dst + r, carry + r, bytes);
+    } else if (zeroActive) {
+      std::fill(dst + r, dst + r + (c.end - c.begin), 0.0f);
+    }
+  }
+}
+
+void zeroColumns(float* dst, int B, int n, Range c) {
+  for (int b = 0; b < B; b++) std::fill(dst + static_cast<long>(b) * n + c.begin, dst + static_cast<long>(b) * n + c.end, 0.0f);
 }
 
 }  // namespace cellscan

@@ -1,6 +1,9 @@
 #pragma once
 // Steps every cell shares: the input projection before the time loop, moving states in and out of
-// the workspace slots, and the products deferred until after the backward time loop.
+// the workspace slots, the split of a time loop among threads, and the products deferred until
+// after the backward time loop.
+#include "../gemm/microkernel.h"
+#include "../runtime/thread_pool.h"
 #include "layer.h"
 
 namespace cellscan {
@@ -18,20 +21,41 @@ void columnSums(float* out, const float* src, long rows, int cols, long ld);
 // dW_ih = dGᵀ · x, db_ih = Σ dG, dX = dG · W_ih.
 void inputGradients(const BackwardIO& io, const Workspace& ws, const float* dG, const Layer& layer);
 
-// dst[B, n] = active rows ? src : carry, for the rows of one time step.
-void copyActiveRows(float* dst, const float* src, const float* carry, const SequenceIndex& seq, int t, int n);
-
-}  // namespace cellscan
-
-namespace cellscan {
-
-// y rows of step t: the new state for active rows, 0 for padded ones (PyTorch's packed semantics).
-void writeOutputRows(const ForwardIO& io, const SequenceIndex& seq, int t, const float* hNew, int hout);
-
-// Workspace rows of step t and slot s, for tensors laid out [T or T+1, B, n].
+// Workspace rows of step t (or slot s), for tensors laid out [T or T+1, B, n].
 inline float* rowsAt(float* base, int index, int B, int n) { return base + static_cast<long>(index) * B * n; }
 inline const float* rowsAt(const float* base, int index, int B, int n) {
   return base + static_cast<long>(index) * B * n;
 }
+
+// How many threads a layer's time loop uses: all of them, unless a step is so small that meeting
+// at a barrier would cost more than the work (results are the same either way).
+int stepWorkers(const LayerSpec& s, int B);
+
+// Threads split hidden units in whole GEMM panels, so each owns the same units in every gate.
+constexpr int kShareBlock = kNr;
+
+// A time loop's per-thread share: hidden units (cell updates, gate products) and output columns
+// (projection, dh products), in whole GEMM panels.
+struct Share {
+  Range units;
+  Range outs;
+};
+inline Share shareOf(int w, int n, const LayerSpec& s) {
+  return {blockRange(w, n, s.hiddenSize, kShareBlock), blockRange(w, n, s.outSize(), kShareBlock)};
+}
+
+// --- per-row helpers over a column range [c.begin, c.end) -------------------------------------
+
+// y rows of step t: the new state for active rows, 0 for padded ones (PyTorch's packed semantics).
+void writeOutputRows(const ForwardIO& io, const SequenceIndex& seq, int t, const float* hNew, int n, Range c);
+
+// Total gradient on h for step t: dh (from later steps) + dY for active rows, 0 for padded rows.
+void stepGradient(float* dht, const float* dh, const BackwardIO& io, const SequenceIndex& seq, int t, int n, Range c);
+
+// Padded rows of step t take `carry`; active rows are zeroed when zeroActive, else left alone.
+void carryPaddedRows(float* dst, const float* carry, bool zeroActive, const SequenceIndex& seq, int t, int n, Range c);
+
+// Rows [0, B) of an [B, n] block, columns c, set to zero.
+void zeroColumns(float* dst, int B, int n, Range c);
 
 }  // namespace cellscan

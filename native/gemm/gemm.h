@@ -13,25 +13,45 @@ struct MatrixRef {
 
 // The right-hand operand packed once into the microkernel's panel layout, for weights reused across
 // many products (every time step, every call until the parameters change).
+//
+// op(B) is [k, groups * groupCols]. Each group of columns (a gate, for recurrent weights) is padded
+// to whole kNr-wide panels, so a range of columns inside a group (a range of hidden units) starts
+// on a panel boundary and one thread can own the same units in every gate.
 class PackedMatrix {
  public:
   PackedMatrix() = default;
-  // op(B) is [k, n].
-  PackedMatrix(int k, int n, MatrixRef b);
+  PackedMatrix(int k, int n, MatrixRef b, int groups = 1);
   int rows() const { return k_; }
   int cols() const { return n_; }
-  // The panels for K rows [k0, k0 + kc) and columns from n0 (a multiple of kNr) on.
-  const float* block(int k0, int kc, int n0) const;
+  int groups() const { return groups_; }
+  int groupCols() const { return groupCols_; }
+  // Panels for K rows [k0, k0 + kc) of group g, from column c0 (a multiple of kNr) of that group on.
+  const float* block(int k0, int kc, int g, int c0) const;
 
  private:
   int k_ = 0;
   int n_ = 0;
+  int groups_ = 1;
+  int groupCols_ = 0;
+  int groupPadded_ = 0;
   int nPadded_ = 0;
   AlignedBuffer panels_;
 };
 
-// c[m, n] = (accumulate ? c : 0) + op(A)[m, k] · op(B)[k, n], with c's rows ldc apart.
+// c[m, n] = (accumulate ? c : 0) + op(A)[m, k] · op(B)[k, n], with c's rows ldc apart; split among
+// the pool's threads. The packed form requires a single-group PackedMatrix.
 void sgemm(int m, int n, int k, MatrixRef a, MatrixRef b, float* c, long ldc, bool accumulate);
 void sgemm(int m, MatrixRef a, const PackedMatrix& b, float* c, long ldc, bool accumulate);
+
+// Where one group's columns go in gemmGroupColumns.
+struct GroupOutput {
+  float* c;  // column 0 of the group
+  long ldc;
+  bool accumulate;
+};
+
+// One thread's share of a product against packed weights: for every group g, columns [j0, j1) of
+// op(A)[m, k] · group g, into outs[g]. j0 is a multiple of kNr. Runs on the calling thread only.
+void gemmGroupColumns(int m, MatrixRef a, const PackedMatrix& b, int j0, int j1, const GroupOutput* outs);
 
 }  // namespace cellscan

@@ -161,7 +161,7 @@ Napi::Promise queue(Napi::Env env, const char* name, std::unique_ptr<Job> job, F
 
 struct ForwardJob {
   std::shared_ptr<const Layer> layer;
-  std::shared_ptr<Workspace> ws = std::make_shared<Workspace>();
+  std::shared_ptr<Workspace> ws;  // training only: what backward will read
   bool training = false;
   ForwardIO io;
   // Async calls work on copies so that JS may not touch memory the worker thread uses.
@@ -170,8 +170,12 @@ struct ForwardJob {
 
   void run() {
     std::lock_guard<std::mutex> session(ThreadPool::instance().sessionMutex());
-    layer->allocateWorkspace(*ws, io.T, io.B, training);
-    layer->forward(io, *ws);
+    // Inference reuses the layer's workspace (the session lock makes that safe): a streaming
+    // call allocates nothing here.
+    if (training) ws = std::make_shared<Workspace>();
+    Workspace& w = training ? *ws : layer->inferenceWorkspace();
+    layer->allocateWorkspace(w, io.T, io.B, training);
+    layer->forward(io, w);
   }
 };
 

@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -7,8 +8,9 @@
 
 namespace cellscan {
 
-// A persistent pool: workers sleep between jobs instead of being created per call. The calling
-// thread takes part as worker 0, so one thread means no synchronisation at all.
+// A persistent pool: workers stay alive between jobs, spin briefly after one (a layer call runs
+// several back to back) and then sleep. The calling thread takes part as worker 0, so one thread
+// means no synchronisation at all. Workers flush denormals to zero for their whole life.
 //
 // A "session" (holding sessionMutex) owns the pool for a whole layer call; jobs from concurrent
 // async calls therefore run one after another instead of fighting over the same cores.
@@ -21,9 +23,10 @@ class ThreadPool {
   void setThreads(int n);
   std::mutex& sessionMutex() { return session_; }
 
-  // Runs job(worker, workers) on every worker and returns when all have finished.
-  // Call only while holding the session lock.
-  void run(const std::function<void(int worker, int workers)>& job);
+  // Runs job(worker, workers) on the first `workers` threads (at most threads()) and returns when
+  // all have finished. Call only while holding the session lock, never from inside a job.
+  void run(const std::function<void(int worker, int workers)>& job, int workers);
+  void run(const std::function<void(int worker, int workers)>& job) { run(job, threads_); }
 
   ~ThreadPool();
 
@@ -39,7 +42,8 @@ class ThreadPool {
   std::condition_variable done_;
   std::vector<std::thread> workers_;
   const std::function<void(int, int)>* job_ = nullptr;
-  unsigned long generation_ = 0;
+  std::atomic<unsigned long> generation_{0};
+  int jobWorkers_ = 0;
   int pending_ = 0;
   int threads_ = 1;
   bool stopping_ = false;
@@ -50,8 +54,8 @@ class ThreadPool {
 template <class Body>
 void parallelFor(int n, Body&& body) {
   ThreadPool& pool = ThreadPool::instance();
-  const int workers = pool.threads();
-  if (workers <= 1 || n <= 1) {
+  const int workers = pool.threads() < n ? pool.threads() : n;
+  if (workers <= 1) {
     if (n > 0) body(0, n);
     return;
   }
@@ -60,7 +64,34 @@ void parallelFor(int n, Body&& body) {
     const long end = static_cast<long>(n) * (w + 1) / count;
     if (begin < end) body(static_cast<int>(begin), static_cast<int>(end));
   };
-  pool.run(job);
+  pool.run(job, workers);
+}
+
+// Where the workers of one ThreadPool::run job meet between the steps of a time loop.
+class SpinBarrier {
+ public:
+  explicit SpinBarrier(int count) : count_(count) {}
+  void wait();
+
+ private:
+  const int count_;
+  alignas(64) std::atomic<int> arrived_{0};
+  alignas(64) std::atomic<unsigned> phase_{0};
+};
+
+// The contiguous share [begin, end) of `count` items for worker w of n, in whole blocks of `block`
+// so that vector and GEMM panels never straddle two workers.
+struct Range {
+  int begin;
+  int end;
+};
+inline Range blockRange(int w, int n, int count, int block) {
+  const int blocks = (count + block - 1) / block;
+  const int b0 = static_cast<int>(static_cast<long>(blocks) * w / n);
+  const int b1 = static_cast<int>(static_cast<long>(blocks) * (w + 1) / n);
+  const int begin = b0 * block < count ? b0 * block : count;
+  const int end = b1 * block < count ? b1 * block : count;
+  return {begin, end};
 }
 
 }  // namespace cellscan

@@ -9,7 +9,7 @@ interface NativeAddon {
   setNumThreads(n: number): void;
   numThreads(): number;
   cpuFeatures(): string[];
-  gemmKernel(): string;
+  kernels(): string;
 }
 
 /** Where node-gyp leaves the addon, from the package root (this file sits two levels below it). */
@@ -30,7 +30,7 @@ export function loadNativeBackend(): Backend {
   } catch (e) {
     throw new Error(`the addon failed to load: ${(e as Error).message}; rebuild it with \`npm run build:native\``);
   }
-  const features = [...addon.cpuFeatures(), `gemm:${addon.gemmKernel()}`];
+  const features = [...addon.cpuFeatures(), `kernels:${addon.kernels()}`];
   return {
     name: 'native',
     features,

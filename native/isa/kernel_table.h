@@ -1,0 +1,56 @@
+#pragma once
+// The CPU-specific kernels, one table per instruction set, picked once by CPU features.
+//
+// Each ISA has one translation unit (portable.cc, avx2.cc) compiled with its own flags. That unit
+// includes vec_*.inl, vec_math.inl and cell_kernels.inl inside an anonymous namespace, so every
+// function compiled with AVX2 enabled has internal linkage: the linker can never hand an AVX2
+// copy of an inline function to code that runs on an older CPU.
+
+namespace cellscan {
+
+struct CpuKernels {
+  const char* name;  // "avx2_fma", "portable"
+
+  // GEMM tile, see gemm/microkernel.h.
+  void (*gemmTile)(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate);
+
+  // Elementwise cell updates over hidden units [j0, j1) of one batch row (H = hidden size; gate
+  // blocks of H stacked in PyTorch's order). Forward "gates" arrive as pre-activations and leave
+  // activated; backward writes pre-activation gradients dG.
+
+  // LSTM: gates [4H] i f g o, cNew and m = o ⊙ tanh(c) [H]; cPrev [H]; peep [3H] or null.
+  void (*lstmForward)(float* gates, float* cNew, float* m, const float* cPrev, const float* peep, int H, int j0, int j1);
+  // dG [4H], dcPrev [H], dPeep [3H] (+=, when peep); dm: gradient on m, dc: on c from later steps.
+  void (*lstmBackward)(float* dG, float* dcPrev, float* dPeep, const float* gates, const float* c, const float* cPrev,
+                       const float* dm, const float* dc, const float* peep, int H, int j0, int j1);
+
+  // GRU, linear before reset: gates [3H] with r, z holding x- and h-side sums and n only the x side;
+  // ghn [H] in: Rn h, out: Rn h + bn (bhn may be null). Writes h [H].
+  void (*gruForwardLbr)(float* gates, float* h, float* ghn, const float* bhn, const float* hPrev, int H, int j0, int j1);
+  // dG [3H] x-side gradients, dGh [3H] h-side (n scaled by r), dhBefore [H] = dh ⊙ z.
+  void (*gruBackwardLbr)(float* dG, float* dGh, float* dhBefore, const float* gates, const float* ghn,
+                         const float* hPrev, const float* dh, int H, int j0, int j1);
+
+  // GRU, reset before linear: r and z activated in place, rh = r ⊙ hPrev [H].
+  void (*gruGatesRz)(float* gates, float* rh, const float* hPrev, int H, int j0, int j1);
+  // n = tanh(gates_n) in place (x side and Rn (r ⊙ h) already summed), h = (1 − z) n + z hPrev.
+  void (*gruCandidate)(float* gates, float* h, const float* hPrev, int H, int j0, int j1);
+  // dG's z and n parts, dhBefore [H] = dh ⊙ z.
+  void (*gruBackwardZn)(float* dG, float* dhBefore, const float* gates, const float* hPrev, const float* dh, int H,
+                        int j0, int j1);
+  // dG's r part from dRh = d(r ⊙ hPrev); dhBefore += dRh ⊙ r.
+  void (*gruBackwardR)(float* dG, float* dhBefore, const float* gates, const float* hPrev, const float* dRh, int H,
+                       int j0, int j1);
+
+  // RNN: h = act(pre); dPre = dh ⊙ act'(pre), read off h.
+  void (*rnnForward)(float* h, const float* pre, bool relu, int j0, int j1);
+  void (*rnnBackward)(float* dPre, const float* h, const float* dh, bool relu, int j0, int j1);
+};
+
+const CpuKernels& portableKernels();
+const CpuKernels& avx2Kernels();  // only call when the CPU has AVX2 and FMA
+
+// The best table this CPU runs, chosen once.
+const CpuKernels& cpuKernels();
+
+}  // namespace cellscan

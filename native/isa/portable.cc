@@ -1,0 +1,40 @@
+// Kernels for any CPU: plain loops the compiler vectorizes with whatever the baseline ISA has.
+#include <cstdint>
+#include <cstring>
+
+#include "../gemm/microkernel.h"
+#include "kernel_table.h"
+
+namespace cellscan {
+namespace {
+
+#include "vec_scalar.inl"
+#include "vec_math.inl"
+#include "cell_kernels.inl"
+
+// c[mr, nr] (+)= a-panel · b-panel; see gemm/microkernel.h.
+void gemmTile6x16Portable(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr,
+                          bool accumulate) {
+  float acc[kMr][kNr] = {};
+  for (int k = 0; k < kc; k++) {
+    const float* ak = a + k * kMr;
+    const float* bk = b + k * kNr;
+    for (int i = 0; i < kMr; i++) {
+      const float ai = ak[i];
+      for (int j = 0; j < kNr; j++) acc[i][j] += ai * bk[j];
+    }
+  }
+  for (int i = 0; i < mr; i++) {
+    float* ci = c + i * ldc;
+    for (int j = 0; j < nr; j++) ci[j] = accumulate ? ci[j] + acc[i][j] : acc[i][j];
+  }
+}
+
+}  // namespace
+
+const CpuKernels& portableKernels() {
+  static const CpuKernels kernels = makeKernels<VecScalar>("portable", gemmTile6x16Portable);
+  return kernels;
+}
+
+}  // namespace cellscan
