@@ -34,6 +34,7 @@
         "native/gemm/pack.cc",
         "native/isa/kernel_table.cc",
         "native/isa/portable.cc",
+        "native/runtime/buffer_pool.cc",
         "native/runtime/cpu_features.cc",
         "native/runtime/thread_pool.cc"
       ],

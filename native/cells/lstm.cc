@@ -28,7 +28,7 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   copyOrZero(rowsAt(ws.h.data(), seq.firstSlot(), B, hout), io.h0, static_cast<long>(B) * hout);
   copyOrZero(rowsAt(ws.c.data(), seq.firstSlot(), B, H), io.c0, static_cast<long>(B) * H);
 
-  const int workers = stepWorkers(s, B);
+  const int workers = stepWorkers(s, io.T, B);
   SpinBarrier barrier(workers);
   ThreadPool::instance().run(
       [&](int w, int n) {
@@ -102,7 +102,7 @@ void lstmLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& l
   copyOrZero(dcA.data(), io.dcN, static_cast<long>(B) * H);
   if (peep) std::fill(io.grads.wPeep, io.grads.wPeep + 3 * H, 0.0f);
 
-  const int workers = stepWorkers(s, B);
+  const int workers = stepWorkers(s, T, B);
   SpinBarrier barrier(workers);
   ThreadPool::instance().run(
       [&](int w, int n) {

@@ -19,7 +19,7 @@ void rnnLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
 
   projectInputs(ws.gates.data(), io.x, static_cast<long>(io.T) * B, layer);
   copyOrZero(rowsAt(ws.h.data(), seq.firstSlot(), B, H), io.h0, static_cast<long>(B) * H);
-  const int workers = stepWorkers(s, B);
+  const int workers = stepWorkers(s, io.T, B);
   SpinBarrier barrier(workers);
   ThreadPool::instance().run(
       [&](int w, int n) {
@@ -61,7 +61,7 @@ void rnnLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
   AlignedBuffer dhA(static_cast<size_t>(B) * H), dhB(static_cast<size_t>(B) * H);
   copyOrZero(dhA.data(), io.dhN, static_cast<long>(B) * H);
 
-  const int workers = stepWorkers(s, B);
+  const int workers = stepWorkers(s, T, B);
   SpinBarrier barrier(workers);
   ThreadPool::instance().run(
       [&](int w, int n) {

@@ -44,10 +44,11 @@ void inputGradients(const BackwardIO& io, const Workspace& ws, const float* dG, 
   sgemm(static_cast<int>(rows), MatrixRef{dG, gh, false}, layer.backwardWeights().wIh, io.dX, in, false);
 }
 
-int stepWorkers(const LayerSpec& s, int B) {
-  // A barrier costs on the order of a microsecond; below ~100k FLOPs per step one thread wins.
-  const long stepFlops = 2L * B * s.gateSize() * s.outSize();
-  if (stepFlops < 100000) return 1;
+int stepWorkers(const LayerSpec& s, int T, int B) {
+  // Waking sleeping workers costs tens of microseconds and each step ends at a barrier: a loop
+  // worth less than ~4 MFLOP in all (a streaming step, a tiny layer) runs faster on one thread.
+  const double loopFlops = 2.0 * T * B * s.gateSize() * s.outSize();
+  if (loopFlops < 4e6) return 1;
   const int blocks = (s.hiddenSize + kShareBlock - 1) / kShareBlock;
   return std::max(1, std::min(ThreadPool::instance().threads(), blocks));
 }

@@ -29,7 +29,7 @@ inline const float* rowsAt(const float* base, int index, int B, int n) {
 
 // How many threads a layer's time loop uses: all of them, unless a step is so small that meeting
 // at a barrier would cost more than the work (results are the same either way).
-int stepWorkers(const LayerSpec& s, int B);
+int stepWorkers(const LayerSpec& s, int T, int B);
 
 // Threads split hidden units in whole GEMM panels, so each owns the same units in every gate.
 constexpr int kShareBlock = kNr;

@@ -51,8 +51,8 @@ void multiplyBlock(int mc, int nc, int kc, const float* aPanels, const float* bP
            c + i * ldc + j, ldc, std::min(kMr, mc - i), std::min(kNr, nc - j), accumulate);
     }
   };
-  // Below this much work the pool's wake-up costs more than it saves.
-  if (static_cast<long>(mc) * nc * kc >= 64L * 1024) {
+  // Below ~1 MFLOP the pool's wake-up costs more than it saves.
+  if (static_cast<long>(mc) * nc * kc >= 512L * 1024) {
     parallelFor(static_cast<int>(tiles), run);
   } else {
     run(0, static_cast<int>(tiles));

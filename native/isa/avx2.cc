@@ -16,6 +16,75 @@ namespace {
 #include "vec_math.inl"
 #include "cell_kernels.inl"
 
+// Writes a finished kMr x kNr accumulator tile to c: all of it, or the mr x nr valid part.
+void storeTile(const __m256 (&acc)[kMr][2], float* c, long ldc, int mr, int nr, bool accumulate) {
+  if (nr == kNr) {
+    for (int i = 0; i < mr; i++) {
+      float* ci = c + i * ldc;
+      __m256 lo = acc[i][0], hi = acc[i][1];
+      if (accumulate) {
+        lo = _mm256_add_ps(lo, _mm256_loadu_ps(ci));
+        hi = _mm256_add_ps(hi, _mm256_loadu_ps(ci + 8));
+      }
+      _mm256_storeu_ps(ci, lo);
+      _mm256_storeu_ps(ci + 8, hi);
+    }
+    return;
+  }
+  // Edge tile: through a buffer, touching only the mr x nr valid outputs.
+  alignas(32) float tmp[kMr][kNr];
+  for (int i = 0; i < mr; i++) {
+    _mm256_store_ps(tmp[i], acc[i][0]);
+    _mm256_store_ps(tmp[i] + 8, acc[i][1]);
+  }
+  for (int i = 0; i < mr; i++) {
+    float* ci = c + i * ldc;
+    for (int j = 0; j < nr; j++) ci[j] = accumulate ? ci[j] + tmp[i][j] : tmp[i][j];
+  }
+}
+
+// Few rows (batch 1 or 2, the streaming case): the full tile would spend most FMAs on padding and
+// leave each accumulator one dependent FMA per k. Instead every row gets `Split` accumulator pairs
+// over interleaved k, summed at the end: 8 independent FMA chains, none wasted.
+template <int Rows, int Split>
+void gemmTileFewRows(int kc, const float* a, const float* b, float* c, long ldc, int nr, bool accumulate) {
+  __m256 acc[Split][Rows][2];
+  for (int s = 0; s < Split; s++) {
+    for (int i = 0; i < Rows; i++) acc[s][i][0] = acc[s][i][1] = _mm256_setzero_ps();
+  }
+  int k = 0;
+  for (; k + Split <= kc; k += Split) {
+    for (int s = 0; s < Split; s++) {
+      const float* bk = b + (k + s) * kNr;
+      const __m256 b0 = _mm256_load_ps(bk);
+      const __m256 b1 = _mm256_load_ps(bk + 8);
+      for (int i = 0; i < Rows; i++) {
+        const __m256 ai = _mm256_broadcast_ss(a + (k + s) * kMr + i);
+        acc[s][i][0] = _mm256_fmadd_ps(ai, b0, acc[s][i][0]);
+        acc[s][i][1] = _mm256_fmadd_ps(ai, b1, acc[s][i][1]);
+      }
+    }
+  }
+  for (; k < kc; k++) {
+    const __m256 b0 = _mm256_load_ps(b + k * kNr);
+    const __m256 b1 = _mm256_load_ps(b + k * kNr + 8);
+    for (int i = 0; i < Rows; i++) {
+      const __m256 ai = _mm256_broadcast_ss(a + k * kMr + i);
+      acc[0][i][0] = _mm256_fmadd_ps(ai, b0, acc[0][i][0]);
+      acc[0][i][1] = _mm256_fmadd_ps(ai, b1, acc[0][i][1]);
+    }
+  }
+  __m256 sum[kMr][2];
+  for (int i = 0; i < Rows; i++) {
+    for (int h = 0; h < 2; h++) {
+      __m256 v = acc[0][i][h];
+      for (int s = 1; s < Split; s++) v = _mm256_add_ps(v, acc[s][i][h]);
+      sum[i][h] = v;
+    }
+  }
+  storeTile(sum, c, ldc, Rows, nr, accumulate);
+}
+
 // c[mr, nr] (+)= a-panel · b-panel with 6 x 16 accumulators in 12 ymm registers: per k, two loads
 // of b, six broadcasts of a, twelve FMAs. See gemm/microkernel.h for the panel layout.
 void gemmTile6x16Avx2(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate) {
@@ -50,35 +119,24 @@ void gemmTile6x16Avx2(int kc, const float* a, const float* b, float* c, long ldc
     b += kNr;
   }
   const __m256 acc[kMr][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-  if (nr == kNr) {
-    for (int i = 0; i < mr; i++) {
-      float* ci = c + i * ldc;
-      __m256 lo = acc[i][0], hi = acc[i][1];
-      if (accumulate) {
-        lo = _mm256_add_ps(lo, _mm256_loadu_ps(ci));
-        hi = _mm256_add_ps(hi, _mm256_loadu_ps(ci + 8));
-      }
-      _mm256_storeu_ps(ci, lo);
-      _mm256_storeu_ps(ci + 8, hi);
-    }
-    return;
-  }
-  // Edge tile: through a buffer, touching only the mr x nr valid outputs.
-  alignas(32) float tmp[kMr][kNr];
-  for (int i = 0; i < kMr; i++) {
-    _mm256_store_ps(tmp[i], acc[i][0]);
-    _mm256_store_ps(tmp[i] + 8, acc[i][1]);
-  }
-  for (int i = 0; i < mr; i++) {
-    float* ci = c + i * ldc;
-    for (int j = 0; j < nr; j++) ci[j] = accumulate ? ci[j] + tmp[i][j] : tmp[i][j];
+  storeTile(acc, c, ldc, mr, nr, accumulate);
+}
+
+// The table's tile entry: the row count picks the kernel, so a given output element is always
+// summed the same way whatever the thread count.
+void gemmTileAvx2(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate) {
+  switch (mr) {
+    case 1: return gemmTileFewRows<1, 4>(kc, a, b, c, ldc, nr, accumulate);
+    case 2: return gemmTileFewRows<2, 2>(kc, a, b, c, ldc, nr, accumulate);
+    case 3: return gemmTileFewRows<3, 2>(kc, a, b, c, ldc, nr, accumulate);
+    default: return gemmTile6x16Avx2(kc, a, b, c, ldc, mr, nr, accumulate);
   }
 }
 
 }  // namespace
 
 const CpuKernels& avx2Kernels() {
-  static const CpuKernels kernels = makeKernels<VecAvx2>("avx2_fma", gemmTile6x16Avx2);
+  static const CpuKernels kernels = makeKernels<VecAvx2>("avx2_fma", gemmTileAvx2);
   return kernels;
 }
 

@@ -327,7 +327,9 @@ void addGrads(const BackwardJob& job, const ParamSpans& into) {
 // Workspace
 
 Napi::Function WorkspaceWrap::Define(Napi::Env env) {
-  return DefineClass(env, "Workspace", {InstanceAccessor<&WorkspaceWrap::ByteLength>("byteLength")});
+  return DefineClass(env, "Workspace",
+                     {InstanceAccessor<&WorkspaceWrap::ByteLength>("byteLength"),
+                      InstanceMethod<&WorkspaceWrap::Release>("release")});
 }
 
 Napi::Object WorkspaceWrap::Create(Napi::Env env, std::shared_ptr<Workspace> ws, std::shared_ptr<const Layer> owner) {
@@ -363,6 +365,16 @@ WorkspaceWrap::WorkspaceWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
 
 void WorkspaceWrap::Finalize(Napi::Env env) {
   if (accounted_) Napi::MemoryManagement::AdjustExternalMemory(env, -accounted_);
+}
+
+// Gives the memory back now instead of at garbage collection (a tape serves one backward; the
+// next training step then reuses these pages). An async backward still running keeps its own
+// reference, so releasing never pulls memory from under it.
+Napi::Value WorkspaceWrap::Release(const Napi::CallbackInfo& info) {
+  ws_.reset();
+  if (accounted_) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -accounted_);
+  accounted_ = 0;
+  return info.Env().Undefined();
 }
 
 Napi::Value WorkspaceWrap::ByteLength(const Napi::CallbackInfo& info) {

@@ -29,6 +29,7 @@ class WorkspaceWrap : public Napi::ObjectWrap<WorkspaceWrap> {
 
  private:
   Napi::Value ByteLength(const Napi::CallbackInfo& info);
+  Napi::Value Release(const Napi::CallbackInfo& info);
   std::shared_ptr<Workspace> ws_;
   std::shared_ptr<const Layer> owner_;
   int64_t accounted_ = 0;

@@ -43,6 +43,8 @@ export interface ForwardArgs {
 /** What a training forward keeps for backward; only the backend that made it can read it. */
 export interface Workspace {
   readonly byteLength: number;
+  /** Frees the memory now rather than at garbage collection; the workspace is unusable after. */
+  release?(): void;
 }
 
 export interface BackwardArgs {

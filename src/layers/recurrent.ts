@@ -415,6 +415,8 @@ export abstract class RecurrentLayer extends Module {
             grads: this.layerArrays(k, d, (n) => this.gradient(n)),
           },
         };
+        // A tape serves one backward: its memory can go back to the backend at once.
+        p.tape.workspaces[s].release?.();
         if (dXd !== dX) for (let i = 0; i < dX.length; i++) dX[i] += dXd[i];
       }
       if (k > 0) {
