@@ -41,6 +41,17 @@ export class Rng {
     return (this.nextUint32() >>> 8) / 16777216;
   }
 
+  /** Fills `out` with normal values (Box–Muller on two uniforms per pair). */
+  fillNormal(out: Float32Array, mean = 0, std = 1): void {
+    for (let i = 0; i < out.length; i += 2) {
+      // 1 − u keeps the logarithm's argument in (0, 1].
+      const r = Math.sqrt(-2 * Math.log(1 - this.nextFloat()));
+      const theta = 2 * Math.PI * this.nextFloat();
+      out[i] = mean + std * r * Math.cos(theta);
+      if (i + 1 < out.length) out[i + 1] = mean + std * r * Math.sin(theta);
+    }
+  }
+
   /** Fills `out` with uniform values in [lo, hi). */
   fillUniform(out: Float32Array, lo: number, hi: number): void {
     const span = hi - lo;

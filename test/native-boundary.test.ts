@@ -130,7 +130,8 @@ describeNative('native addon boundary', () => {
 
     const detached = fwdArgs();
     const p = layer.forwardAsync(detached);
-    structuredClone((detached.y as Float32Array).buffer, { transfer: [(detached.y as Float32Array).buffer] });
+    const buffer = (detached.y as Float32Array).buffer as ArrayBuffer;
+    structuredClone(buffer, { transfer: [buffer] });
     await expect(p).rejects.toThrow(/^Layer.forwardAsync: y was detached or resized while the call ran; nothing was written to it$/);
   });
 });

@@ -9,7 +9,7 @@ import { swapLeadingAxes } from './layout';
 import { Module } from './module';
 import { readRecurrentOptions, type RecurrentConfig } from './options';
 import { runAsync, runSync, type Walk } from './schedule';
-import { Tape } from './tape';
+import { RecurrentTape, Tape } from './tape';
 
 export interface ForwardOptions {
   /** [numLayers * D, B, Hout]; absent: zeros. */
@@ -26,7 +26,7 @@ export interface ForwardResult {
   output: Tensor;
   hN: Tensor;
   cN?: Tensor;
-  tape?: Tape;
+  tape?: RecurrentTape;
 }
 
 export interface BackwardGradients {
@@ -67,7 +67,7 @@ interface ForwardPlan {
 }
 
 interface BackwardPlan {
-  tape: Tape;
+  tape: RecurrentTape;
   dY?: Float32Array; // time-major
   dhN?: Float32Array;
   dcN?: Float32Array;
@@ -330,7 +330,7 @@ export abstract class RecurrentLayer extends Module {
       hN: new Tensor(hN, [states, B, hout]),
     };
     if (cN) result.cN = new Tensor(cN, [states, B, H]);
-    if (p.training) result.tape = new Tape(this, p.backend, T, B, p.layers, workspaces, masks);
+    if (p.training) result.tape = new RecurrentTape(this, p.backend, T, B, p.layers, workspaces, masks);
     return result;
   }
 
@@ -354,18 +354,10 @@ export abstract class RecurrentLayer extends Module {
   }
 
   private planBackward(where: string, tape: Tape, grads: BackwardGradients): BackwardPlan {
+    const t = Tape.check(where, tape, this, this.className, RecurrentTape);
     const c = this.config;
-    if (!(tape instanceof Tape)) {
-      throw typeError(where, 'tape', 'the Tape of a forward with training: true', tape);
-    }
-    if (tape.owner !== this) {
-      throw typeError(where, 'tape', `a Tape from this ${this.className}'s forward`, shown('a Tape from another layer'));
-    }
-    if (tape.used) {
-      throw typeError(where, 'tape', 'a Tape not yet used (each serves one backward)', shown('a Tape already used'));
-    }
     const g = checkOptionKeys(where, 'gradients', grads, backwardKeys);
-    const { T, B } = tape;
+    const { T, B } = t;
     const D = this.directions;
     const hout = this.outputSize;
     const states = c.numLayers * D;
@@ -378,9 +370,9 @@ export abstract class RecurrentLayer extends Module {
     } else if (g.dcN !== undefined) {
       throw typeError(where, 'dcN', `undefined (${this.className} has no cell state)`, g.dcN);
     }
-    tape.used = true;
+    t.used = true;
     const dY = dOutput && c.batchFirst ? swapLeadingAxes(dOutput, B, T, D * hout) : dOutput;
-    return { tape, dY, dhN, dcN };
+    return { tape: t, dY, dhN, dcN };
   }
 
   private *backwardWalk(p: BackwardPlan): Walk<BackwardResult> {

@@ -1,14 +1,37 @@
-// What a training forward hands to backward: the backend and prepared layers it ran with, one
-// workspace per layer direction, and the dropout masks it drew.
+// What a training forward hands to backward. Each layer kind keeps its own record in a subclass;
+// the base carries what every backward checks: which layer made it, and whether it was used.
 import type { Backend, BackendLayer, Workspace } from '../backend/types';
+import { shown, typeError } from '../errors';
 
 export class Tape {
   /** Set by backward; a tape is good for one backward only. */
   used = false;
 
   /** @internal */
+  constructor(/** @internal */ readonly owner: object) {}
+
+  /**
+   * Checks that `tape` is an unused tape of the right kind from `owner`'s forward (the caller marks
+   * it used once its other arguments pass). Every rejection is a TypeError naming what was given.
+   * @internal
+   */
+  static check<T extends Tape>(where: string, tape: unknown, owner: object, ownerName: string, kind: new (...a: never[]) => T): T {
+    if (!(tape instanceof kind)) throw typeError(where, 'tape', 'the Tape of a forward with training: true', tape);
+    if (tape.owner !== owner) {
+      throw typeError(where, 'tape', `a Tape from this ${ownerName}'s forward`, shown('a Tape from another layer'));
+    }
+    if (tape.used) {
+      throw typeError(where, 'tape', 'a Tape not yet used (each serves one backward)', shown('a Tape already used'));
+    }
+    return tape;
+  }
+}
+
+/** A recurrent layer's record: the backend and prepared layers it ran with, one workspace per layer direction, the dropout masks. */
+export class RecurrentTape extends Tape {
+  /** @internal */
   constructor(
-    /** @internal */ readonly owner: object,
+    owner: object,
     /** @internal */ readonly backend: Backend,
     readonly T: number,
     readonly B: number,
@@ -16,5 +39,7 @@ export class Tape {
     /** @internal */ readonly workspaces: Workspace[],
     /** Masks applied to the output of layer k (k < numLayers − 1), already scaled by 1/(1 − p). */
     readonly dropoutMasks: Float32Array[],
-  ) {}
+  ) {
+    super(owner);
+  }
 }

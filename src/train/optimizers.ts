@@ -1,0 +1,186 @@
+// SGD and Adam with PyTorch's update rules, and gradient-norm clipping. They work on anything that
+// exposes parameters() and gradients() with the same names (every layer here), and tell each
+// module parametersChanged() after updating it in place.
+import { rangeError, typeError } from '../errors';
+import type { Tensor } from '../tensor';
+
+export interface Trainable {
+  parameters(): Map<string, Tensor>;
+  gradients(): Map<string, Tensor>;
+  zeroGrad(): void;
+  parametersChanged(): void;
+}
+
+interface Slot {
+  param: Float32Array;
+  grad: Float32Array;
+}
+
+function checkModules(where: string, modules: Trainable | Trainable[]): Trainable[] {
+  const list = Array.isArray(modules) ? modules : [modules];
+  list.forEach((m, i) => {
+    if (!m || typeof m.parameters !== 'function' || typeof m.gradients !== 'function') {
+      throw typeError(where, `modules[${i}]`, 'a layer with parameters() and gradients()', m);
+    }
+  });
+  return list;
+}
+
+function slotsOf(modules: Trainable[]): Slot[] {
+  const slots: Slot[] = [];
+  for (const m of modules) {
+    const grads = m.gradients();
+    for (const [name, p] of m.parameters()) {
+      slots.push({ param: p.data as Float32Array, grad: grads.get(name)!.data as Float32Array });
+    }
+  }
+  return slots;
+}
+
+function checkNonNegative(where: string, arg: string, v: unknown, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number') throw typeError(where, arg, 'a non-negative number', v);
+  if (!(v >= 0) || !Number.isFinite(v)) throw rangeError(where, arg, 'a non-negative number', v);
+  return v;
+}
+
+abstract class Optimizer {
+  protected readonly modules: Trainable[];
+  protected readonly slots: Slot[];
+
+  protected constructor(where: string, modules: Trainable | Trainable[]) {
+    this.modules = checkModules(where, modules);
+    this.slots = slotsOf(this.modules);
+  }
+
+  /** Applies one update from the gradients, then lets every module drop its prepared weights. */
+  step(): void {
+    this.update();
+    for (const m of this.modules) m.parametersChanged();
+  }
+
+  zeroGrad(): void {
+    for (const m of this.modules) m.zeroGrad();
+  }
+
+  protected abstract update(): void;
+}
+
+export interface SGDOptions {
+  lr: number;
+  momentum?: number;
+  weightDecay?: number;
+}
+
+/** p −= lr · v, v = momentum · v + (g + weightDecay · p) (first step: v = g + weightDecay · p). */
+export class SGD extends Optimizer {
+  readonly lr: number;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  private velocity: Float32Array[] | undefined;
+
+  constructor(modules: Trainable | Trainable[], o: SGDOptions) {
+    super('SGD', modules);
+    if (o === null || typeof o !== 'object') throw typeError('SGD', 'options', 'an object with lr', o);
+    if (typeof o.lr !== 'number') throw typeError('SGD', 'lr', 'a positive number', o.lr);
+    if (!(o.lr > 0) || !Number.isFinite(o.lr)) throw rangeError('SGD', 'lr', 'a positive number', o.lr);
+    this.lr = o.lr;
+    this.momentum = checkNonNegative('SGD', 'momentum', o.momentum, 0);
+    this.weightDecay = checkNonNegative('SGD', 'weightDecay', o.weightDecay, 0);
+  }
+
+  protected update(): void {
+    const { lr, momentum, weightDecay } = this;
+    const first = this.velocity === undefined;
+    if (momentum > 0 && first) this.velocity = this.slots.map((s) => new Float32Array(s.param.length));
+    this.slots.forEach((s, k) => {
+      const { param, grad } = s;
+      const v = this.velocity?.[k];
+      for (let i = 0; i < param.length; i++) {
+        let d = grad[i] + weightDecay * param[i];
+        if (v) {
+          v[i] = first ? d : momentum * v[i] + d;
+          d = v[i];
+        }
+        param[i] -= lr * d;
+      }
+    });
+  }
+}
+
+export interface AdamOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+}
+
+/**
+ * PyTorch's Adam (weight decay added to the gradient, not decoupled):
+ * m = β1 m + (1 − β1) g, v = β2 v + (1 − β2) g², p −= (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + eps).
+ */
+export class Adam extends Optimizer {
+  readonly lr: number;
+  readonly betas: [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  private t = 0;
+  private readonly m: Float32Array[];
+  private readonly v: Float32Array[];
+
+  constructor(modules: Trainable | Trainable[], o: AdamOptions = {}) {
+    super('Adam', modules);
+    if (o === null || typeof o !== 'object') throw typeError('Adam', 'options', 'an object', o);
+    const lr = o.lr ?? 1e-3;
+    if (typeof lr !== 'number') throw typeError('Adam', 'lr', 'a positive number', lr);
+    if (!(lr > 0) || !Number.isFinite(lr)) throw rangeError('Adam', 'lr', 'a positive number', lr);
+    const betas = o.betas ?? [0.9, 0.999];
+    if (!Array.isArray(betas) || betas.length !== 2) throw typeError('Adam', 'betas', 'a pair of numbers in [0, 1)', betas);
+    for (const b of betas) {
+      if (typeof b !== 'number' || !(b >= 0 && b < 1)) throw rangeError('Adam', 'betas', 'a pair of numbers in [0, 1)', betas);
+    }
+    this.lr = lr;
+    this.betas = [betas[0], betas[1]];
+    this.eps = checkNonNegative('Adam', 'eps', o.eps, 1e-8);
+    this.weightDecay = checkNonNegative('Adam', 'weightDecay', o.weightDecay, 0);
+    this.m = this.slots.map((s) => new Float32Array(s.param.length));
+    this.v = this.slots.map((s) => new Float32Array(s.param.length));
+  }
+
+  protected update(): void {
+    this.t++;
+    const [b1, b2] = this.betas;
+    const { lr, eps, weightDecay } = this;
+    const stepSize = lr / (1 - b1 ** this.t);
+    const rootCorrection2 = Math.sqrt(1 - b2 ** this.t);
+    this.slots.forEach((s, k) => {
+      const { param, grad } = s;
+      const m = this.m[k];
+      const v = this.v[k];
+      for (let i = 0; i < param.length; i++) {
+        const g = grad[i] + weightDecay * param[i];
+        m[i] = b1 * m[i] + (1 - b1) * g;
+        v[i] = b2 * v[i] + (1 - b2) * g * g;
+        param[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) / rootCorrection2 + eps);
+      }
+    });
+  }
+}
+
+/**
+ * Scales all gradients together so their global L2 norm is at most maxNorm (as PyTorch's
+ * clip_grad_norm_: factor maxNorm / (norm + 1e-6) when below 1). Returns the norm before clipping.
+ */
+export function clipGradNorm(modules: Trainable | Trainable[], maxNorm: number): number {
+  const where = 'clipGradNorm';
+  const list = checkModules(where, modules);
+  if (typeof maxNorm !== 'number') throw typeError(where, 'maxNorm', 'a positive number', maxNorm);
+  if (!(maxNorm > 0)) throw rangeError(where, 'maxNorm', 'a positive number', maxNorm);
+  const grads = list.flatMap((m) => [...m.gradients().values()].map((g) => g.data as Float32Array));
+  let sum = 0;
+  for (const g of grads) for (let i = 0; i < g.length; i++) sum += g[i] * g[i];
+  const norm = Math.sqrt(sum);
+  const coef = maxNorm / (norm + 1e-6);
+  if (coef < 1) for (const g of grads) for (let i = 0; i < g.length; i++) g[i] *= coef;
+  return norm;
+}
