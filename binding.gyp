@@ -24,6 +24,7 @@
       "sources": [
         "native/addon.cc",
         "native/js/args.cc",
+        "native/js/gemm_wrap.cc",
         "native/js/layer_wrap.cc",
         "native/cells/layer.cc",
         "native/cells/sequence_ops.cc",

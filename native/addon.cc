@@ -3,6 +3,7 @@
 
 #include "isa/kernel_table.h"
 #include "js/args.h"
+#include "js/gemm_wrap.h"
 #include "js/layer_wrap.h"
 #include "runtime/cpu_features.h"
 #include "runtime/thread_pool.h"
@@ -47,6 +48,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->workspaceClass = Napi::Persistent(workspace);
   env.SetInstanceData<AddonData>(data);
   exports.Set("Layer", layer);
+  exports.Set("gemm", Napi::Function::New<Gemm>(env, "gemm"));
   exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
   exports.Set("numThreads", Napi::Function::New<NumThreads>(env, "numThreads"));
   exports.Set("cpuFeatures", Napi::Function::New<CpuFeatureList>(env, "cpuFeatures"));

@@ -1,0 +1,276 @@
+// GRU over one direction of one layer, PyTorch's gate order (r, z, n). Two candidate forms:
+// linear-before-reset (PyTorch, Keras reset_after): n = tanh(Wn x + bn + r ⊙ (Rn h + rn));
+// reset-before-linear (ONNX default, Cho et al.):   n = tanh(Wn x + bn + Rn (r ⊙ h) + rn).
+import { sigmoid4, tanh4 } from '../activations';
+import { gemmPacked, gemmTransA } from '../gemm/gemm';
+import { at, copyFloats, loadLanes, multiplyFloats, rowAt, rowsAt, storeLanes, zeroFloats } from '../lanes';
+import { LayerDesc } from './layer';
+import { scratchFloats, scratchSize } from './scratch';
+import { columnSums, copyOrZero, inputGradients, projectInputs, stepGradient, writeOutputRows } from './sequence';
+import { Workspace } from './workspace';
+
+@inline function oneMinus(v: v128): v128 {
+  return f32x4.sub(f32x4.splat(1), v);
+}
+
+// h' = (1 − z) ⊙ n + z ⊙ h
+@inline function blend(z: v128, n: v128, hPrev: v128): v128 {
+  return f32x4.add(f32x4.mul(oneMinus(z), n), f32x4.mul(z, hPrev));
+}
+
+// Units [j, j + n) of one row, forward, linear before reset. gates [3H]: in, x-projections (r, z with
+// both biases, n with bn only); out, activated r z n. h [H], ghn [H] = Rn h + rn; rec [3H] = R h,
+// bhn [H] or 0, hPrev [H]
+@inline function gruCellForwardLbr(gates: usize, h: usize, ghn: usize, rec: usize, bhn: usize, hPrev: usize, H: i32,
+  j: i32, n: i32): void {
+  const r = sigmoid4(f32x4.add(loadLanes(at(gates, j), n), loadLanes(at(rec, j), n)));
+  const z = sigmoid4(f32x4.add(loadLanes(at(gates, H + j), n), loadLanes(at(rec, H + j), n)));
+  let hn = loadLanes(at(rec, 2 * H + j), n);
+  if (bhn != 0) hn = f32x4.add(hn, loadLanes(at(bhn, j), n));
+  const cand = tanh4(f32x4.add(loadLanes(at(gates, 2 * H + j), n), f32x4.mul(r, hn)));
+  storeLanes(at(gates, j), r, n);
+  storeLanes(at(gates, H + j), z, n);
+  storeLanes(at(gates, 2 * H + j), cand, n);
+  storeLanes(at(ghn, j), hn, n);
+  storeLanes(at(h, j), blend(z, cand, loadLanes(at(hPrev, j), n)), n);
+}
+
+function gruRowForwardLbr(gates: usize, h: usize, ghn: usize, rec: usize, bhn: usize, hPrev: usize, H: i32): void {
+  let j = 0;
+  for (; j + 4 <= H; j += 4) gruCellForwardLbr(gates, h, ghn, rec, bhn, hPrev, H, j, 4);
+  if (j < H) gruCellForwardLbr(gates, h, ghn, rec, bhn, hPrev, H, j, H - j);
+}
+
+// Units [j, j + n) of one row, reset before linear, first half: r and z activated in place (their
+// pre-activations already hold R_rz h), rh = r ⊙ hPrev, the input of the candidate's recurrent product
+@inline function gruCellGatesRbl(gates: usize, rh: usize, hPrev: usize, H: i32, j: i32, n: i32): void {
+  const r = sigmoid4(loadLanes(at(gates, j), n));
+  storeLanes(at(gates, j), r, n);
+  storeLanes(at(gates, H + j), sigmoid4(loadLanes(at(gates, H + j), n)), n);
+  storeLanes(at(rh, j), f32x4.mul(r, loadLanes(at(hPrev, j), n)), n);
+}
+
+// Second half, once the candidate's pre-activation holds Rn (r ⊙ h): n activated in place and h'
+@inline function gruCellOutputRbl(gates: usize, h: usize, hPrev: usize, H: i32, j: i32, n: i32): void {
+  const cand = tanh4(loadLanes(at(gates, 2 * H + j), n));
+  storeLanes(at(gates, 2 * H + j), cand, n);
+  storeLanes(at(h, j), blend(loadLanes(at(gates, H + j), n), cand, loadLanes(at(hPrev, j), n)), n);
+}
+
+// Units [j, j + n) of one row, backward, linear before reset. dG [3H] on the x-side pre-activations,
+// dGh [3H] on the recurrent side (they differ in n: r scales Rn h + rn), dhBefore [H] the direct part;
+// gates [3H] activated, ghn [H], hPrev [H], dh [H] total gradient on this step's h
+@inline function gruCellBackwardLbr(dG: usize, dGh: usize, dhBefore: usize, gates: usize, ghn: usize, hPrev: usize,
+  dh: usize, H: i32, j: i32, n: i32): void {
+  const r = loadLanes(at(gates, j), n);
+  const z = loadLanes(at(gates, H + j), n);
+  const cand = loadLanes(at(gates, 2 * H + j), n);
+  const dhv = loadLanes(at(dh, j), n);
+  const dpn = f32x4.mul(f32x4.mul(dhv, oneMinus(z)), oneMinus(f32x4.mul(cand, cand)));
+  const dpz = f32x4.mul(f32x4.mul(f32x4.mul(dhv, f32x4.sub(loadLanes(at(hPrev, j), n), cand)), z), oneMinus(z));
+  const dpr = f32x4.mul(f32x4.mul(f32x4.mul(dpn, loadLanes(at(ghn, j), n)), r), oneMinus(r));
+  storeLanes(at(dG, j), dpr, n);
+  storeLanes(at(dG, H + j), dpz, n);
+  storeLanes(at(dG, 2 * H + j), dpn, n);
+  storeLanes(at(dGh, j), dpr, n);
+  storeLanes(at(dGh, H + j), dpz, n);
+  storeLanes(at(dGh, 2 * H + j), f32x4.mul(dpn, r), n);
+  storeLanes(at(dhBefore, j), f32x4.mul(dhv, z), n);
+}
+
+function gruRowBackwardLbr(dG: usize, dGh: usize, dhBefore: usize, gates: usize, ghn: usize, hPrev: usize, dh: usize, H: i32): void {
+  let j = 0;
+  for (; j + 4 <= H; j += 4) gruCellBackwardLbr(dG, dGh, dhBefore, gates, ghn, hPrev, dh, H, j, 4);
+  if (j < H) gruCellBackwardLbr(dG, dGh, dhBefore, gates, ghn, hPrev, dh, H, j, H - j);
+}
+
+// Reset before linear, backward, first half: z and n pre-activation gradients into dG [3H] and the direct
+// part of dhBefore [H]; gates [3H] activated, hPrev [H], dh [H] total gradient on this step's h
+@inline function gruCellBackwardZnRbl(dG: usize, dhBefore: usize, gates: usize, hPrev: usize, dh: usize, H: i32, j: i32, n: i32): void {
+  const z = loadLanes(at(gates, H + j), n);
+  const cand = loadLanes(at(gates, 2 * H + j), n);
+  const dhv = loadLanes(at(dh, j), n);
+  storeLanes(at(dG, H + j), f32x4.mul(f32x4.mul(f32x4.mul(dhv, f32x4.sub(loadLanes(at(hPrev, j), n), cand)), z), oneMinus(z)), n);
+  storeLanes(at(dG, 2 * H + j), f32x4.mul(f32x4.mul(dhv, oneMinus(z)), oneMinus(f32x4.mul(cand, cand))), n);
+  storeLanes(at(dhBefore, j), f32x4.mul(dhv, z), n);
+}
+
+// Second half, once dRh = d(r ⊙ h) = dn_pre · Rn is known: r's pre-activation gradient, and r's share of dhBefore
+@inline function gruCellBackwardRRbl(dG: usize, dhBefore: usize, gates: usize, hPrev: usize, dRh: usize, j: i32, n: i32): void {
+  const r = loadLanes(at(gates, j), n);
+  const drh = loadLanes(at(dRh, j), n);
+  storeLanes(at(dG, j), f32x4.mul(f32x4.mul(f32x4.mul(drh, loadLanes(at(hPrev, j), n)), r), oneMinus(r)), n);
+  storeLanes(at(dhBefore, j), f32x4.add(loadLanes(at(dhBefore, j), n), f32x4.mul(drh, r)), n);
+}
+
+export function gruForwardScratch(d: LayerDesc, B: i32): u64 {
+  return scratchSize(<u64>B * <u64>(d.linearBeforeReset ? d.gateSize : d.hiddenSize));
+}
+
+// y [T, B, H] (rows ldy apart), hN [B, H], ws; x [T, B, I] (in ws), h0 [B, H] (or 0)
+export function gruLayerForward(y: usize, ldy: i32, hN: usize, ws: Workspace, h0: usize, d: LayerDesc): void {
+  const H = d.hiddenSize;
+  const G = 3 * H;
+  const B = ws.B;
+  const lbr = d.linearBeforeReset;
+  const bhn = d.bias && lbr ? at(d.bHh, 2 * H) : 0;
+
+  projectInputs(ws.gates, ws.x, ws.rows, d);
+  copyOrZero(rowsAt(ws.h, ws.firstSlot, B, H), h0, B * H);
+  // lbr: R h for all three gates; otherwise r ⊙ h, the input of the candidate's recurrent product.
+  const scratch = scratchFloats(B * (lbr ? G : H));
+
+  for (let step = 0; step < ws.T; step++) {
+    const t = ws.timeAt(step);
+    const hPrev = rowsAt(ws.h, ws.slotBefore(t), B, H);
+    const hNew = rowsAt(ws.h, ws.slotAfter(t), B, H);
+    const gates = rowsAt(ws.gates, t, B, G);
+
+    if (lbr) {
+      const rec = scratch;
+      const ghn = rowsAt(ws.ghn, t, B, H);
+      gemmPacked(B, hPrev, <usize>H, d.wHhT, rec, <usize>G, false);
+      for (let b = 0; b < B; b++) {
+        if (ws.active(t, b)) {
+          gruRowForwardLbr(rowAt(gates, b, G), rowAt(hNew, b, H), rowAt(ghn, b, H), rowAt(rec, b, G), bhn, rowAt(hPrev, b, H), H);
+        } else {
+          copyFloats(rowAt(hNew, b, H), rowAt(hPrev, b, H), H);
+        }
+      }
+    } else {
+      const rh = scratch;
+      // r and z pre-activations gain R_rz h in place; n's gains Rn (r ⊙ h) once r is known.
+      gemmPacked(B, hPrev, <usize>H, d.wHhT, gates, <usize>G, true);
+      for (let b = 0; b < B; b++) {
+        const g = rowAt(gates, b, G);
+        const hp = rowAt(hPrev, b, H);
+        const rhRow = rowAt(rh, b, H);
+        let j = 0;
+        for (; j + 4 <= H; j += 4) gruCellGatesRbl(g, rhRow, hp, H, j, 4);
+        if (j < H) gruCellGatesRbl(g, rhRow, hp, H, j, H - j);
+      }
+      gemmPacked(B, rh, <usize>H, d.wHnT, at(gates, 2 * H), <usize>G, true);
+      for (let b = 0; b < B; b++) {
+        if (!ws.active(t, b)) {
+          copyFloats(rowAt(hNew, b, H), rowAt(hPrev, b, H), H);
+          continue;
+        }
+        const g = rowAt(gates, b, G);
+        const hp = rowAt(hPrev, b, H);
+        const hn = rowAt(hNew, b, H);
+        let j = 0;
+        for (; j + 4 <= H; j += 4) gruCellOutputRbl(g, hn, hp, H, j, 4);
+        if (j < H) gruCellOutputRbl(g, hn, hp, H, j, H - j);
+      }
+    }
+    writeOutputRows(y, ldy, ws, t, hNew, H);
+  }
+  copyFloats(hN, rowsAt(ws.h, ws.finalSlot, B, H), B * H);
+}
+
+export function gruBackwardScratch(d: LayerDesc, T: i32, B: i32): u64 {
+  const rows = <u64>T * <u64>B;
+  const H = <u64>d.hiddenSize;
+  const G = 3 * H;
+  const lbr = d.linearBeforeReset;
+  const candidateInput = lbr ? 0 : scratchSize(rows * H);
+  return scratchSize(rows * G) + scratchSize(lbr ? rows * G : <u64>B * H) + 3 * scratchSize(<u64>B * H) + candidateInput;
+}
+
+// dX [T, B, I], dh0 [B, H], grads (written); dY [T, B, H] (rows ldDY apart), dhN [B, H] (or 0), ws
+export function gruLayerBackward(dX: usize, dh0: usize, grads: usize, dY: usize, ldDY: i32, dhN: usize, ws: Workspace, d: LayerDesc): void {
+  const H = d.hiddenSize;
+  const G = 3 * H;
+  const B = ws.B;
+  const rows = ws.rows;
+  const lbr = d.linearBeforeReset;
+
+  const dG = scratchFloats(rows * G);
+  // lbr: the recurrent-side gradients differ from dG in n; otherwise only d(r ⊙ h) per step is needed.
+  const dGh = scratchFloats(lbr ? rows * G : B * H);
+  const dht = scratchFloats(B * H);
+  let dh = scratchFloats(B * H);
+  let dhBefore = scratchFloats(B * H);
+  copyOrZero(dh, dhN, B * H);
+
+  for (let step = ws.T - 1; step >= 0; step--) {
+    const t = ws.timeAt(step);
+    const hPrev = rowsAt(ws.h, ws.slotBefore(t), B, H);
+    const gates = rowsAt(ws.gates, t, B, G);
+    const dGt = rowsAt(dG, t, B, G);
+    stepGradient(dht, dh, dY, ldDY, ws, t, H);
+
+    if (lbr) {
+      const ghn = rowsAt(ws.ghn, t, B, H);
+      const dGht = rowsAt(dGh, t, B, G);
+      for (let b = 0; b < B; b++) {
+        if (ws.active(t, b)) {
+          gruRowBackwardLbr(rowAt(dGt, b, G), rowAt(dGht, b, G), rowAt(dhBefore, b, H), rowAt(gates, b, G),
+            rowAt(ghn, b, H), rowAt(hPrev, b, H), rowAt(dht, b, H), H);
+        } else {
+          zeroFloats(rowAt(dGt, b, G), G);
+          zeroFloats(rowAt(dGht, b, G), G);
+          copyFloats(rowAt(dhBefore, b, H), rowAt(dh, b, H), H);
+        }
+      }
+      gemmPacked(B, dGht, <usize>G, d.wHhB, dhBefore, <usize>H, true);
+    } else {
+      // z and n first; r needs d(r ⊙ h) = dn_pre · Rn.
+      for (let b = 0; b < B; b++) {
+        if (!ws.active(t, b)) {
+          zeroFloats(rowAt(dGt, b, G), G);
+          copyFloats(rowAt(dhBefore, b, H), rowAt(dh, b, H), H);
+          continue;
+        }
+        const dGrow = rowAt(dGt, b, G);
+        const dhb = rowAt(dhBefore, b, H);
+        const g = rowAt(gates, b, G);
+        const hp = rowAt(hPrev, b, H);
+        const dhr = rowAt(dht, b, H);
+        let j = 0;
+        for (; j + 4 <= H; j += 4) gruCellBackwardZnRbl(dGrow, dhb, g, hp, dhr, H, j, 4);
+        if (j < H) gruCellBackwardZnRbl(dGrow, dhb, g, hp, dhr, H, j, H - j);
+      }
+      const dRh = dGh;
+      gemmPacked(B, at(dGt, 2 * H), <usize>G, d.wHnB, dRh, <usize>H, false);
+      for (let b = 0; b < B; b++) {
+        if (!ws.active(t, b)) continue;
+        const dGrow = rowAt(dGt, b, G);
+        const dhb = rowAt(dhBefore, b, H);
+        const g = rowAt(gates, b, G);
+        const hp = rowAt(hPrev, b, H);
+        const drh = rowAt(dRh, b, H);
+        let j = 0;
+        for (; j + 4 <= H; j += 4) gruCellBackwardRRbl(dGrow, dhb, g, hp, drh, j, 4);
+        if (j < H) gruCellBackwardRRbl(dGrow, dhb, g, hp, drh, j, H - j);
+      }
+      gemmPacked(B, dGt, <usize>G, d.wHhB, dhBefore, <usize>H, true);
+    }
+    const dhNext = dh;
+    dh = dhBefore;
+    dhBefore = dhNext;
+  }
+  copyFloats(dh0, dh, B * H);
+
+  inputGradients(dX, d.gradOf(grads, d.wIh), d.gradOf(grads, d.bIh), dG, ws, d);
+  const hPrevAll = rowsAt(ws.h, ws.firstSlotBefore, B, H);
+  const gWHh = d.gradOf(grads, d.wHh);
+  const gBHh = d.gradOf(grads, d.bHh);
+  if (lbr) {
+    gemmTransA(G, H, rows, dGh, <usize>G, hPrevAll, <usize>H, gWHh, <usize>H);
+    if (d.bias) columnSums(gBHh, dGh, rows, G, G);
+    return;
+  }
+  gemmTransA(2 * H, H, rows, dG, <usize>G, hPrevAll, <usize>H, gWHh, <usize>H);
+  // The candidate's recurrent weights saw r ⊙ h_prev, rebuilt here from the stored r.
+  const rh = scratchFloats(rows * H);
+  for (let t = 0; t < ws.T; t++) {
+    const hp = rowsAt(ws.h, ws.slotBefore(t), B, H);
+    const g = rowsAt(ws.gates, t, B, G);
+    const out = rowsAt(rh, t, B, H);
+    for (let b = 0; b < B; b++) multiplyFloats(rowAt(out, b, H), rowAt(g, b, G), rowAt(hp, b, H), H);
+  }
+  gemmTransA(H, H, rows, at(dG, 2 * H), <usize>G, rh, <usize>H, at(gWHh, 2 * H * H), <usize>H);
+  if (d.bias) columnSums(gBHh, dG, rows, G, G);
+}
+

@@ -1,0 +1,211 @@
+// LSTM over one direction of one layer: PyTorch's gate order (i, f, g, o), optional peepholes
+// (ONNX's definition: i and f see the previous cell state, o the new one) and projection (PyTorch's
+// proj_size). The cell updates run four hidden units at a time on f32x4.
+import { sigmoid4, tanh4 } from '../activations';
+import { gemmPacked, gemmTransA } from '../gemm/gemm';
+import { at, copyFloats, loadLanes, rowAt, rowsAt, storeLanes, zeroFloats } from '../lanes';
+import { LayerDesc } from './layer';
+import { scratchFloats, scratchSize } from './scratch';
+import { columnSums, copyOrZero, inputGradients, projectInputs, stepGradient, writeOutputRows } from './sequence';
+import { Workspace } from './workspace';
+
+@inline function oneMinus(v: v128): v128 {
+  return f32x4.sub(f32x4.splat(1), v);
+}
+
+// Units [j, j + n) of one row, forward. gates [4H]: in, pre-activations; out, activated i f g o.
+// cNew [H], m [H] = o ⊙ tanh(c'); cPrev [H], peep [3H] or 0
+@inline function lstmCellForward(gates: usize, cNew: usize, m: usize, cPrev: usize, peep: usize, H: i32, j: i32, n: i32): void {
+  const cp = loadLanes(at(cPrev, j), n);
+  let pi = loadLanes(at(gates, j), n);
+  let pf = loadLanes(at(gates, H + j), n);
+  let po = loadLanes(at(gates, 3 * H + j), n);
+  if (peep != 0) {
+    pi = f32x4.add(pi, f32x4.mul(loadLanes(at(peep, j), n), cp));
+    pf = f32x4.add(pf, f32x4.mul(loadLanes(at(peep, H + j), n), cp));
+  }
+  const i = sigmoid4(pi);
+  const f = sigmoid4(pf);
+  const g = tanh4(loadLanes(at(gates, 2 * H + j), n));
+  const c = f32x4.add(f32x4.mul(f, cp), f32x4.mul(i, g));
+  if (peep != 0) po = f32x4.add(po, f32x4.mul(loadLanes(at(peep, 2 * H + j), n), c));
+  const o = sigmoid4(po);
+  storeLanes(at(gates, j), i, n);
+  storeLanes(at(gates, H + j), f, n);
+  storeLanes(at(gates, 2 * H + j), g, n);
+  storeLanes(at(gates, 3 * H + j), o, n);
+  storeLanes(at(cNew, j), c, n);
+  storeLanes(at(m, j), f32x4.mul(o, tanh4(c)), n);
+}
+
+function lstmRowForward(gates: usize, cNew: usize, m: usize, cPrev: usize, peep: usize, H: i32): void {
+  let j = 0;
+  for (; j + 4 <= H; j += 4) lstmCellForward(gates, cNew, m, cPrev, peep, H, j, 4);
+  if (j < H) lstmCellForward(gates, cNew, m, cPrev, peep, H, j, H - j);
+}
+
+// Units [j, j + n) of one row, backward. dG [4H] pre-activation gradients, dcPrev [H], dPeep [3H] (+=);
+// gates [4H] activated, c, cPrev [H], dm [H] gradient on o ⊙ tanh(c), dc [H] gradient on c from later steps
+@inline function lstmCellBackward(dG: usize, dcPrev: usize, dPeep: usize, gates: usize, c: usize, cPrev: usize,
+  dm: usize, dc: usize, peep: usize, H: i32, j: i32, n: i32): void {
+  const i = loadLanes(at(gates, j), n);
+  const f = loadLanes(at(gates, H + j), n);
+  const g = loadLanes(at(gates, 2 * H + j), n);
+  const o = loadLanes(at(gates, 3 * H + j), n);
+  const cv = loadLanes(at(c, j), n);
+  const cp = loadLanes(at(cPrev, j), n);
+  const dmv = loadLanes(at(dm, j), n);
+  const tc = tanh4(cv);
+  const dpo = f32x4.mul(f32x4.mul(f32x4.mul(dmv, tc), o), oneMinus(o));
+  let dcTotal = f32x4.add(loadLanes(at(dc, j), n), f32x4.mul(f32x4.mul(dmv, o), oneMinus(f32x4.mul(tc, tc))));
+  if (peep != 0) dcTotal = f32x4.add(dcTotal, f32x4.mul(dpo, loadLanes(at(peep, 2 * H + j), n)));
+  const dpi = f32x4.mul(f32x4.mul(f32x4.mul(dcTotal, g), i), oneMinus(i));
+  const dpf = f32x4.mul(f32x4.mul(f32x4.mul(dcTotal, cp), f), oneMinus(f));
+  const dpg = f32x4.mul(f32x4.mul(dcTotal, i), oneMinus(f32x4.mul(g, g)));
+  let dcp = f32x4.mul(dcTotal, f);
+  if (peep != 0) {
+    const throughPeepholes = f32x4.add(f32x4.mul(dpi, loadLanes(at(peep, j), n)), f32x4.mul(dpf, loadLanes(at(peep, H + j), n)));
+    dcp = f32x4.add(dcp, throughPeepholes);
+    storeLanes(at(dPeep, j), f32x4.add(loadLanes(at(dPeep, j), n), f32x4.mul(dpi, cp)), n);
+    storeLanes(at(dPeep, H + j), f32x4.add(loadLanes(at(dPeep, H + j), n), f32x4.mul(dpf, cp)), n);
+    storeLanes(at(dPeep, 2 * H + j), f32x4.add(loadLanes(at(dPeep, 2 * H + j), n), f32x4.mul(dpo, cv)), n);
+  }
+  storeLanes(at(dG, j), dpi, n);
+  storeLanes(at(dG, H + j), dpf, n);
+  storeLanes(at(dG, 2 * H + j), dpg, n);
+  storeLanes(at(dG, 3 * H + j), dpo, n);
+  storeLanes(at(dcPrev, j), dcp, n);
+}
+
+function lstmRowBackward(dG: usize, dcPrev: usize, dPeep: usize, gates: usize, c: usize, cPrev: usize, dm: usize,
+  dc: usize, peep: usize, H: i32): void {
+  let j = 0;
+  for (; j + 4 <= H; j += 4) lstmCellBackward(dG, dcPrev, dPeep, gates, c, cPrev, dm, dc, peep, H, j, 4);
+  if (j < H) lstmCellBackward(dG, dcPrev, dPeep, gates, c, cPrev, dm, dc, peep, H, j, H - j);
+}
+
+// y [T, B, Hout] (rows ldy apart), hN [B, Hout], cN [B, H], ws; x [T, B, I] (in ws), h0 [B, Hout], c0 [B, H] (or 0)
+export function lstmLayerForward(y: usize, ldy: i32, hN: usize, cN: usize, ws: Workspace, h0: usize, c0: usize, d: LayerDesc): void {
+  const H = d.hiddenSize;
+  const G = 4 * H;
+  const hout = d.outSize;
+  const B = ws.B;
+  const proj = d.projSize > 0;
+  const peep = d.peepholes ? d.wPeep : 0;
+
+  projectInputs(ws.gates, ws.x, ws.rows, d);
+  copyOrZero(rowsAt(ws.h, ws.firstSlot, B, hout), h0, B * hout);
+  copyOrZero(rowsAt(ws.c, ws.firstSlot, B, H), c0, B * H);
+
+  for (let step = 0; step < ws.T; step++) {
+    const t = ws.timeAt(step);
+    const hPrev = rowsAt(ws.h, ws.slotBefore(t), B, hout);
+    const hNew = rowsAt(ws.h, ws.slotAfter(t), B, hout);
+    const cPrev = rowsAt(ws.c, ws.slotBefore(t), B, H);
+    const cNew = rowsAt(ws.c, ws.slotAfter(t), B, H);
+    const gates = rowsAt(ws.gates, t, B, G);
+    // Without projection the cell output is the new hidden state itself.
+    const m = proj ? rowsAt(ws.m, t, B, H) : hNew;
+
+    gemmPacked(B, hPrev, <usize>hout, d.wHhT, gates, <usize>G, true);
+    for (let b = 0; b < B; b++) {
+      if (ws.active(t, b)) {
+        lstmRowForward(rowAt(gates, b, G), rowAt(cNew, b, H), rowAt(m, b, H), rowAt(cPrev, b, H), peep, H);
+        continue;
+      }
+      copyFloats(rowAt(cNew, b, H), rowAt(cPrev, b, H), H);
+      if (proj) {
+        // dW_hr sums over every row of m; a padded row must hold zeros, not stale memory.
+        zeroFloats(rowAt(m, b, H), H);
+      } else {
+        copyFloats(rowAt(hNew, b, H), rowAt(hPrev, b, H), H);
+      }
+    }
+    if (proj) {
+      gemmPacked(B, m, <usize>H, d.wHrT, hNew, <usize>hout, false);
+      for (let b = 0; b < B; b++) {
+        if (!ws.active(t, b)) copyFloats(rowAt(hNew, b, hout), rowAt(hPrev, b, hout), hout);
+      }
+    }
+    writeOutputRows(y, ldy, ws, t, hNew, hout);
+  }
+  copyFloats(hN, rowsAt(ws.h, ws.finalSlot, B, hout), B * hout);
+  copyFloats(cN, rowsAt(ws.c, ws.finalSlot, B, H), B * H);
+}
+
+export function lstmBackwardScratch(d: LayerDesc, T: i32, B: i32): u64 {
+  const rows = <u64>T * <u64>B;
+  const H = <u64>d.hiddenSize;
+  const hout = <u64>d.outSize;
+  const perStepDh = d.projSize > 0 ? rows * hout : <u64>B * hout;
+  return scratchSize(rows * 4 * H) + scratchSize(perStepDh) + scratchSize(<u64>B * H) +
+    2 * scratchSize(<u64>B * hout) + 2 * scratchSize(<u64>B * H);
+}
+
+// dX [T, B, I], dh0 [B, Hout], dc0 [B, H], grads (written); dY [T, B, Hout] (rows ldDY apart), dhN, dcN (or 0), ws
+export function lstmLayerBackward(dX: usize, dh0: usize, dc0: usize, grads: usize, dY: usize, ldDY: i32, dhN: usize,
+  dcN: usize, ws: Workspace, d: LayerDesc): void {
+  const H = d.hiddenSize;
+  const G = 4 * H;
+  const hout = d.outSize;
+  const B = ws.B;
+  const rows = ws.rows;
+  const proj = d.projSize > 0;
+  const peep = d.peepholes ? d.wPeep : 0;
+  const dPeep = d.gradOf(grads, d.wPeep);
+
+  const dG = scratchFloats(rows * G);
+  // With projection, the gradient reaching each step's h is kept for dW_hr after the loop.
+  const dHt = scratchFloats(proj ? rows * hout : B * hout);
+  const dm = scratchFloats(B * H);
+  let dh = scratchFloats(B * hout);
+  let dhBefore = scratchFloats(B * hout);
+  let dc = scratchFloats(B * H);
+  let dcBefore = scratchFloats(B * H);
+  copyOrZero(dh, dhN, B * hout);
+  copyOrZero(dc, dcN, B * H);
+  if (peep != 0) zeroFloats(dPeep, 3 * H);
+
+  for (let step = ws.T - 1; step >= 0; step--) {
+    const t = ws.timeAt(step);
+    const cPrev = rowsAt(ws.c, ws.slotBefore(t), B, H);
+    const cNew = rowsAt(ws.c, ws.slotAfter(t), B, H);
+    const gates = rowsAt(ws.gates, t, B, G);
+    const dGt = rowsAt(dG, t, B, G);
+    const dht = proj ? rowsAt(dHt, t, B, hout) : dHt;
+
+    // Gradient on this step's h: from the steps after it and from the output (padded rows get neither).
+    stepGradient(dht, dh, dY, ldDY, ws, t, hout);
+    let dmt = dht;
+    if (proj) {
+      gemmPacked(B, dht, <usize>hout, d.wHrB, dm, <usize>H, false);
+      dmt = dm;
+    }
+    for (let b = 0; b < B; b++) {
+      if (ws.active(t, b)) {
+        lstmRowBackward(rowAt(dGt, b, G), rowAt(dcBefore, b, H), dPeep, rowAt(gates, b, G), rowAt(cNew, b, H),
+          rowAt(cPrev, b, H), rowAt(dmt, b, H), rowAt(dc, b, H), peep, H);
+        zeroFloats(rowAt(dhBefore, b, hout), hout);
+      } else {
+        zeroFloats(rowAt(dGt, b, G), G);
+        copyFloats(rowAt(dcBefore, b, H), rowAt(dc, b, H), H);
+        copyFloats(rowAt(dhBefore, b, hout), rowAt(dh, b, hout), hout);
+      }
+    }
+    gemmPacked(B, dGt, <usize>G, d.wHhB, dhBefore, <usize>hout, true);
+    const dhNext = dh;
+    dh = dhBefore;
+    dhBefore = dhNext;
+    const dcNext = dc;
+    dc = dcBefore;
+    dcBefore = dcNext;
+  }
+  copyFloats(dh0, dh, B * hout);
+  copyFloats(dc0, dc, B * H);
+
+  inputGradients(dX, d.gradOf(grads, d.wIh), d.gradOf(grads, d.bIh), dG, ws, d);
+  const hPrevAll = rowsAt(ws.h, ws.firstSlotBefore, B, hout);
+  gemmTransA(G, hout, rows, dG, <usize>G, hPrevAll, <usize>hout, d.gradOf(grads, d.wHh), <usize>hout);
+  if (d.bias) columnSums(d.gradOf(grads, d.bHh), dG, rows, G, G);
+  if (proj) gemmTransA(hout, H, rows, dHt, <usize>hout, ws.m, <usize>H, d.gradOf(grads, d.wHr), <usize>H);
+}

@@ -1,0 +1,52 @@
+// The WebAssembly SIMD backend: finds the module the build compiled from assembly/, checks that this
+// engine can run it, and instantiates it once per process behind the Backend interface.
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Backend } from './types';
+import { WasmLayer } from './wasm-layer';
+import { webAssembly } from './wasm-js-api';
+import { type Kernels, instantiateKernels } from './wasm-module';
+
+/** Where `npm run build:wasm` leaves the module, from the package root (this file sits two levels below it). */
+export const wasmModulePath = path.join(__dirname, '..', '..', 'dist', 'wasm', 'cellscan.wasm');
+
+// The smallest module that uses a v128 instruction: (func (result v128) (v128.const i32x4 0 0 0 0)).
+const simdProbe = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // types: () -> v128
+  0x03, 0x02, 0x01, 0x00, // functions: one of type 0
+  0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, ...new Array(16).fill(0), 0x0b, // code: v128.const 0, end
+]);
+
+/** Instantiates the module; throws an Error whose message says why it is unavailable and what to do. */
+export function loadWasmKernels(): Kernels {
+  if (!webAssembly) throw new Error('this JavaScript engine has no WebAssembly');
+  if (!webAssembly.validate(simdProbe)) {
+    throw new Error('this JavaScript engine lacks WebAssembly SIMD (wasm-simd128), which Node has from 16.4 on');
+  }
+  if (!fs.existsSync(wasmModulePath)) {
+    throw new Error(`the WebAssembly module was not built (${wasmModulePath} is missing); run \`npm run build:wasm\``);
+  }
+  try {
+    return instantiateKernels(webAssembly, fs.readFileSync(wasmModulePath));
+  } catch (e) {
+    throw new Error(`the WebAssembly module failed to load: ${(e as Error).message}; rebuild it with \`npm run build:wasm\``);
+  }
+}
+
+/** The Backend over one instance of the module. */
+export function wasmBackend(kernels: Kernels): Backend {
+  const [mr, nr] = kernels.constants.gemmTile;
+  return {
+    name: 'wasm',
+    features: ['wasm-simd128', `gemm:f32_gemm_${mr}x${nr}__wasmsimd`],
+    createLayer: (spec, params) => new WasmLayer(kernels, spec, params),
+    // One thread: the module runs on the calling thread. The count is accepted and reported as 1.
+    setNumThreads: () => {},
+    numThreads: () => 1,
+  };
+}
+
+export function loadWasmBackend(): Backend {
+  return wasmBackend(loadWasmKernels());
+}
