@@ -17,3 +17,6 @@ export { crossEntropy, mseLoss } from './train/losses';
 export type { CrossEntropyOptions } from './train/losses';
 export { Adam, SGD, clipGradNorm } from './train/optimizers';
 export type { AdamOptions, SGDOptions, Trainable } from './train/optimizers';
+export { Linear, LinearTape } from './layers/linear';
+export type { LinearOptions } from './layers/linear';
+export type { GemmArgs } from './backend/types';

@@ -105,3 +105,9 @@ export function gemmPacked(m: i32, a: usize, lda: usize, b: PackedMatrix, c: usi
 export function gemmTransA(m: i32, n: i32, k: i32, a: usize, lda: usize, b: usize, ldb: usize, c: usize, ldc: usize): void {
   gemmDriver(m, n, k, a, lda, true, b, ldb, false, 0, c, ldc, false);
 }
+
+// c[m, n] = (accumulate ? c : 0) + op(a)[m, k] · op(b)[k, n], every matrix dense and row-major
+// (op(X) = Xᵀ when trans is set): the products of layers outside the recurrent kernels (Linear).
+export function gemm(m: i32, n: i32, k: i32, a: usize, transA: bool, b: usize, transB: bool, c: usize, accumulate: bool): void {
+  gemmDriver(m, n, k, a, transA ? <usize>m : <usize>k, transA, b, transB ? <usize>k : <usize>n, transB, 0, c, <usize>n, accumulate);
+}

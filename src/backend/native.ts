@@ -2,10 +2,11 @@
 // the shapes of BackendLayer, so this file only finds and loads the binary.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Backend, BackendLayer, LayerParams, LayerSpec } from './types';
+import type { Backend, BackendLayer, GemmArgs, LayerParams, LayerSpec } from './types';
 
 interface NativeAddon {
   Layer: new (spec: LayerSpec, params: LayerParams) => BackendLayer;
+  gemm(args: GemmArgs): void;
   setNumThreads(n: number): void;
   numThreads(): number;
   cpuFeatures(): string[];
@@ -35,6 +36,7 @@ export function loadNativeBackend(): Backend {
     name: 'native',
     features,
     createLayer: (spec, params) => new addon.Layer(spec, params),
+    gemm: (args) => addon.gemm(args),
     setNumThreads: (n) => addon.setNumThreads(n),
     numThreads: () => addon.numThreads(),
   };

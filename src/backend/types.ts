@@ -68,11 +68,26 @@ export interface BackendLayer {
   backwardAsync(args: BackwardArgs): Promise<void>;
 }
 
+/** c[m, n] = (accumulate ? c : 0) + op(a)[m, k] · op(b)[k, n]; dense row-major, op(X) = Xᵀ when trans. */
+export interface GemmArgs {
+  m: number;
+  n: number;
+  k: number;
+  a: Float32Array;
+  transA?: boolean;
+  b: Float32Array;
+  transB?: boolean;
+  c: Float32Array;
+  accumulate?: boolean;
+}
+
 export interface Backend {
   readonly name: BackendName;
   /** CPU and instruction-set features the backend uses. */
   readonly features: string[];
   createLayer(spec: LayerSpec, params: LayerParams): BackendLayer;
+  /** A matrix product, for layers outside the recurrent kernels (Linear). */
+  gemm(args: GemmArgs): void;
   setNumThreads(n: number): void;
   numThreads(): number;
 }

@@ -31,7 +31,7 @@ export function requireObject(where: string, arg: string, v: unknown): Bag {
   return v as Bag;
 }
 
-function integer(where: string, o: Bag, key: string, min: number, max: number, fallback?: number): number {
+export function integer(where: string, o: Bag, key: string, min: number, max: number, fallback?: number): number {
   const v = o[key];
   if (fallback !== undefined && isAbsent(v)) return fallback;
   const range = `an integer in ${min}..${max}`;
@@ -40,7 +40,7 @@ function integer(where: string, o: Bag, key: string, min: number, max: number, f
   return v;
 }
 
-function boolean(where: string, o: Bag, key: string, fallback: boolean): boolean {
+export function boolean(where: string, o: Bag, key: string, fallback: boolean): boolean {
   const v = o[key];
   if (v === undefined) return fallback;
   if (typeof v !== 'boolean') throw typeError(where, key, 'a boolean', v);
@@ -53,7 +53,7 @@ interface Float32Options {
   atLeast?: boolean;
 }
 
-function float32(where: string, o: Bag, key: string, length: number, opts: Float32Options = {}): Float32Array | undefined {
+export function float32(where: string, o: Bag, key: string, length: number, opts: Float32Options = {}): Float32Array | undefined {
   const v = o[key];
   if (opts.optional && isAbsent(v)) return undefined;
   const expected = `a Float32Array of ${opts.atLeast ? 'at least ' : ''}${length} elements`;

@@ -9,6 +9,7 @@ interface RawExports {
   heapBase(): number;
   gemmScratchBytes(): number;
   useGemmScratch(region: number): void;
+  gemm(m: number, n: number, k: number, a: number, transA: boolean, b: number, transB: boolean, c: number, accumulate: boolean): void;
   layerBytes(cell: number, inputSize: number, hiddenSize: number, projSize: number, flags: number): number;
   layerInit(d: number, cell: number, inputSize: number, hiddenSize: number, projSize: number, flags: number): void;
   layerParam(d: number, i: number): number;

@@ -3,6 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Backend } from './types';
+import { wasmGemm } from './wasm-gemm';
 import { WasmLayer } from './wasm-layer';
 import { webAssembly } from './wasm-js-api';
 import { type Kernels, instantiateKernels } from './wasm-module';
@@ -41,6 +42,7 @@ export function wasmBackend(kernels: Kernels): Backend {
     name: 'wasm',
     features: ['wasm-simd128', `gemm:f32_gemm_${mr}x${nr}__wasmsimd`],
     createLayer: (spec, params) => new WasmLayer(kernels, spec, params),
+    gemm: (args) => wasmGemm(kernels, args),
     // One thread: the module runs on the calling thread. The count is accepted and reported as 1.
     setNumThreads: () => {},
     numThreads: () => 1,
