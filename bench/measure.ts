@@ -1,32 +1,46 @@
-// Times one runtime on one shape with tinybench: a forward, and a training step (forward with
-// training, then backward). Medians, not means: these machines are shared and noisy.
+// Times one call with tinybench: a forward, or a training step (forward with training, then
+// backward). Medians, not means: these machines are shared and noisy.
 import { Bench } from 'tinybench';
 
-export interface Timing {
-  forwardMs: number;
-  trainMs?: number;
-}
-
 export interface Subject {
-  forward(): unknown | Promise<unknown>;
-  train?(): unknown | Promise<unknown>;
+  forward(): unknown;
+  /** forward returns a promise that the timed window must include. */
+  forwardAsync?: boolean;
+  train?(): unknown;
+  trainAsync?: boolean;
 }
 
-function median(bench: Bench, name: string): number {
-  const task = bench.getTask(name);
-  const r = task?.result;
-  if (!r || r.state !== 'completed') {
-    const why = r && 'error' in r ? String((r as { error: unknown }).error) : r?.state ?? 'not run';
-    throw new Error(`benchmark task ${name} did not complete: ${why}`);
-  }
-  return r.latency.p50;
+export interface TaskOptions {
+  /** Sampling time per task; a task keeps running until both this and `minRuns` are met. */
+  budgetMs: number;
+  /** Timed runs at least (default 3); 1 when the warm-up call alone took longer than the budget. */
+  minRuns?: number;
 }
 
-/** `budgetMs` bounds each task's sampling time; at least `minRuns` runs happen regardless. */
-export async function measure(subject: Subject, budgetMs: number, minRuns = 5): Promise<Timing> {
-  const bench = new Bench({ time: budgetMs, iterations: minRuns, warmupTime: Math.min(200, budgetMs), warmupIterations: 2 });
-  bench.add('forward', () => subject.forward());
-  if (subject.train) bench.add('train', () => subject.train!());
+export interface TaskTiming {
+  medianMs: number;
+  runs: number;
+}
+
+/**
+ * Median wall time of `fn` in ms, after one untimed warm-up call (first calls allocate, pack
+ * weights, compile). A task slower than the budget gets a single timed run, so that a heavy one
+ * costs two calls rather than four. Errors thrown by fn propagate.
+ */
+export async function timeTask(fn: () => unknown, isAsync: boolean, o: TaskOptions): Promise<TaskTiming> {
+  const t0 = performance.now();
+  await fn();
+  const warmupMs = performance.now() - t0;
+  const bench = new Bench({
+    time: o.budgetMs,
+    iterations: warmupMs > o.budgetMs ? 1 : (o.minRuns ?? 3),
+    warmup: false,
+    throws: true,
+  });
+  bench.add('task', fn, { async: isAsync });
   await bench.run();
-  return { forwardMs: median(bench, 'forward'), trainMs: subject.train ? median(bench, 'train') : undefined };
+  const task = bench.getTask('task')!;
+  const r = task.result;
+  if (r.state !== 'completed') throw new Error(`benchmark task did not complete: ${r.state}`);
+  return { medianMs: r.latency.p50, runs: task.runs };
 }

@@ -1,40 +1,270 @@
-// RESULTS.md: machine, settings, and one row per shape and runtime.
+// RESULTS.md: machine and settings, one table of every runtime on every shape with its ratio to
+// cellscan native, and where each target of issue 4 stands, judged from the numbers of this run.
 import type { Machine } from './machine';
+import type { TaskTiming } from './measure';
+import type { SgemmResult } from './roofline';
 import { type Shape, describeShape, forwardFlops } from './shapes';
 
-export interface Result {
+export interface Row {
   shape: Shape;
+  /** 'cellscan native', 'cellscan wasm', 'onnxruntime', 'tfjs'. */
   runtime: string;
-  forwardMs: number;
-  trainMs?: number;
+  /** Set when the row computes other math than the shape's default (a peer's only exact match). */
+  variant?: string;
+  threads: number;
+  forward?: TaskTiming;
+  train?: TaskTiming;
+  /** Why a measurement is missing, or what a reader must know about this row. */
+  notes: string[];
+  /** The runtime could not be measured on this shape at all (mismatch, error). */
+  failed?: string;
 }
 
-const gflops = (flops: number, ms: number) => flops / ms / 1e6;
-const fmt = (v: number | undefined, digits = 2) => (v === undefined ? '—' : v.toFixed(digits));
-
-export function gflopsOf(r: Result): { forward: number; train?: number } {
-  const f = forwardFlops(r.shape);
-  return { forward: gflops(f, r.forwardMs), train: r.trainMs === undefined ? undefined : gflops(3 * f, r.trainMs) };
+export interface PeerInfo {
+  name: string;
+  description: string;
 }
 
-export function renderMarkdown(machine: Machine, threads: number, results: Result[]): string {
+export interface Report {
+  machine: Machine;
+  threads: number;
+  budgetMs: number;
+  peerBudgetMs: number;
+  command: string;
+  shapes: Shape[];
+  rows: Row[];
+  /** The cellscan row every ratio divides by: 'cellscan native' when it was measured. */
+  primary: string | undefined;
+  peers: PeerInfo[];
+  /** Peers that were asked for (or defaulted to) but not run at all, with why. */
+  peersNotRun: { name: string; why: string }[];
+  sgemm: SgemmResult | undefined;
+  chartFile: string;
+  loadAverageAtEnd: number;
+}
+
+export function gflops(flops: number, ms: number): number {
+  return flops / ms / 1e6;
+}
+
+export function forwardGflops(r: Row): number | undefined {
+  return r.forward && gflops(forwardFlops(r.shape), r.forward.medianMs);
+}
+
+export function trainGflops(r: Row): number | undefined {
+  return r.train && gflops(3 * forwardFlops(r.shape), r.train.medianMs);
+}
+
+/** The primary cellscan row computing the same math on the same shape. */
+export function referenceRow(rep: Pick<Report, 'rows' | 'primary'>, r: Row): Row | undefined {
+  return rep.rows.find((x) => x.shape.id === r.shape.id && x.runtime === rep.primary && x.variant === r.variant && !x.failed);
+}
+
+/** peer time / cellscan native time: above 1, cellscan is faster. */
+export function ratios(rep: Pick<Report, 'rows' | 'primary'>, r: Row): { forward?: number; train?: number } {
+  const ref = referenceRow(rep, r);
+  if (!ref || ref === r) return {};
+  return {
+    forward: r.forward && ref.forward ? r.forward.medianMs / ref.forward.medianMs : undefined,
+    train: r.train && ref.train ? r.train.medianMs / ref.train.medianMs : undefined,
+  };
+}
+
+const num = (v: number | undefined, digits: number) => (v === undefined ? '—' : v.toFixed(digits));
+const ms = (t: TaskTiming | undefined) => (t === undefined ? '—' : t.medianMs < 10 ? t.medianMs.toFixed(3) : t.medianMs.toFixed(1));
+/** Truncated, not rounded: a ratio just under a threshold must not print as the threshold. */
+const floored = (v: number, digits: number) => (Math.floor(v * 10 ** digits) / 10 ** digits).toFixed(digits);
+const times = (v: number | undefined) => (v === undefined ? '—' : `${floored(v, 2)}×`);
+const g = (v: number | undefined) => (v === undefined ? '—' : v < 10 ? v.toFixed(2) : v.toFixed(1));
+
+export function rowLabel(r: Row): string {
+  return r.variant ? `${r.runtime} (${r.variant})` : r.runtime;
+}
+
+function resultsTable(rep: Report): string[] {
+  const out = [
+    `| shape | runtime | threads | forward ms | forward GFLOP/s | fwd+bwd ms | fwd+bwd GFLOP/s | ` +
+      `forward: time ÷ ${rep.primary ?? 'native'}'s | fwd+bwd: time ÷ ${rep.primary ?? 'native'}'s | timed runs |`,
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  // Numbered notes, each text once however many rows it applies to.
+  const notes: string[] = [];
+  const mark = (n: string) => {
+    let i = notes.indexOf(n);
+    if (i < 0) i = notes.push(n) - 1;
+    return `[${i + 1}]`;
+  };
+  for (const s of rep.shapes) {
+    const rows = rep.rows.filter((r) => r.shape.id === s.id);
+    rows.forEach((r, i) => {
+      const marks = [...(r.failed ? [r.failed] : []), ...r.notes].map(mark);
+      const rt = ratios(rep, r);
+      const shapeCell = i === 0 ? `**${s.id}** ${describeShape(s)}` : '';
+      out.push(
+        `| ${shapeCell} | ${rowLabel(r)}${marks.length ? ' ' + marks.join(' ') : ''} | ${r.threads} | ${ms(r.forward)} | ` +
+          `${g(forwardGflops(r))} | ${ms(r.train)} | ${g(trainGflops(r))} | ${times(rt.forward)} | ${times(rt.train)} | ` +
+          `${r.forward?.runs ?? '—'} / ${r.train?.runs ?? '—'} |`,
+      );
+    });
+  }
+  if (notes.length) {
+    out.push('');
+    notes.forEach((n, i) => out.push(`${i + 1}. ${n}`));
+  }
+  return out;
+}
+
+const verdict = (ok: boolean) => (ok ? '**met**' : '**missed**');
+
+function targetOnnx(rep: Report): string[] {
+  const out = ['### 1. Native forward at least as fast as onnxruntime-node on every shape S1–S10 (aim: 1.25×)', ''];
+  if (rep.primary !== 'cellscan native') return [...out, 'Not judged: the native backend was not measured in this run.'];
+  const lines: string[] = ['| shape | native forward ms | onnxruntime forward ms | onnxruntime ÷ native | ≥ 1× | ≥ 1.25× |', '| --- | ---: | ---: | ---: | :---: | :---: |'];
+  const missed: string[] = [];
+  const unmeasured: string[] = [];
+  let met = 0;
+  let aimed = 0;
+  for (const s of rep.shapes) {
+    const peer = rep.rows.find((r) => r.shape.id === s.id && r.runtime === 'onnxruntime' && !r.variant);
+    const r = peer && ratios(rep, peer).forward;
+    if (!peer || r === undefined) {
+      unmeasured.push(`${s.id}${peer?.failed ? ` (${peer.failed})` : ''}`);
+      continue;
+    }
+    const ref = referenceRow(rep, peer)!;
+    if (r >= 1) met++;
+    else missed.push(`${s.id} (${floored(r, 2)}×)`);
+    if (r >= 1.25) aimed++;
+    lines.push(`| ${s.id} | ${ms(ref.forward)} | ${ms(peer.forward)} | ${times(r)} | ${r >= 1 ? 'yes' : 'no'} | ${r >= 1.25 ? 'yes' : 'no'} |`);
+  }
+  const judged = met + missed.length;
+  const notRun = SHAPE_IDS.filter((id) => !rep.shapes.some((s) => s.id === id));
+  const complete = judged === SHAPE_IDS.length;
+  out.push(
+    judged === 0
+      ? 'Not judged: onnxruntime-node was not measured in this run.'
+      : `${complete ? verdict(missed.length === 0) : '**not judged in full**'}: native is at least as fast on ${met} of ${judged} ` +
+          `shapes measured, 1.25× or more on ${aimed}.` +
+          (missed.length ? ` Slower on ${missed.join(', ')}.` : '') +
+          (notRun.length ? ` Shapes not in this run: ${notRun.join(', ')}.` : ''),
+  );
+  if (unmeasured.length) out.push('', `No onnxruntime figure for: ${unmeasured.join('; ')}.`);
+  // A measured ceiling: where onnxruntime outruns the SGEMM of cellscan's own kernel, no recurrent
+  // kernel built on that SGEMM can catch it; say so with the figures.
+  const sg = rep.sgemm && !('unavailable' in rep.sgemm) ? rep.sgemm.gflops : undefined;
+  const above = sg === undefined ? [] : rep.rows.filter((r) => r.runtime === 'onnxruntime' && (forwardGflops(r) ?? 0) > sg);
+  if (above.length) {
+    out.push(
+      '',
+      `onnxruntime's forward runs faster than cellscan's own large square SGEMM (${g(sg)} GFLOP/s) on ` +
+        `${above.map((r) => `${r.shape.id} (${g(forwardGflops(r))} GFLOP/s)`).join(', ')}: there its GEMM kernels outrun ours. ` +
+        `The CPU advertises ${rep.machine.cpuFlags.filter((f) => f.startsWith('avx')).join(', ') || 'no AVX'}; ` +
+        `cellscan's native backend reports ${rep.machine.features.filter((f) => f.includes(':')).join(', ') || rep.machine.features.join(', ')}.`,
+    );
+  }
+  if (judged > 0) out.push('', ...lines);
+  return out;
+}
+
+const SHAPE_IDS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'S10'];
+
+function targetTraining(rep: Report): string[] {
+  const out = ['### 2. Forward+backward GFLOP/s at least 0.8× the forward GFLOP/s on S3, S4, S6', ''];
+  if (rep.primary !== 'cellscan native') return [...out, 'Not judged: the native backend was not measured in this run.'];
+  const lines = ['| shape | forward GFLOP/s | fwd+bwd GFLOP/s | fwd+bwd ÷ forward | ≥ 0.8 |', '| --- | ---: | ---: | ---: | :---: |'];
+  const judged: boolean[] = [];
+  const notRun: string[] = [];
+  for (const id of ['S3', 'S4', 'S6']) {
+    const r = rep.rows.find((x) => x.shape.id === id && x.runtime === 'cellscan native' && !x.variant);
+    const f = r && forwardGflops(r);
+    const t = r && trainGflops(r);
+    if (f === undefined || t === undefined) {
+      notRun.push(id);
+      continue;
+    }
+    judged.push(t / f >= 0.8);
+    lines.push(`| ${id} | ${g(f)} | ${g(t)} | ${floored(t / f, 3)} | ${t / f >= 0.8 ? 'yes' : 'no'} |`);
+  }
+  if (judged.length === 0) return [...out, 'Not judged: none of S3, S4, S6 was in this run.'];
+  out.push(
+    `${notRun.length ? '**not judged in full**' : verdict(judged.every(Boolean))}: ${judged.filter(Boolean).length} of ${judged.length} measured shapes hold.` +
+      (notRun.length ? ` Not in this run: ${notRun.join(', ')}.` : ''),
+    '',
+    ...lines,
+  );
+  return out;
+}
+
+function targetRoofline(rep: Report): string[] {
+  const out = ['### 3. S7 at 75% or more of a large square SGEMM with our own kernel on the same threads', ''];
+  const s7 = rep.rows.find((x) => x.shape.id === 'S7' && x.runtime === 'cellscan native' && !x.variant);
+  const sg = rep.sgemm;
+  const sgemmText =
+    sg === undefined
+      ? 'SGEMM: not measured (the native backend was not in this run)'
+      : 'unavailable' in sg
+        ? `SGEMM: ${sg.unavailable}`
+        : `SGEMM ${sg.size}×${sg.size}×${sg.size} with cellscan's kernel, ${rep.threads} thread(s): ${g(sg.gflops)} GFLOP/s (median ${ms({ medianMs: sg.ms, runs: sg.runs })} ms of ${sg.runs} runs)`;
+  const f = s7 && forwardGflops(s7);
+  const t = s7 && trainGflops(s7);
+  const s7Text = f === undefined ? 'S7 native: not in this run' : `S7 native: forward ${g(f)} GFLOP/s, forward+backward ${g(t)} GFLOP/s`;
+  out.push(`${sgemmText}. ${s7Text}.`, '');
+  if (sg && !('unavailable' in sg) && f !== undefined) {
+    const share = f / sg.gflops;
+    out.push(
+      `${verdict(share >= 0.75)}: S7 forward reaches ${floored(share * 100, 1)}% of the SGEMM figure` +
+        (t !== undefined ? ` (forward+backward ${((t / sg.gflops) * 100).toFixed(0)}%, for information)` : '') +
+        '.',
+    );
+  } else {
+    out.push('Not judged: both figures are needed.');
+  }
+  return out;
+}
+
+export function renderMarkdown(rep: Report): string {
+  const m = rep.machine;
   const lines = [
     '# cellscan benchmark results',
     '',
-    `Measured ${machine.date} by \`npm run bench\` on ${machine.cpu} (${machine.cores} cores visible), ` +
-      `Node ${machine.node}, ${threads} thread(s). Native features: ${machine.features.join(', ') || 'n/a'}.`,
+    `Measured ${m.date} by \`${rep.command}\`.`,
     '',
-    'Median wall time per call (tinybench). FLOPs as SPEC §7: `D·2·T·B·G·H·(I+H)` forward, 3× for forward+backward.',
+    '## Machine',
     '',
-    '| shape | | runtime | forward ms | forward GFLOP/s | fwd+bwd ms | fwd+bwd GFLOP/s |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+    `- CPU: ${m.cpu}, ${m.cores} logical cores visible, ${m.memoryGiB} GiB memory; vector ISA flags: ${m.cpuFlags.join(', ') || 'n/a'}`,
+    `- cellscan native backend: ${m.features.join(', ') || 'not loaded'}`,
+    `- Node ${m.node}; ${rep.threads} thread(s) for cellscan and onnxruntime`,
+    `- Load average (1 min) when the run started: ${m.loadAverage.toFixed(2)}, when it ended (this run's own threads included): ${rep.loadAverageAtEnd.toFixed(2)}. ` +
+      'Other processes on the machine are not controlled: quote ratios from one run rather than absolute times.',
+    '',
+    '## Settings',
+    '',
+    '- Median wall time per call (tinybench), after one untimed warm-up call; each task samples for ' +
+      `${rep.budgetMs} ms (--time) and at least 3 runs, or exactly 1 run when its warm-up call alone took longer than that. ` +
+      `A TF.js fit step estimated over ${(rep.peerBudgetMs / 1000).toFixed(0)} s (--peer-budget) is not run; the table says so where it happens.`,
+    '- FLOPs as SPEC §7: `D·2·T·B·G·H·(I+H)` for a forward, 3× that for forward+backward (so both GFLOP/s columns are comparable).',
+    '- cellscan forward+backward: `forward(x, {training: true})` then `backward(tape, {dOutput})` (no optimizer step). ' +
+      "TF.js forward+backward: one `fit` step over one batch of B sequences (MSE on the sequence output, SGD update).",
+    '- Every peer runs the same weights on the same input as cellscan, and its forward output was checked against ' +
+      "cellscan's (|a−b| ≤ 1e-4 + 1e-3·|b|) before it was timed.",
+    ...rep.peers.map((p) => `- ${p.description}`),
+    ...rep.peersNotRun.map((p) => `- ${p.name}: not run (${p.why}).`),
+    '',
+    '## Results',
+    '',
+    `Ratios are peer time ÷ ${rep.primary ?? 'cellscan native'} time on the same shape and math: above 1 means cellscan is faster.`,
+    '',
+    `![GFLOP/s per shape and runtime](${rep.chartFile})`,
+    '',
+    ...resultsTable(rep),
+    '',
+    '## Targets (issue 4), from this run',
+    '',
+    ...targetOnnx(rep),
+    '',
+    ...targetTraining(rep),
+    '',
+    ...targetRoofline(rep),
   ];
-  for (const r of results) {
-    const g = gflopsOf(r);
-    lines.push(
-      `| ${r.shape.id} | ${describeShape(r.shape)} | ${r.runtime} | ${fmt(r.forwardMs, 3)} | ${fmt(g.forward, 1)} | ` +
-        `${fmt(r.trainMs, 3)} | ${fmt(g.train, 1)} |`,
-    );
-  }
   return lines.join('\n') + '\n';
 }

@@ -1,64 +1,259 @@
-// npm run bench [-- --shapes S1,S3 --backends native --threads 2 --time 1000 --out bench/RESULTS.md]
+// npm run bench [-- --shapes S1,S3 --backends native --peers onnxruntime,tfjs|none --threads 2
+//                  --time 1000 --peer-budget 15000 --out bench/RESULTS.md]
+// Measures cellscan's backends and its peers on the shapes of SPEC §7 in one process, writes
+// RESULTS.md and a chart beside it, and prints the report. Exits non-zero when a peer's forward
+// disagreed with cellscan's (something is wrong in one of them, or in the conversion).
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { backends, setNumThreads, useBackend } from 'cellscan';
+import { type RecurrentLayer, type Tensor, backends, setNumThreads, useBackend } from 'cellscan';
+import { renderChart } from './chart';
 import { describeMachine } from './machine';
-import { measure } from './measure';
-import { type Result, gflopsOf, renderMarkdown } from './report';
-import { SHAPES, describeShape } from './shapes';
-import { cellscanSubject } from './subjects';
+import { timeTask, type Subject, type TaskTiming } from './measure';
+import { type Peer, type PeerCase, type PeerVariant, PeerMismatch } from './peers/peer';
+import { type Report, type Row, forwardGflops, renderMarkdown, rowLabel, trainGflops } from './report';
+import { type SgemmResult, sgemmGflops } from './roofline';
+import { SHAPES, type Shape, describeShape } from './shapes';
+import { type LayerVariant, cellscanSubject, inputFor, layerWeights, makeLayer, variantOf } from './subjects';
 
-function options() {
+type BackendName = 'native' | 'wasm';
+const PEER_NAMES = ['onnxruntime', 'tfjs'] as const;
+type PeerName = (typeof PEER_NAMES)[number];
+const SGEMM_SIZE = 2048;
+
+interface Options {
+  shapes: Shape[];
+  backends: BackendName[];
+  peers: PeerName[];
+  peersExplicit: boolean;
+  threads: number;
+  time: number;
+  peerBudget: number;
+  out: string;
+}
+
+function list(v: string | undefined): string[] | undefined {
+  return v === undefined ? undefined : v.split(',').map((x) => x.trim()).filter(Boolean);
+}
+
+function positive(name: string, v: string, integer: boolean): number {
+  const n = Number(v);
+  if (!(n > 0) || (integer && !Number.isInteger(n))) {
+    throw new RangeError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+function options(): Options {
   const { values } = parseArgs({
     options: {
       shapes: { type: 'string' },
       backends: { type: 'string' },
+      peers: { type: 'string' },
       threads: { type: 'string', default: '2' },
       time: { type: 'string', default: '1000' },
+      'peer-budget': { type: 'string', default: '15000' },
       out: { type: 'string', default: path.join('bench', 'RESULTS.md') },
     },
   });
-  const shapes = values.shapes ? values.shapes.split(',').map((id) => {
-    const s = SHAPES.find((x) => x.id.toLowerCase() === id.trim().toLowerCase());
+  const shapes = (list(values.shapes) ?? SHAPES.map((s) => s.id)).map((id) => {
+    const s = SHAPES.find((x) => x.id.toLowerCase() === id.toLowerCase());
     if (!s) throw new RangeError(`--shapes: unknown shape ${JSON.stringify(id)}; known: ${SHAPES.map((x) => x.id).join(', ')}`);
     return s;
-  }) : SHAPES;
+  });
   const loaded = backends().filter((b) => b.available).map((b) => b.name);
-  const wanted = values.backends ? values.backends.split(',').map((b) => b.trim()) : loaded;
+  const wanted = list(values.backends) ?? loaded;
   for (const b of wanted) {
-    if (!loaded.includes(b as never)) throw new RangeError(`--backends: ${b} is not available here (loaded: ${loaded.join(', ')})`);
+    if (!loaded.includes(b as BackendName)) {
+      const why = backends().find((x) => x.name === b)?.reason ?? 'unknown backend';
+      throw new RangeError(`--backends: ${b} is not available here (${why}); loaded: ${loaded.join(', ') || 'none'}`);
+    }
   }
-  const threads = Number(values.threads);
-  const time = Number(values.time);
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`--threads must be a positive integer, got ${values.threads}`);
-  if (!(time > 0)) throw new RangeError(`--time must be a positive number of milliseconds, got ${values.time}`);
-  return { shapes, backends: wanted as ('native' | 'wasm')[], threads, time, out: values.out! };
+  const peerList = list(values.peers);
+  const peers = peerList === undefined ? [...PEER_NAMES] : peerList.length === 1 && peerList[0] === 'none' ? [] : peerList;
+  for (const p of peers) {
+    if (!PEER_NAMES.includes(p as PeerName)) {
+      throw new RangeError(`--peers: unknown peer ${JSON.stringify(p)}; known: ${PEER_NAMES.join(', ')}, or none`);
+    }
+  }
+  return {
+    shapes,
+    backends: wanted as BackendName[],
+    peers: peers as PeerName[],
+    peersExplicit: peerList !== undefined,
+    threads: positive('threads', values.threads!, true),
+    time: positive('time', values.time!, false),
+    peerBudget: positive('peer-budget', values['peer-budget']!, false),
+    out: values.out!,
+  };
+}
+
+/** Loads a peer's packages; a failure is a reason to report, not a crash (unless it was asked for by name). */
+async function loadPeer(name: PeerName, threads: number): Promise<Peer> {
+  if (name === 'onnxruntime') return (await import('./peers/onnxruntime')).onnxRuntimePeer(threads);
+  const tfjs = await import('./peers/tfjs');
+  return tfjs.tfjsPeer(await tfjs.loadTfjsWasm());
+}
+
+const show = (t: TaskTiming | undefined, gf: number | undefined) =>
+  t === undefined ? '—' : `${t.medianMs.toFixed(3)} ms (${gf!.toFixed(1)} GFLOP/s)`;
+
+function printRow(r: Row): void {
+  const what = r.failed
+    ? `FAILED: ${r.failed}`
+    : `fwd ${show(r.forward, forwardGflops(r))}  fwd+bwd ${show(r.train, trainGflops(r))}` + (r.notes.length ? `  [${r.notes.join('; ')}]` : '');
+  console.log(`${r.shape.id.padEnd(4)} ${describeShape(r.shape).padEnd(34)} ${rowLabel(r).padEnd(16)} ${what}`);
+}
+
+/** Forward and training step of one cellscan layer on one backend. */
+async function measureCellscan(backend: BackendName, layer: RecurrentLayer, x: Tensor, shape: Shape, o: Options, variant?: string): Promise<Row> {
+  useBackend(backend);
+  setNumThreads(o.threads);
+  const subject: Subject = cellscanSubject(layer, x, shape);
+  // What the backend really runs on (the wasm backend is single-threaded whatever was asked).
+  const threads = backends().find((b) => b.name === backend)?.threads ?? o.threads;
+  const row: Row = { shape, runtime: `cellscan ${backend}`, variant, threads, notes: [] };
+  row.forward = await timeTask(subject.forward, false, { budgetMs: o.time });
+  row.train = await timeTask(subject.train!, false, { budgetMs: o.time });
+  return row;
+}
+
+/** cellscan's forward on the primary backend: what each peer must reproduce. */
+function reference(primary: BackendName, layer: RecurrentLayer, x: Tensor): { output: Float32Array; hN: Float32Array } {
+  useBackend(primary);
+  const f = layer.forward(x);
+  // Copies: a backend may hand out views of buffers that its next call reuses.
+  return { output: (f.output.data as Float32Array).slice(), hN: (f.hN.data as Float32Array).slice() };
+}
+
+/** Every disagreement between a peer and cellscan in this run: the exit status reports them. */
+const mismatches: string[] = [];
+
+async function measurePeer(peer: Peer, c: PeerCase, o: Options, variant: PeerVariant | undefined): Promise<Row> {
+  const row: Row = { shape: c.shape, runtime: peer.name, threads: peer.threads, notes: [] };
+  if (variant) {
+    row.variant = 'GRU linearBeforeReset=false';
+    row.notes.push(variant.why);
+  }
+  let subject;
+  try {
+    subject = await peer.prepare(c, { trainBudgetMs: o.peerBudget });
+  } catch (e) {
+    row.failed = e instanceof PeerMismatch ? e.message : `${peer.name} failed to set up: ${(e as Error).message}`;
+    if (e instanceof PeerMismatch) mismatches.push(e.message);
+    return row;
+  }
+  row.threads = peer.threads;
+  try {
+    row.forward = await timeTask(subject.forward, subject.forwardAsync ?? false, { budgetMs: o.time });
+    const skip = subject.trainSkipped ?? subject.trainGate?.();
+    if (skip || !subject.train) {
+      row.notes.push(`forward+backward not measured: ${skip ?? 'the peer has no training step'}.`);
+    } else {
+      row.train = await timeTask(subject.train, subject.trainAsync ?? false, { budgetMs: o.time });
+    }
+  } catch (e) {
+    row.failed = `${peer.name} failed while timed: ${(e as Error).message}`;
+  } finally {
+    await subject.release();
+  }
+  return row;
 }
 
 async function main(): Promise<void> {
   const o = options();
   const machine = describeMachine();
-  console.log(`cellscan bench: ${machine.cpu}, ${o.threads} thread(s), ${o.time} ms per task`);
-  const results: Result[] = [];
-  for (const shape of o.shapes) {
-    for (const backend of o.backends) {
-      useBackend(backend);
-      setNumThreads(o.threads);
-      const t = await measure(cellscanSubject(shape), o.time);
-      const r: Result = { shape, runtime: `cellscan ${backend}`, ...t };
-      results.push(r);
-      const g = gflopsOf(r);
-      console.log(
-        `${shape.id.padEnd(4)} ${describeShape(shape).padEnd(34)} ${r.runtime.padEnd(16)} ` +
-          `fwd ${r.forwardMs.toFixed(3)} ms (${g.forward.toFixed(1)} GFLOP/s)  ` +
-          `fwd+bwd ${r.trainMs!.toFixed(3)} ms (${g.train!.toFixed(1)} GFLOP/s)`,
-      );
+  const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
+  console.log(
+    `cellscan bench: ${machine.cpu}, ${o.threads} thread(s), ${o.time} ms per task; ` +
+      `backends: ${o.backends.join(', ') || 'none'}; peers: ${o.peers.join(', ') || 'none'}`,
+  );
+  const primary: BackendName | undefined = o.backends.includes('native') ? 'native' : o.backends[0];
+  if (primary === undefined && o.peers.length > 0) throw new RangeError('peers are checked against a cellscan backend: give at least one in --backends');
+
+  const peers: Peer[] = [];
+  const peersNotRun: Report['peersNotRun'] = [];
+  for (const name of o.peers) {
+    try {
+      peers.push(await loadPeer(name, o.threads));
+    } catch (e) {
+      if (o.peersExplicit) throw new Error(`--peers ${name}: it could not be loaded: ${(e as Error).message}`);
+      peersNotRun.push({ name, why: `could not be loaded: ${(e as Error).message}` });
+      console.log(`peer ${name} not run: ${(e as Error).message}`);
     }
   }
+
+  // The roofline is measured next to S7 when S7 runs (the machine's load drifts over a run), else first.
+  let sgemm: SgemmResult | undefined;
+  const measureSgemm = async () => {
+    if (!o.backends.includes('native')) return;
+    useBackend('native');
+    setNumThreads(o.threads);
+    sgemm = await sgemmGflops(SGEMM_SIZE, o.time);
+    console.log('unavailable' in sgemm ? `SGEMM: ${sgemm.unavailable}` : `SGEMM ${SGEMM_SIZE}³: ${sgemm.gflops.toFixed(1)} GFLOP/s`);
+  };
+  if (!o.shapes.some((s) => s.id === 'S7')) await measureSgemm();
+
+  const rows: Row[] = [];
+  const add = (r: Row) => {
+    rows.push(r);
+    printRow(r);
+  };
+  for (const shape of o.shapes) {
+    if (shape.id === 'S7') await measureSgemm();
+    const layer = makeLayer(shape);
+    const x = inputFor(shape);
+    for (const b of o.backends) add(await measureCellscan(b, layer, x, shape, o));
+    if (primary === undefined) continue;
+    // Each variant a peer needs is computed (and timed, for a ratio on the same math) once per shape.
+    const cases = new Map<string, PeerCase>();
+    const caseFor = async (variant: PeerVariant | undefined): Promise<PeerCase> => {
+      const key = variant ? 'lbr=false' : 'default';
+      let c = cases.get(key);
+      if (!c) {
+        const v: LayerVariant = variant ? { linearBeforeReset: variant.linearBeforeReset } : {};
+        const l = variant ? variantOf(layer, shape, v) : layer;
+        if (variant) add(await measureCellscan(primary, l, x, shape, o, 'GRU linearBeforeReset=false'));
+        c = { shape, weights: layerWeights(l, shape, v), x: x.data as Float32Array, ...reference(primary, l, x), threads: o.threads };
+        cases.set(key, c);
+      }
+      return c;
+    };
+    for (const peer of peers) {
+      const variant = peer.variantFor(shape);
+      add(await measurePeer(peer, await caseFor(variant), o, variant));
+    }
+  }
+
+  const chartFile = path.basename(o.out).replace(/\.md$/i, '') + '.svg';
+  const report: Report = {
+    machine,
+    threads: o.threads,
+    budgetMs: o.time,
+    peerBudgetMs: o.peerBudget,
+    command,
+    shapes: o.shapes,
+    rows,
+    primary: primary && `cellscan ${primary}`,
+    // Described after they ran: a peer learns some of its settings (TF.js's threads) only when it loads.
+    peers: peers.map((p) => ({ name: p.name, description: p.describe() })),
+    peersNotRun,
+    sgemm,
+    chartFile,
+    loadAverageAtEnd: os.loadavg()[0],
+  };
+  const markdown = renderMarkdown(report);
+  const svg = renderChart(o.shapes, rows, sgemm && !('unavailable' in sgemm) ? sgemm.gflops : undefined, o.threads);
   fs.mkdirSync(path.dirname(o.out), { recursive: true });
-  fs.writeFileSync(o.out, renderMarkdown(machine, o.threads, results));
-  console.log(`wrote ${o.out}`);
+  fs.writeFileSync(o.out, markdown);
+  fs.writeFileSync(path.join(path.dirname(o.out), chartFile), svg);
+  console.log('\n' + markdown);
+  console.log(`wrote ${o.out} and ${path.join(path.dirname(o.out), chartFile)}`);
+  if (mismatches.length) {
+    console.error(`\n${mismatches.length} peer check(s) failed:\n${mismatches.map((m) => `  ${m}`).join('\n')}`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((e) => {

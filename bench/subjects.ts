@@ -1,11 +1,27 @@
-// cellscan itself as a benchmark subject, on a given backend.
+// cellscan itself as a benchmark subject: one layer per shape (and per variant a peer needs), its
+// input, its weights for the peers, and its forward as the reference the peers must reproduce.
 import { GRU, LSTM, RNN, Tensor, type RecurrentLayer } from 'cellscan';
 import type { Subject } from './measure';
 import type { Shape } from './shapes';
+import { type RecurrentWeights, weightsOf } from './weights';
 
-export function makeLayer(s: Shape): RecurrentLayer {
+export interface LayerVariant {
+  /** GRU only; default true (PyTorch's GRU). */
+  linearBeforeReset?: boolean;
+}
+
+export function makeLayer(s: Shape, v: LayerVariant = {}): RecurrentLayer {
   const o = { inputSize: s.I, hiddenSize: s.H, bidirectional: s.bidirectional, seed: 7 };
-  return s.mode === 'LSTM' ? new LSTM(o) : s.mode === 'GRU' ? new GRU(o) : new RNN(o);
+  if (s.mode === 'LSTM') return new LSTM(o);
+  if (s.mode === 'GRU') return new GRU({ ...o, linearBeforeReset: v.linearBeforeReset ?? true });
+  return new RNN(o);
+}
+
+/** The same layer computing another variant: same parameters, copied from `base`. */
+export function variantOf(base: RecurrentLayer, s: Shape, v: LayerVariant): RecurrentLayer {
+  const layer = makeLayer(s, v);
+  layer.loadStateDict(base.stateDict());
+  return layer;
 }
 
 /** Deterministic input in [-1, 1) without a dependency on the library's own generator. */
@@ -19,9 +35,17 @@ export function inputFor(s: Shape): Tensor {
   return new Tensor(data, [s.T, s.B, s.I]);
 }
 
-export function cellscanSubject(s: Shape): Subject {
-  const layer = makeLayer(s);
-  const x = inputFor(s);
+export function layerWeights(layer: RecurrentLayer, s: Shape, v: LayerVariant = {}): RecurrentWeights {
+  return weightsOf(layer.parameters(), {
+    mode: s.mode,
+    inputSize: s.I,
+    hiddenSize: s.H,
+    bidirectional: s.bidirectional,
+    linearBeforeReset: v.linearBeforeReset ?? true,
+  });
+}
+
+export function cellscanSubject(layer: RecurrentLayer, x: Tensor, s: Shape): Subject {
   const D = s.bidirectional ? 2 : 1;
   const dOutput = new Tensor(new Float32Array(s.T * s.B * D * s.H).fill(1e-3), [s.T, s.B, D * s.H]);
   return {
