@@ -46,9 +46,10 @@ void inputGradients(const BackwardIO& io, const Workspace& ws, const float* dG, 
 
 int stepWorkers(const LayerSpec& s, int T, int B) {
   // Waking sleeping workers costs tens of microseconds and each step ends at a barrier: a loop
-  // worth less than ~4 MFLOP in all (a streaming step, a tiny layer) runs faster on one thread.
-  const double loopFlops = 2.0 * T * B * s.gateSize() * s.outSize();
-  if (loopFlops < 4e6) return 1;
+  // worth less than ~4 MFLOP in all (a streaming step, a tiny layer), or steps under ~1 MFLOP
+  // each, run faster on one thread.
+  const double stepFlops = 2.0 * B * s.gateSize() * s.outSize();
+  if (stepFlops < 1e6 || stepFlops * T < 4e6) return 1;
   const int blocks = (s.hiddenSize + kShareBlock - 1) / kShareBlock;
   return std::max(1, std::min(ThreadPool::instance().threads(), blocks));
 }

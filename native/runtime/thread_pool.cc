@@ -114,13 +114,13 @@ void SpinBarrier::wait() {
     phase_.store(phase + 1, std::memory_order_release);
     return;
   }
-  unsigned spins = 0;
-  while (phase_.load(std::memory_order_acquire) == phase) {
-    // On a busy machine the thread we wait for may not be running: give way now and then.
-    if (++spins % 4096 == 0) {
-      std::this_thread::yield();
-    } else {
+  // Spin a few microseconds (the others are normally that close), then yield on every check: on a
+  // busy machine the thread we wait for may be waiting for this very core.
+  for (int spins = 0; phase_.load(std::memory_order_acquire) == phase; spins++) {
+    if (spins < 256) {
       CELLSCAN_PAUSE();
+    } else {
+      std::this_thread::yield();
     }
   }
 }
