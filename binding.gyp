@@ -37,11 +37,12 @@
         "native/isa/portable.cc",
         "native/runtime/buffer_pool.cc",
         "native/runtime/cpu_features.cc",
+        "native/runtime/malloc_tuning.cc",
         "native/runtime/thread_pool.cc"
       ],
       "conditions": [
         ["target_arch=='x64'", {
-          "dependencies": ["cellscan_avx2"],
+          "dependencies": ["cellscan_avx2", "cellscan_avx512"],
           "defines": ["CELLSCAN_HAVE_AVX2"]
         }]
       ]
@@ -57,6 +58,14 @@
           "cflags_cc": ["-mavx2", "-mfma"],
           "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["-mavx2", "-mfma"]},
           "msvs_settings": {"VCCLCompilerTool": {"EnableEnhancedInstructionSet": "5"}}
+        },
+        {
+          "target_name": "cellscan_avx512",
+          "type": "static_library",
+          "sources": ["native/isa/avx512.cc"],
+          "cflags_cc": ["-mavx512f", "-mavx2", "-mfma", "-Wno-maybe-uninitialized"],
+          "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["-mavx512f", "-mavx2", "-mfma"]},
+          "msvs_settings": {"VCCLCompilerTool": {"AdditionalOptions": ["/arch:AVX512"]}}
         }
       ]
     }]

@@ -6,6 +6,7 @@
 #include "js/gemm_wrap.h"
 #include "js/layer_wrap.h"
 #include "runtime/cpu_features.h"
+#include "runtime/malloc_tuning.h"
 #include "runtime/thread_pool.h"
 
 namespace cellscan::js {
@@ -41,6 +42,7 @@ Napi::Value KernelSetName(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  tuneMallocForLargeBuffers();
   auto* data = new AddonData();
   Napi::Function layer = LayerWrap::Define(env);
   Napi::Function workspace = WorkspaceWrap::Define(env);

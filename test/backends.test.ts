@@ -38,7 +38,7 @@ test('backends() reports each backend with features and threads, or why it is un
     }
   }
   const native = report.find((b) => b.name === 'native')!;
-  if (native.available) expect(native.features.some((f) => /^kernels:(avx2_fma|portable)$/.test(f))).toBe(true);
+  if (native.available) expect(native.features.some((f) => /^kernels:(avx512f|avx2_fma|portable)$/.test(f))).toBe(true);
 });
 
 test('setNumThreads reaches the loaded backends', () => {

@@ -162,7 +162,7 @@ describe('Embedding', () => {
 
   test('init is N(0, 1) and ids out of range are RangeErrors', () => {
     const e = new Embedding({ numEmbeddings: 200, embeddingDim: 50 });
-    const w = e.parameters().get('weight')!.data;
+    const w = e.parameters().get('weight')!.data as Float32Array;
     const mean = w.reduce((s, v) => s + v, 0) / w.length;
     const variance = w.reduce((s, v) => s + (v - mean) ** 2, 0) / w.length;
     expect(Math.abs(mean)).toBeLessThan(0.03);

@@ -11,9 +11,9 @@ namespace cellscan {
 namespace {
 
 // Cache blocking in the BLIS manner: a kc x nc block of B stays in L3, an mc x kc block of A in L2,
-// and one kc x kNr panel of B in L1 while the kernel sweeps the A panels. The K blocking is fixed
-// (never derived from the thread count) so every output is summed in the same order.
-constexpr int kKc = 256;
+// and the kc x (tile width) panels of B one tile reads stay in L1 while the kernel sweeps the A
+// panels. The K blocking comes with the kernel table (wider tiles take shorter kc) and never from
+// the thread count, so every output is summed in the same order.
 constexpr int kMc = 120;   // multiple of kMr
 constexpr int kNc = 4096;  // multiple of kNr
 
@@ -33,33 +33,31 @@ void zeroRows(int m, int n, float* c, long ldc) {
   for (int i = 0; i < m; i++) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
 }
 
-// Every tile of one (mc x kc) A block against (kc x nc) B panels, split among the pool's workers
-// in contiguous runs; each tile belongs to exactly one worker.
-void multiplyBlock(int mc, int nc, int kc, const float* aPanels, const float* bPanels, float* c, long ldc,
-                   bool accumulate) {
-  const auto tile = cpuKernels().gemmTile;
-  const int mPanels = (mc + kMr - 1) / kMr;
-  const int nPanels = (nc + kNr - 1) / kNr;
-  const long tiles = static_cast<long>(mPanels) * nPanels;
-  auto run = [&](int begin, int end) {
-    for (int t = begin; t < end; t++) {
-      const int jp = t / mPanels;
-      const int ip = t % mPanels;
-      const int i = ip * kMr;
-      const int j = jp * kNr;
-      tile(kc, aPanels + static_cast<long>(ip) * kc * kMr, bPanels + static_cast<long>(jp) * kc * kNr,
-           c + i * ldc + j, ldc, std::min(kMr, mc - i), std::min(kNr, nc - j), accumulate);
+// One worker's share of the product: rows [rows.begin, rows.end) against column tiles
+// [tiles.begin, tiles.end) of the current (kc x nc) B block, packing its own A rows in kMc chunks.
+void multiplyShare(MatrixRef a, int pc, int kc, Range rows, Range tiles, int nc, const float* bBlock, float* c,
+                   long ldc, bool accumulate, float* aPanels) {
+  const CpuKernels& k = cpuKernels();
+  const int tileCols = k.tilePanels * kNr;
+  for (int ic = rows.begin; ic < rows.end; ic += kMc) {
+    const int mc = std::min(kMc, rows.end - ic);
+    packPanelsA(aPanels, a, ic, mc, pc, kc);
+    // Each tile of B stays in L1 while every A panel of the chunk passes over it.
+    for (int jt = tiles.begin; jt < tiles.end; jt++) {
+      const int j = jt * tileCols;
+      const int nr = std::min(tileCols, nc - j);
+      for (int i = 0; i < mc; i += kMr) {
+        k.gemmTile(kc, aPanels + static_cast<long>(i) * kc, bBlock + static_cast<long>(j) * kc, c + (ic + i) * ldc + j,
+                   ldc, std::min(kMr, mc - i), nr, accumulate);
+      }
     }
-  };
-  // Below ~1 MFLOP the pool's wake-up costs more than it saves.
-  if (static_cast<long>(mc) * nc * kc >= 512L * 1024) {
-    parallelFor(static_cast<int>(tiles), run);
-  } else {
-    run(0, static_cast<int>(tiles));
   }
 }
 
-// The shared loop nest; `packedB` is null when B must be packed block by block here.
+// The loop nest, run by every worker at once. Workers split the rows when there are enough of them
+// (each then packs only its own A), else the column tiles (each packs all of the few rows); a B
+// block that needs packing is packed by all of them together, between two barriers. Either way an
+// output element belongs to one worker and is summed in the same K order.
 void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatrix* packedB, float* c, long ldc,
                 bool accumulate) {
   if (m <= 0 || n <= 0) return;
@@ -67,27 +65,46 @@ void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatri
     if (!accumulate) zeroRows(m, n, c, ldc);
     return;
   }
-  float* aPanels = scratchA().grow(static_cast<size_t>(kMc) * kKc);
+  const CpuKernels& kernels = cpuKernels();
+  const int kKc = kernels.kc;
+  const int tileCols = kernels.tilePanels * kNr;
+  const int mPanels = (m + kMr - 1) / kMr;
+  ThreadPool& pool = ThreadPool::instance();
+  // Below ~4 MFLOP the pool's wake-up and barriers cost more than they save.
+  const double flops = 2.0 * m * n * k;
+  const int workers = flops < 4e6 ? 1 : pool.threads();
+  const bool splitRows = mPanels >= 2 * workers;
   float* bPanels = packedB ? nullptr : scratchB().grow(static_cast<size_t>(kKc) * kNc);
-  for (int jc = 0; jc < n; jc += kNc) {
-    const int nc = std::min(kNc, n - jc);
-    for (int pc = 0; pc < k; pc += kKc) {
-      const int kc = std::min(kKc, k - pc);
-      const float* bBlock;
-      if (packedB) {
-        bBlock = packedB->block(pc, kc, 0, jc);
-      } else {
-        packPanelsB(bPanels, b, pc, kc, jc, nc);
-        bBlock = bPanels;
-      }
-      const bool acc = accumulate || pc > 0;
-      for (int ic = 0; ic < m; ic += kMc) {
-        const int mc = std::min(kMc, m - ic);
-        packPanelsA(aPanels, a, ic, mc, pc, kc);
-        multiplyBlock(mc, nc, kc, aPanels, bBlock, c + ic * ldc + jc, ldc, acc);
-      }
-    }
-  }
+  SpinBarrier barrier(workers);
+  pool.run(
+      [&](int w, int nw) {
+        float* aPanels = scratchA().grow(static_cast<size_t>(kMc) * kKc);
+        const Range rows = splitRows ? blockRange(w, nw, m, kMr) : Range{0, m};
+        for (int jc = 0; jc < n; jc += kNc) {
+          const int nc = std::min(kNc, n - jc);
+          const int nTiles = (nc + tileCols - 1) / tileCols;
+          const Range tiles = splitRows ? Range{0, nTiles} : blockRange(w, nw, nTiles, 1);
+          for (int pc = 0; pc < k; pc += kKc) {
+            const int kc = std::min(kKc, k - pc);
+            const float* bBlock;
+            if (packedB) {
+              bBlock = packedB->block(pc, kc, 0, jc);
+            } else {
+              const int panels = (nc + kNr - 1) / kNr;
+              const Range mine = blockRange(w, nw, panels, 1);
+              if (mine.begin < mine.end) {
+                packPanelsB(bPanels + static_cast<long>(mine.begin) * kNr * kc, b, pc, kc, jc + mine.begin * kNr,
+                            std::min(nc, mine.end * kNr) - mine.begin * kNr);
+              }
+              barrier.wait();  // the whole block is packed
+              bBlock = bPanels;
+            }
+            multiplyShare(a, pc, kc, rows, tiles, nc, bBlock, c + jc, ldc, accumulate || pc > 0, aPanels);
+            if (!packedB) barrier.wait();  // nobody still reads the block the next pc repacks
+          }
+        }
+      },
+      workers);
 }
 
 }  // namespace
@@ -95,10 +112,11 @@ void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatri
 PackedMatrix::PackedMatrix(int k, int n, MatrixRef b, int groups)
     : k_(k), n_(n), groups_(groups), groupCols_(n / groups), groupPadded_(roundUp(n / groups, kNr)) {
   nPadded_ = groups_ * groupPadded_;
+  kc_ = cpuKernels().kc;
   panels_.grow(static_cast<size_t>(k) * nPadded_ + 1);
   // K block [pc, pc + kc) starts at pc * nPadded_; in it, group g's panels start at g * groupPadded_ * kc.
-  for (int pc = 0; pc < k; pc += kKc) {
-    const int kc = std::min(kKc, k - pc);
+  for (int pc = 0; pc < k; pc += kc_) {
+    const int kc = std::min(kc_, k - pc);
     for (int g = 0; g < groups_; g++) {
       float* dst = panels_.data() + static_cast<long>(pc) * nPadded_ + static_cast<long>(g) * groupPadded_ * kc;
       packPanelsB(dst, b, pc, kc, g * groupCols_, groupCols_);
@@ -121,13 +139,15 @@ void sgemm(int m, MatrixRef a, const PackedMatrix& b, float* c, long ldc, bool a
 void gemmGroupColumns(int m, MatrixRef a, const PackedMatrix& b, int j0, int j1, const GroupOutput* outs) {
   if (m <= 0 || j0 >= j1) return;
   const int k = b.rows();
-  const auto tile = cpuKernels().gemmTile;
+  const CpuKernels& kernels = cpuKernels();
+  const int tileCols = kernels.tilePanels * kNr;
   if (k <= 0) {
     for (int g = 0; g < b.groups(); g++) {
       if (!outs[g].accumulate) zeroRows(m, j1 - j0, outs[g].c + j0, outs[g].ldc);
     }
     return;
   }
+  const int kKc = kernels.kc;
   const int mPadded = roundUp(m, kMr);
   float* aPanels = scratchA().grow(static_cast<size_t>(mPadded) * std::min(k, kKc));
   for (int pc = 0; pc < k; pc += kKc) {
@@ -136,12 +156,12 @@ void gemmGroupColumns(int m, MatrixRef a, const PackedMatrix& b, int j0, int j1,
     for (int g = 0; g < b.groups(); g++) {
       const GroupOutput& out = outs[g];
       const bool acc = out.accumulate || pc > 0;
-      for (int j = j0; j < j1; j += kNr) {
-        const float* panel = b.block(pc, kc, g, j);
-        const int nr = std::min(kNr, j1 - j);
+      for (int j = j0; j < j1; j += tileCols) {
+        const float* panels = b.block(pc, kc, g, j);
+        const int nr = std::min(tileCols, j1 - j);
         for (int i = 0; i < m; i += kMr) {
-          tile(kc, aPanels + static_cast<long>(i) * kc, panel, out.c + i * out.ldc + j, out.ldc, std::min(kMr, m - i),
-               nr, acc);
+          kernels.gemmTile(kc, aPanels + static_cast<long>(i) * kc, panels, out.c + i * out.ldc + j, out.ldc,
+                           std::min(kMr, m - i), nr, acc);
         }
       }
     }

@@ -35,6 +35,7 @@ class PackedMatrix {
   int groupCols_ = 0;
   int groupPadded_ = 0;
   int nPadded_ = 0;
+  int kc_ = 0;  // the K blocking of the kernels that will read these panels
   AlignedBuffer panels_;
 };
 

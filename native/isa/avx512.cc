@@ -1,0 +1,119 @@
+// Kernels for x86-64 with AVX-512F. This file alone is compiled with -mavx512f; everything in it
+// but avx512Kernels() has internal linkage (see kernel_table.h).
+//
+// A zmm register holds one packed panel row (kNr = 16 floats), so the GEMM tile spans two adjacent
+// panels: 6 rows x 32 columns in 12 zmm accumulators, over the panel layout every ISA shares. (Four
+// panels, 24 accumulators, measured no faster: the wider B tile needs a shorter kc to stay in L1.)
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "../gemm/microkernel.h"
+#include "kernel_table.h"
+
+namespace cellscan {
+namespace {
+
+#include "vec_scalar.inl"
+#include "vec_avx512.inl"
+#include "vec_math.inl"
+#include "cell_kernels.inl"
+
+// Columns [p * 16, p * 16 + count) of one row of c: all 16 directly, fewer through a lane mask
+// (masked lanes are neither read nor written).
+inline void storeRow(float* c, __m512 v, int count, bool accumulate) {
+  if (count >= kNr) {
+    if (accumulate) v = _mm512_add_ps(v, _mm512_loadu_ps(c));
+    _mm512_storeu_ps(c, v);
+  } else if (count > 0) {
+    const __mmask16 m = static_cast<__mmask16>((1u << count) - 1);
+    if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c));
+    _mm512_mask_storeu_ps(c, m, v);
+  }
+}
+
+// c[Rows, nr] (+)= a-panel · (Panels adjacent b-panels), nr ≤ Panels · 16. Each output element is
+// summed over k by `Split` interleaved accumulators added at the end (Split = 1: one FMA chain in k
+// order); few rows get Split > 1 so that at least 8 independent chains keep both FMA pipes busy.
+// The sum order depends only on the row count, never on Panels, so a column gives the same bits
+// whether a tile took it alone or with its neighbour.
+template <int Rows, int Split, int Panels>
+void tile(int kc, const float* a, const float* b, float* c, long ldc, int nr, bool accumulate) {
+  __m512 acc[Split][Rows][Panels];
+#pragma GCC unroll 8
+  for (int s = 0; s < Split; s++) {
+#pragma GCC unroll 8
+    for (int i = 0; i < Rows; i++) {
+#pragma GCC unroll 2
+      for (int p = 0; p < Panels; p++) acc[s][i][p] = _mm512_setzero_ps();
+    }
+  }
+  const long panelStride = static_cast<long>(kc) * kNr;
+  const int whole = kc - kc % Split;
+  for (int k = 0; k < whole; k += Split) {
+#pragma GCC unroll 8
+    for (int s = 0; s < Split; s++) {
+      __m512 bk[Panels];
+#pragma GCC unroll 2
+      for (int p = 0; p < Panels; p++) bk[p] = _mm512_load_ps(b + p * panelStride + (k + s) * kNr);
+#pragma GCC unroll 8
+      for (int i = 0; i < Rows; i++) {
+        const __m512 ai = _mm512_set1_ps(a[(k + s) * kMr + i]);
+#pragma GCC unroll 2
+        for (int p = 0; p < Panels; p++) acc[s][i][p] = _mm512_fmadd_ps(ai, bk[p], acc[s][i][p]);
+      }
+    }
+  }
+  for (int k = whole; k < kc; k++) {
+    __m512 bk[Panels];
+#pragma GCC unroll 2
+    for (int p = 0; p < Panels; p++) bk[p] = _mm512_load_ps(b + p * panelStride + k * kNr);
+#pragma GCC unroll 8
+    for (int i = 0; i < Rows; i++) {
+      const __m512 ai = _mm512_set1_ps(a[k * kMr + i]);
+#pragma GCC unroll 2
+      for (int p = 0; p < Panels; p++) acc[0][i][p] = _mm512_fmadd_ps(ai, bk[p], acc[0][i][p]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < Rows; i++) {
+#pragma GCC unroll 2
+    for (int p = 0; p < Panels; p++) {
+      __m512 v = acc[0][i][p];
+#pragma GCC unroll 8
+      for (int s = 1; s < Split; s++) v = _mm512_add_ps(v, acc[s][i][p]);
+      storeRow(c + i * ldc + p * kNr, v, nr - p * kNr, accumulate);
+    }
+  }
+}
+
+template <int Panels>
+void tileRows(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate) {
+  switch (mr) {
+    case 1: return tile<1, 4, Panels>(kc, a, b, c, ldc, nr, accumulate);
+    case 2: return tile<2, 2, Panels>(kc, a, b, c, ldc, nr, accumulate);
+    case 3: return tile<3, 2, Panels>(kc, a, b, c, ldc, nr, accumulate);
+    case 4: return tile<4, 1, Panels>(kc, a, b, c, ldc, nr, accumulate);
+    case 5: return tile<5, 1, Panels>(kc, a, b, c, ldc, nr, accumulate);
+    default: return tile<6, 1, Panels>(kc, a, b, c, ldc, nr, accumulate);
+  }
+}
+
+// The table's tile entry: up to two panels (nr ≤ 32); the second is read only when nr > 16.
+void gemmTileAvx512(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate) {
+  if (nr > kNr) {
+    tileRows<2>(kc, a, b, c, ldc, mr, nr, accumulate);
+  } else {
+    tileRows<1>(kc, a, b, c, ldc, mr, nr, accumulate);
+  }
+}
+
+}  // namespace
+
+const CpuKernels& avx512Kernels() {
+  static const CpuKernels kernels = makeKernels<VecAvx512>("avx512f", gemmTileAvx512, 2);
+  return kernels;
+}
+
+}  // namespace cellscan

@@ -1,0 +1,36 @@
+// The native addon carries several kernel tables (portable, AVX2+FMA, AVX-512F) and uses the best
+// the CPU has. The lower ones must be right too (they serve older CPUs), so the golden-fixture,
+// finite-difference and determinism suites run again here, in child jest processes, under every
+// lower table this CPU can execute (CELLSCAN_KERNELS caps the choice).
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import { backends } from '../src';
+import { nativeKernelSets } from '../src/backend/native';
+
+const root = path.resolve(__dirname, '..');
+const native = backends().find((b) => b.name === 'native');
+const inUse = native?.features.find((f) => f.startsWith('kernels:'))?.slice('kernels:'.length);
+const lower = inUse ? nativeKernelSets.slice(0, nativeKernelSets.indexOf(inUse as never)) : [];
+
+test('the kernel table in use is one the addon names', () => {
+  if (native?.available) expect(nativeKernelSets).toContain(inUse);
+  else expect(lower).toEqual([]);
+});
+
+// (A CPU with only the portable table has no lower one to check.)
+const suites = lower.length ? describe.each(lower.map((k) => [k])) : () => () => undefined;
+suites('kernel table %s', (kernels: string) => {
+  test('fixtures, finite-difference gradients and thread determinism pass', () => {
+    const r = spawnSync(
+      process.execPath,
+      [require.resolve('jest/bin/jest'), '--json', '--silent', 'test/fixtures.test.ts', 'test/gradients.test.ts', 'test/determinism.test.ts'],
+      { cwd: root, env: { ...process.env, CELLSCAN_KERNELS: kernels, CELLSCAN_BACKEND: 'native' }, encoding: 'utf8' },
+    );
+    const summary = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
+    const failures = summary.testResults.flatMap((s: { assertionResults: { status: string; fullName: string }[] }) =>
+      s.assertionResults.filter((a) => a.status !== 'passed').map((a) => a.fullName),
+    );
+    expect(failures).toEqual([]);
+    expect(summary.numPassedTests).toBeGreaterThan(20);
+  });
+});
