@@ -23,17 +23,25 @@ export interface TaskTiming {
 }
 
 /**
- * Median wall time of `fn` in ms, after one untimed warm-up call (first calls allocate, pack
- * weights, compile). A task slower than the budget gets a single timed run, so that a heavy one
- * costs two calls rather than four. Errors thrown by fn propagate.
+ * Median wall time of `fn` in ms in the steady state: first calls allocate, pack weights and
+ * compile, and a process's first output arrays land on fresh pages (page faults cost ~10 µs per
+ * 4 KiB on these machines) until the garbage collector has freed earlier ones for reuse. So every
+ * runtime gets the same untimed warm-up, up to half the budget (at least two calls) before timing.
+ * A task slower than the budget gets a single timed run, so a heavy one costs a few calls, not
+ * dozens. Errors thrown by fn propagate.
  */
 export async function timeTask(fn: () => unknown, isAsync: boolean, o: TaskOptions): Promise<TaskTiming> {
+  const warmupBudget = o.budgetMs / 2;
   const t0 = performance.now();
-  await fn();
-  const warmupMs = performance.now() - t0;
+  let calls = 0;
+  do {
+    await fn();
+    calls++;
+  } while (calls < 2 || performance.now() - t0 < warmupBudget);
+  const callMs = (performance.now() - t0) / calls;
   const bench = new Bench({
     time: o.budgetMs,
-    iterations: warmupMs > o.budgetMs ? 1 : (o.minRuns ?? 3),
+    iterations: callMs > o.budgetMs ? 1 : (o.minRuns ?? 3),
     warmup: false,
     throws: true,
   });
