@@ -2,7 +2,7 @@
 // exposes parameters() and gradients() with the same names (every layer here), and tell each
 // module parametersChanged() after updating it in place.
 import { rangeError, typeError } from '../errors';
-import type { Tensor } from '../tensor';
+import { Tensor } from '../tensor';
 
 export interface Trainable {
   parameters(): Map<string, Tensor>;
@@ -145,6 +145,37 @@ export class Adam extends Optimizer {
     this.weightDecay = checkNonNegative('Adam', 'weightDecay', o.weightDecay, 0);
     this.m = this.slots.map((s) => new Float32Array(s.param.length));
     this.v = this.slots.map((s) => new Float32Array(s.param.length));
+  }
+
+  /** Step count and moments, to save with a checkpoint: `step` [1], `m.<i>`, `v.<i>` per parameter in order. */
+  stateDict(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>([['step', new Tensor(Float32Array.of(this.t), [1])]]);
+    this.m.forEach((m, i) => out.set(`m.${i}`, new Tensor(m.slice(), [m.length])));
+    this.v.forEach((v, i) => out.set(`v.${i}`, new Tensor(v.slice(), [v.length])));
+    return out;
+  }
+
+  /** Restores what stateDict() saved for the same parameters; checked in full before anything changes. */
+  loadStateDict(d: Map<string, Tensor>): void {
+    const where = 'Adam.loadStateDict';
+    const step = d.get('step');
+    if (!step || step.size !== 1 || !Number.isInteger(step.data[0]) || step.data[0] < 0) {
+      throw typeError(where, 'd["step"]', 'a one-element Tensor holding the step count', step);
+    }
+    const moments: [Float32Array, Float32Array][] = this.m.map((m, i) => {
+      const pair = [d.get(`m.${i}`), d.get(`v.${i}`)];
+      for (const [k, t] of pair.entries()) {
+        const key = `${k === 0 ? 'm' : 'v'}.${i}`;
+        if (!t || t.dtype !== 'float32') throw typeError(where, `d["${key}"]`, `a float32 Tensor of ${m.length} elements`, t);
+        if (t.size !== m.length) throw rangeError(where, `d["${key}"]`, `a Tensor of ${m.length} elements`, t);
+      }
+      return [pair[0]!.data as Float32Array, pair[1]!.data as Float32Array];
+    });
+    this.t = step.data[0];
+    moments.forEach(([m, v], i) => {
+      this.m[i].set(m);
+      this.v[i].set(v);
+    });
   }
 
   protected update(): void {
