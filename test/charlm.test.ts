@@ -1,7 +1,7 @@
 // The character model behind `cellscan train` / `sample`: checkpoints restore the same outputs and
 // optimizer state, sampling is seeded, and bad inputs are named.
 import { CharModel, loadCheckpoint, randomWindows, saveCheckpoint, trainStep, vocabularyOf } from '../src/demo/charlm';
-import { Adam } from '../src';
+import { Adam, saveSafetensors } from '../src';
 import { Rng } from '../src/random';
 import { backendRows, selectBackend } from './helpers/backends';
 
@@ -48,5 +48,9 @@ describe.each(backendRows())('character model on %s', (backend) => {
     const model = new CharModel({ cell: 'gru', vocab: 'ab', embed: 2, hidden: 4, layers: 1 }, 1);
     expect(() => model.encode('abc')).toThrow(/^text\[2\] must be a character of the model's vocabulary, got "c"$/);
     expect(() => loadCheckpoint(new Uint8Array(16))).toThrow(/^loadSafetensors: header must be UTF-8 JSON/);
+    const foreign = saveSafetensors(new Map(), { format: 'something-else' });
+    expect(() => loadCheckpoint(foreign)).toThrow(
+      /^checkpoint must be a cellscan character model \(format cellscan-charlm-1\), got format "something-else"$/,
+    );
   });
 });

@@ -68,13 +68,15 @@ Napi::Object requireObject(const Napi::CallbackInfo& info, size_t index, const c
   return v.As<Napi::Object>();
 }
 
+// Messages are built only on the failure path: a streaming call (one step, batch 1) should not
+// allocate for arguments that are fine.
 long getInteger(const Napi::Object& o, const char* key, const char* where, long min, long max) {
   Napi::Value v = o.Get(key);
-  const std::string range = "an integer in " + std::to_string(min) + ".." + std::to_string(max);
-  if (!v.IsNumber()) throwTypeError(o.Env(), where, key, range, v);
+  const auto range = [&] { return "an integer in " + std::to_string(min) + ".." + std::to_string(max); };
+  if (!v.IsNumber()) throwTypeError(o.Env(), where, key, range(), v);
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(d) || std::floor(d) != d || d < static_cast<double>(min) || d > static_cast<double>(max)) {
-    throwRangeError(o.Env(), where, key, range, describe(v));
+    throwRangeError(o.Env(), where, key, range(), describe(v));
   }
   return static_cast<long>(d);
 }
@@ -100,15 +102,16 @@ std::string getString(const Napi::Object& o, const char* key, const char* where)
 Span<float> getFloat32(const Napi::Object& o, const char* key, const char* where, size_t length, bool optional,
                        bool atLeast) {
   Napi::Value v = o.Get(key);
-  const std::string expected =
-      std::string("a Float32Array of ") + (atLeast ? "at least " : "") + std::to_string(length) + " elements";
+  const auto expected = [&] {
+    return std::string("a Float32Array of ") + (atLeast ? "at least " : "") + std::to_string(length) + " elements";
+  };
   if (optional && isAbsent(v)) return {};
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throwTypeError(o.Env(), where, key, optional ? expected + " or undefined" : expected, v);
+    throwTypeError(o.Env(), where, key, optional ? expected() + " or undefined" : expected(), v);
   }
   Napi::Float32Array a = v.As<Napi::Float32Array>();
   const size_t n = a.ElementLength();
-  if (atLeast ? n < length : n != length) throwRangeError(o.Env(), where, key, expected, describe(v));
+  if (atLeast ? n < length : n != length) throwRangeError(o.Env(), where, key, expected(), describe(v));
   return {a.Data(), n};
 }
 
@@ -119,13 +122,13 @@ void requireAbsent(const Napi::Object& o, const char* key, const char* where, co
 
 Span<int32_t> getInt32(const Napi::Object& o, const char* key, const char* where, size_t length, bool optional) {
   Napi::Value v = o.Get(key);
-  const std::string expected = "an Int32Array of " + std::to_string(length) + " elements";
+  const auto expected = [&] { return "an Int32Array of " + std::to_string(length) + " elements"; };
   if (optional && isAbsent(v)) return {};
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    throwTypeError(o.Env(), where, key, optional ? expected + " or undefined" : expected, v);
+    throwTypeError(o.Env(), where, key, optional ? expected() + " or undefined" : expected(), v);
   }
   Napi::Int32Array a = v.As<Napi::Int32Array>();
-  if (a.ElementLength() != length) throwRangeError(o.Env(), where, key, expected, describe(v));
+  if (a.ElementLength() != length) throwRangeError(o.Env(), where, key, expected(), describe(v));
   return {a.Data(), a.ElementLength()};
 }
 

@@ -59,7 +59,7 @@ void ThreadPool::stopWorkers() {
   workers_.clear();
 }
 
-void ThreadPool::run(const std::function<void(int, int)>& job, int workers) {
+void ThreadPool::run(JobRef job, int workers) {
   const int count = std::clamp(workers, 1, threads_);
   if (count == 1) {
     job(0, 1);
@@ -87,7 +87,7 @@ void ThreadPool::workerLoop(int index, unsigned long seen) {
     while (generation_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < until) {
       for (int i = 0; i < 64; i++) CELLSCAN_PAUSE();
     }
-    const std::function<void(int, int)>* job;
+    const JobRef* job;
     int count;
     {
       std::unique_lock<std::mutex> lock(m_);

@@ -1,12 +1,28 @@
 #pragma once
 #include <atomic>
 #include <condition_variable>
-#include <functional>
+#include <type_traits>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 namespace cellscan {
+
+// A non-owning reference to a callable void(int worker, int workers), alive for the run() call it
+// is passed to. Unlike std::function it never allocates, so a small call (a streaming step) costs
+// no heap traffic for its job.
+class JobRef {
+ public:
+  template <class F>
+  JobRef(F&& f)  // NOLINT: implicit on purpose, lambdas are passed directly
+      : object_(const_cast<void*>(static_cast<const void*>(&f))),
+        call_([](void* o, int w, int n) { (*static_cast<std::remove_reference_t<F>*>(o))(w, n); }) {}
+  void operator()(int w, int n) const { call_(object_, w, n); }
+
+ private:
+  void* object_;
+  void (*call_)(void*, int, int);
+};
 
 // A persistent pool: workers stay alive between jobs, spin briefly after one (a layer call runs
 // several back to back) and then sleep. The calling thread takes part as worker 0, so one thread
@@ -25,8 +41,8 @@ class ThreadPool {
 
   // Runs job(worker, workers) on the first `workers` threads (at most threads()) and returns when
   // all have finished. Call only while holding the session lock, never from inside a job.
-  void run(const std::function<void(int worker, int workers)>& job, int workers);
-  void run(const std::function<void(int worker, int workers)>& job) { run(job, threads_); }
+  void run(JobRef job, int workers);
+  void run(JobRef job) { run(job, threads_); }
 
   ~ThreadPool();
 
@@ -41,7 +57,7 @@ class ThreadPool {
   std::condition_variable wake_;
   std::condition_variable done_;
   std::vector<std::thread> workers_;
-  const std::function<void(int, int)>* job_ = nullptr;
+  const JobRef* job_ = nullptr;
   std::atomic<unsigned long> generation_{0};
   int jobWorkers_ = 0;
   int pending_ = 0;
@@ -59,12 +75,13 @@ void parallelFor(int n, Body&& body) {
     if (n > 0) body(0, n);
     return;
   }
-  const std::function<void(int, int)> job = [&](int w, int count) {
-    const long begin = static_cast<long>(n) * w / count;
-    const long end = static_cast<long>(n) * (w + 1) / count;
-    if (begin < end) body(static_cast<int>(begin), static_cast<int>(end));
-  };
-  pool.run(job, workers);
+  pool.run(
+      [&](int w, int count) {
+        const long begin = static_cast<long>(n) * w / count;
+        const long end = static_cast<long>(n) * (w + 1) / count;
+        if (begin < end) body(static_cast<int>(begin), static_cast<int>(end));
+      },
+      workers);
 }
 
 // Where the workers of one ThreadPool::run job meet between the steps of a time loop.
