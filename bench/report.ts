@@ -239,8 +239,8 @@ export function renderMarkdown(rep: Report): string {
     '',
     '## Settings',
     '',
-    '- Median wall time per call (tinybench), after one untimed warm-up call; each task samples for ' +
-      `${rep.budgetMs} ms (--time) and at least 3 runs, or exactly 1 run when its warm-up call alone took longer than that. ` +
+    `- Median wall time per call (tinybench), after untimed warm-up calls for half the budget (at least two); each task samples for ` +
+      `${rep.budgetMs} ms (--time) and at least 3 runs, or exactly 1 run when a warm-up call alone took longer than that. ` +
       `A TF.js fit step estimated over ${(rep.peerBudgetMs / 1000).toFixed(0)} s (--peer-budget) is not run; the table says so where it happens.`,
     '- FLOPs as SPEC §7: `D·2·T·B·G·H·(I+H)` for a forward, 3× that for forward+backward (so both GFLOP/s columns are comparable).',
     '- cellscan forward+backward: `forward(x, {training: true})` then `backward(tape, {dOutput})` (no optimizer step). ' +
