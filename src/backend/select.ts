@@ -171,13 +171,5 @@ export function setNumThreads(n: number): void {
   threads = checkThreads('setNumThreads', 'n', n);
   for (const r of loaded.values()) if ('backend' in r) r.backend.setNumThreads(threads);
 }
-
-/** Backends that load on this machine, for tests and benchmarks that run each one. */
-export function availableBackends(): Backend[] {
-  const out: Backend[] = [];
-  for (const name of order) {
-    const r = load(name);
-    if ('backend' in r) out.push(r.backend);
-  }
   return out;
 }
