@@ -171,5 +171,3 @@ export function setNumThreads(n: number): void {
   threads = checkThreads('setNumThreads', 'n', n);
   for (const r of loaded.values()) if ('backend' in r) r.backend.setNumThreads(threads);
 }
-  return out;
-}
