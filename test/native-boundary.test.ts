@@ -2,6 +2,7 @@
 // argument again: wrong sizes and types are JS errors, never reads past a buffer or a crash.
 import { nativeAddonPath } from '../src/backend/native';
 import { loadedBackends } from './helpers/backends';
+import { tinyLstmForwardArgs, tinyLstmSpec, tinyLstmWeights } from './helpers/tiny-lstm';
 
 const hasNative = loadedBackends().includes('native');
 
@@ -28,23 +29,9 @@ const describeNative = hasNative ? describe : describe.skip;
 describeNative('native addon boundary', () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const addon = hasNative ? require(nativeAddonPath) : undefined;
-  const spec = { cell: 'lstm', inputSize: 3, hiddenSize: 4, projSize: 0, bias: true, peepholes: false, linearBeforeReset: true, reverse: false };
-  const weights = () => ({
-    wIh: new Float32Array(16 * 3).fill(0.1),
-    wHh: new Float32Array(16 * 4).fill(0.1),
-    bIh: new Float32Array(16),
-    bHh: new Float32Array(16),
-  });
-  const fwdArgs = (over: Record<string, unknown> = {}) => ({
-    T: 5,
-    B: 2,
-    x: new Float32Array(30).fill(0.5),
-    y: new Float32Array(40),
-    yStride: 4,
-    hN: new Float32Array(8),
-    cN: new Float32Array(8),
-    ...over,
-  });
+  const spec = tinyLstmSpec;
+  const weights = tinyLstmWeights;
+  const fwdArgs = tinyLstmForwardArgs;
 
   test('constructor checks spec and weights', () => {
     expect(thrownName(() => new addon.Layer({ ...spec, cell: 'lsmt' }, weights()))).toBe('RangeError');

@@ -9,6 +9,7 @@ import { loadWasmKernels, wasmBackend } from '../src/backend/wasm';
 import { WASM_MAX_BYTES, WasmHeap } from '../src/backend/wasm-heap';
 import { webAssembly } from '../src/backend/wasm-js-api';
 import { loadedBackends } from './helpers/backends';
+import { tinyLstmForwardArgs, tinyLstmSpec, tinyLstmWeights } from './helpers/tiny-lstm';
 
 const root = path.resolve(__dirname, '..');
 const hasWasm = loadedBackends().includes('wasm');
@@ -90,24 +91,10 @@ const describeWasm = hasWasm ? describe : describe.skip;
 describeWasm('wasm layer arguments', () => {
   const kernels = hasWasm ? loadWasmKernels() : undefined!;
   const backend = hasWasm ? wasmBackend(kernels) : undefined!;
-  const spec = { cell: 'lstm', inputSize: 3, hiddenSize: 4, projSize: 0, bias: true, peepholes: false, linearBeforeReset: true, reverse: false } as const;
-  const weights = () => ({
-    wIh: new Float32Array(16 * 3).fill(0.1),
-    wHh: new Float32Array(16 * 4).fill(0.1),
-    bIh: new Float32Array(16),
-    bHh: new Float32Array(16),
-  });
-  const fwdArgs = (over: Record<string, unknown> = {}) => ({
-    T: 5,
-    B: 2,
-    x: new Float32Array(30).fill(0.5),
-    y: new Float32Array(40),
-    yStride: 4,
-    hN: new Float32Array(8),
-    cN: new Float32Array(8),
-    training: false,
-    ...over,
-  });
+  const spec = tinyLstmSpec;
+  const weights = tinyLstmWeights;
+  const fwdArgs = tinyLstmForwardArgs;
+
   const create = (s: unknown, w: unknown) => backend.createLayer(s as never, w as never);
   const forward = (layer: BackendLayer, args: unknown) => layer.forward(args as never);
 
