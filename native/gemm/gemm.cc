@@ -14,7 +14,7 @@ namespace {
 // and the kc x (tile width) panels of B one tile reads stay in L1 while the kernel sweeps the A
 // panels. The K blocking comes with the kernel table (wider tiles take shorter kc) and never from
 // the thread count, so every output is summed in the same order.
-constexpr int kMc = 120;   // multiple of kMr
+constexpr int kMc = 120;   // multiple of every table's tileRows
 constexpr int kNc = 4096;  // multiple of kNr
 
 int roundUp(int x, int to) { return (x + to - 1) / to * to; }
@@ -39,16 +39,17 @@ void multiplyShare(MatrixRef a, int pc, int kc, Range rows, Range tiles, int nc,
                    long ldc, bool accumulate, float* aPanels) {
   const CpuKernels& k = cpuKernels();
   const int tileCols = k.tilePanels * kNr;
+  const int mr = k.tileRows;
   for (int ic = rows.begin; ic < rows.end; ic += kMc) {
     const int mc = std::min(kMc, rows.end - ic);
-    packPanelsA(aPanels, a, ic, mc, pc, kc);
+    packPanelsA(aPanels, a, ic, mc, pc, kc, mr);
     // Each tile of B stays in L1 while every A panel of the chunk passes over it.
     for (int jt = tiles.begin; jt < tiles.end; jt++) {
       const int j = jt * tileCols;
       const int nr = std::min(tileCols, nc - j);
-      for (int i = 0; i < mc; i += kMr) {
+      for (int i = 0; i < mc; i += mr) {
         k.gemmTile(kc, aPanels + static_cast<long>(i) * kc, bBlock + static_cast<long>(j) * kc, c + (ic + i) * ldc + j,
-                   ldc, std::min(kMr, mc - i), nr, accumulate);
+                   ldc, std::min(mr, mc - i), nr, accumulate);
       }
     }
   }
@@ -68,7 +69,8 @@ void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatri
   const CpuKernels& kernels = cpuKernels();
   const int kKc = kernels.kc;
   const int tileCols = kernels.tilePanels * kNr;
-  const int mPanels = (m + kMr - 1) / kMr;
+  const int mr = kernels.tileRows;
+  const int mPanels = (m + mr - 1) / mr;
   ThreadPool& pool = ThreadPool::instance();
   // Below ~4 MFLOP the pool's wake-up and barriers cost more than they save.
   const double flops = 2.0 * m * n * k;
@@ -79,7 +81,7 @@ void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatri
   pool.run(
       [&](int w, int nw) {
         float* aPanels = scratchA().grow(static_cast<size_t>(kMc) * kKc);
-        const Range rows = splitRows ? blockRange(w, nw, m, kMr) : Range{0, m};
+        const Range rows = splitRows ? blockRange(w, nw, m, mr) : Range{0, m};
         for (int jc = 0; jc < n; jc += kNc) {
           const int nc = std::min(kNc, n - jc);
           const int nTiles = (nc + tileCols - 1) / tileCols;
@@ -148,20 +150,21 @@ void gemmGroupColumns(int m, MatrixRef a, const PackedMatrix& b, int j0, int j1,
     return;
   }
   const int kKc = kernels.kc;
-  const int mPadded = roundUp(m, kMr);
+  const int mr = kernels.tileRows;
+  const int mPadded = roundUp(m, mr);
   float* aPanels = scratchA().grow(static_cast<size_t>(mPadded) * std::min(k, kKc));
   for (int pc = 0; pc < k; pc += kKc) {
     const int kc = std::min(kKc, k - pc);
-    packPanelsA(aPanels, a, 0, m, pc, kc);
+    packPanelsA(aPanels, a, 0, m, pc, kc, mr);
     for (int g = 0; g < b.groups(); g++) {
       const GroupOutput& out = outs[g];
       const bool acc = out.accumulate || pc > 0;
       for (int j = j0; j < j1; j += tileCols) {
         const float* panels = b.block(pc, kc, g, j);
         const int nr = std::min(tileCols, j1 - j);
-        for (int i = 0; i < m; i += kMr) {
+        for (int i = 0; i < m; i += mr) {
           kernels.gemmTile(kc, aPanels + static_cast<long>(i) * kc, panels, out.c + i * out.ldc + j, out.ldc,
-                           std::min(kMr, m - i), nr, acc);
+                           std::min(mr, m - i), nr, acc);
         }
       }
     }

@@ -2,13 +2,15 @@
 
 namespace cellscan {
 
-// Every GEMM tile kernel (isa/kernel_table.h) computes kMr x kNr outputs from packed panels, so one
-// packed layout serves every ISA and weights packed once stay valid whichever kernel runs.
+// Every GEMM tile kernel (isa/kernel_table.h) computes up to `tileRows` x (tilePanels · kNr) outputs
+// from packed panels. B panels are kNr columns wide for every ISA, so weights packed once stay valid
+// whichever kernel runs; A is packed on every call, so its panel height is the kernel table's own
+// (more rows per tile where there are registers for them).
 //
-// c[mr, nr] = (accumulate ? c : 0) + a-panel · b-panel, where the a-panel holds kc groups of kMr
-// floats (kMr rows of op(A), interleaved) and the b-panel kc groups of kNr floats. Only the first
-// mr (≤ kMr) rows and nr (≤ kNr) columns of c are read or written.
-constexpr int kMr = 6;
+// c[mr, nr] = (accumulate ? c : 0) + a-panel · b-panels, where the a-panel holds kc groups of
+// tileRows floats (tileRows rows of op(A), interleaved) and each b-panel kc groups of kNr floats.
+// Only the first mr (≤ tileRows) rows and nr columns of c are read or written.
 constexpr int kNr = 16;
+constexpr int kMaxTileRows = 12;
 
 }  // namespace cellscan

@@ -7,7 +7,8 @@
 namespace cellscan {
 namespace {
 
-// One panel of `width` lanes (valid of them filled, the rest zero) from op(X) rows/cols.
+// One panel of Width lanes (valid of them filled, the rest zero) from op(X) rows/cols. Width is a
+// template argument so the per-k copy of the contiguous case compiles to a few vector moves.
 // Reading along the contiguous direction of the source keeps the packing loads sequential.
 template <int Width>
 void packPanel(float* dst, MatrixRef x, int lane0, int valid, int k0, int kc, bool lanesAreRows) {
@@ -32,12 +33,22 @@ void packPanel(float* dst, MatrixRef x, int lane0, int valid, int k0, int kc, bo
   }
 }
 
+template <int Width>
+void packRowPanels(float* dst, MatrixRef a, int r0, int rows, int k0, int kc) {
+  for (int p = 0; p < rows; p += Width) {
+    packPanel<Width>(dst, a, r0 + p, std::min(Width, rows - p), k0, kc, true);
+    dst += static_cast<long>(kc) * Width;
+  }
+}
+
 }  // namespace
 
-void packPanelsA(float* dst, MatrixRef a, int r0, int rows, int k0, int kc) {
-  for (int p = 0; p < rows; p += kMr) {
-    packPanel<kMr>(dst, a, r0 + p, std::min(kMr, rows - p), k0, kc, true);
-    dst += static_cast<long>(kc) * kMr;
+void packPanelsA(float* dst, MatrixRef a, int r0, int rows, int k0, int kc, int panelRows) {
+  static_assert(kMaxTileRows == 12, "packPanelsA instantiates every table's panel height");
+  if (panelRows == 12) {
+    packRowPanels<12>(dst, a, r0, rows, k0, kc);
+  } else {
+    packRowPanels<6>(dst, a, r0, rows, k0, kc);
   }
 }
 

@@ -16,8 +16,10 @@ namespace {
 #include "vec_math.inl"
 #include "cell_kernels.inl"
 
-// Writes a finished kMr x kNr accumulator tile to c: all of it, or the mr x nr valid part.
-void storeTile(const __m256 (&acc)[kMr][2], float* c, long ldc, int mr, int nr, bool accumulate) {
+constexpr int kRows = 6;  // A panel height: 12 accumulators of 16 ymm registers
+
+// Writes a finished kRows x kNr accumulator tile to c: all of it, or the mr x nr valid part.
+void storeTile(const __m256 (&acc)[kRows][2], float* c, long ldc, int mr, int nr, bool accumulate) {
   if (nr == kNr) {
     for (int i = 0; i < mr; i++) {
       float* ci = c + i * ldc;
@@ -32,7 +34,7 @@ void storeTile(const __m256 (&acc)[kMr][2], float* c, long ldc, int mr, int nr, 
     return;
   }
   // Edge tile: through a buffer, touching only the mr x nr valid outputs.
-  alignas(32) float tmp[kMr][kNr];
+  alignas(32) float tmp[kRows][kNr];
   for (int i = 0; i < mr; i++) {
     _mm256_store_ps(tmp[i], acc[i][0]);
     _mm256_store_ps(tmp[i] + 8, acc[i][1]);
@@ -59,7 +61,7 @@ void gemmTileFewRows(int kc, const float* a, const float* b, float* c, long ldc,
       const __m256 b0 = _mm256_load_ps(bk);
       const __m256 b1 = _mm256_load_ps(bk + 8);
       for (int i = 0; i < Rows; i++) {
-        const __m256 ai = _mm256_broadcast_ss(a + (k + s) * kMr + i);
+        const __m256 ai = _mm256_broadcast_ss(a + (k + s) * kRows + i);
         acc[s][i][0] = _mm256_fmadd_ps(ai, b0, acc[s][i][0]);
         acc[s][i][1] = _mm256_fmadd_ps(ai, b1, acc[s][i][1]);
       }
@@ -69,12 +71,12 @@ void gemmTileFewRows(int kc, const float* a, const float* b, float* c, long ldc,
     const __m256 b0 = _mm256_load_ps(b + k * kNr);
     const __m256 b1 = _mm256_load_ps(b + k * kNr + 8);
     for (int i = 0; i < Rows; i++) {
-      const __m256 ai = _mm256_broadcast_ss(a + k * kMr + i);
+      const __m256 ai = _mm256_broadcast_ss(a + k * kRows + i);
       acc[0][i][0] = _mm256_fmadd_ps(ai, b0, acc[0][i][0]);
       acc[0][i][1] = _mm256_fmadd_ps(ai, b1, acc[0][i][1]);
     }
   }
-  __m256 sum[kMr][2];
+  __m256 sum[kRows][2];
   for (int i = 0; i < Rows; i++) {
     for (int h = 0; h < 2; h++) {
       __m256 v = acc[0][i][h];
@@ -115,10 +117,10 @@ void gemmTile6x16Avx2(int kc, const float* a, const float* b, float* c, long ldc
     ai = _mm256_broadcast_ss(a + 5);
     c50 = _mm256_fmadd_ps(ai, b0, c50);
     c51 = _mm256_fmadd_ps(ai, b1, c51);
-    a += kMr;
+    a += kRows;
     b += kNr;
   }
-  const __m256 acc[kMr][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  const __m256 acc[kRows][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   storeTile(acc, c, ldc, mr, nr, accumulate);
 }
 
@@ -136,7 +138,7 @@ void gemmTileAvx2(int kc, const float* a, const float* b, float* c, long ldc, in
 }  // namespace
 
 const CpuKernels& avx2Kernels() {
-  static const CpuKernels kernels = makeKernels<VecAvx2>("avx2_fma", gemmTileAvx2);
+  static const CpuKernels kernels = makeKernels<VecAvx2>("avx2_fma", gemmTileAvx2, kRows, 1, 256);
   return kernels;
 }
 

@@ -183,9 +183,10 @@ void rnnBackward(float* dPre, const float* h, const float* dh, bool relu, int j0
 // The table for vector type V plus a GEMM tile.
 template <class V>
 CpuKernels makeKernels(const char* name, void (*tile)(int, const float*, const float*, float*, long, int, int, bool),
-                       int tilePanels = 1, int kc = 256) {
+                       int tileRows, int tilePanels, int kc) {
   return CpuKernels{name,
                     tile,
+                    tileRows,
                     tilePanels,
                     kc,
                     lstmForward<V>,

@@ -11,9 +11,11 @@ namespace cellscan {
 struct CpuKernels {
   const char* name;  // "avx512f", "avx2_fma", "portable"
 
-  // GEMM tile, see gemm/microkernel.h, over `tilePanels` adjacent packed panels: nr ≤ tilePanels·kNr
-  // (a tile reads the next panel only when nr > kNr).
+  // GEMM tile, see gemm/microkernel.h: mr ≤ tileRows rows of an A panel packed tileRows high, over
+  // `tilePanels` adjacent packed panels: nr ≤ tilePanels·kNr (a tile reads the next panel only when
+  // nr > kNr).
   void (*gemmTile)(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate);
+  int tileRows;  // 6 or 12 (gemm/pack.cc)
   int tilePanels;
   // K block of every product: kc x tilePanels panels of b (plus a) must sit in L1 together.
   int kc;

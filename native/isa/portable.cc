@@ -12,14 +12,16 @@ namespace {
 #include "vec_math.inl"
 #include "cell_kernels.inl"
 
+constexpr int kRows = 6;
+
 // c[mr, nr] (+)= a-panel · b-panel; see gemm/microkernel.h.
 void gemmTile6x16Portable(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr,
                           bool accumulate) {
-  float acc[kMr][kNr] = {};
+  float acc[kRows][kNr] = {};
   for (int k = 0; k < kc; k++) {
-    const float* ak = a + k * kMr;
+    const float* ak = a + k * kRows;
     const float* bk = b + k * kNr;
-    for (int i = 0; i < kMr; i++) {
+    for (int i = 0; i < kRows; i++) {
       const float ai = ak[i];
       for (int j = 0; j < kNr; j++) acc[i][j] += ai * bk[j];
     }
@@ -33,7 +35,7 @@ void gemmTile6x16Portable(int kc, const float* a, const float* b, float* c, long
 }  // namespace
 
 const CpuKernels& portableKernels() {
-  static const CpuKernels kernels = makeKernels<VecScalar>("portable", gemmTile6x16Portable);
+  static const CpuKernels kernels = makeKernels<VecScalar>("portable", gemmTile6x16Portable, kRows, 1, 256);
   return kernels;
 }
 
