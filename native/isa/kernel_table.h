@@ -17,7 +17,8 @@ struct CpuKernels {
   void (*gemmTile)(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate);
   int tileRows;  // 6 or 12 (gemm/pack.cc)
   int tilePanels;
-  // K block of every product: kc x tilePanels panels of b (plus a) must sit in L1 together.
+  // K block of every product: the kc x tilePanels panels of b one tile sweeps stay in cache (L1, or
+  // L2 for a tile with enough FMAs per byte of b) while the A panels pass over them.
   int kc;
 
   // Elementwise cell updates over hidden units [j0, j1) of one batch row (H = hidden size; gate
