@@ -150,6 +150,16 @@ void gemmGroupColumns(int m, MatrixRef a, const PackedMatrix& b, int j0, int j1,
     return;
   }
   const int kKc = kernels.kc;
+  if (m == 1 && !a.trans) {
+    // Batch 1: no packing, and each group's panels of [j0, j1) read as one stream.
+    for (int pc = 0; pc < k; pc += kKc) {
+      const int kc = std::min(kKc, k - pc);
+      for (int g = 0; g < b.groups(); g++) {
+        kernels.gemv(kc, a.data + pc, b.block(pc, kc, g, j0), outs[g].c + j0, j1 - j0, outs[g].accumulate || pc > 0);
+      }
+    }
+    return;
+  }
   const int mr = kernels.tileRows;
   const int mPadded = roundUp(m, mr);
   float* aPanels = scratchA().grow(static_cast<size_t>(mPadded) * std::min(k, kKc));

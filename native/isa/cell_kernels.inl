@@ -180,12 +180,14 @@ void rnnBackward(float* dPre, const float* h, const float* dh, bool relu, int j0
   });
 }
 
-// The table for vector type V plus a GEMM tile.
+// The table for vector type V plus the GEMM kernels.
 template <class V>
 CpuKernels makeKernels(const char* name, void (*tile)(int, const float*, const float*, float*, long, int, int, bool),
-                       int tileRows, int tilePanels, int kc) {
+                       void (*gemv)(int, const float*, const float*, float*, int, bool), int tileRows,
+                       int tilePanels, int kc) {
   return CpuKernels{name,
                     tile,
+                    gemv,
                     tileRows,
                     tilePanels,
                     kc,

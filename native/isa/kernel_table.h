@@ -15,6 +15,10 @@ struct CpuKernels {
   // `tilePanels` adjacent packed panels: nr ≤ tilePanels·kNr (a tile reads the next panel only when
   // nr > kNr).
   void (*gemmTile)(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate);
+  // One row of A against packed panels, the recurrent product of batch 1: y[n] (+)= a[kc] · the
+  // ceil(n / kNr) panels that start at b (contiguous, kc x kNr each). Reads b as one sequential
+  // stream with split accumulators; weights too big for L2 then arrive at L3's streaming rate.
+  void (*gemv)(int kc, const float* a, const float* b, float* y, int n, bool accumulate);
   int tileRows;  // 6 or 12 (gemm/pack.cc)
   int tilePanels;
   // K block of every product: the kc x tilePanels panels of b one tile sweeps stay in cache (L1, or

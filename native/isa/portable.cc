@@ -32,10 +32,22 @@ void gemmTile6x16Portable(int kc, const float* a, const float* b, float* c, long
   }
 }
 
+// See CpuKernels::gemv; one accumulator row per panel, in k order.
+void gemvPortable(int kc, const float* a, const float* b, float* y, int n, bool accumulate) {
+  for (int j = 0; j < n; j += kNr, b += static_cast<long>(kc) * kNr) {
+    float acc[kNr] = {};
+    for (int k = 0; k < kc; k++) {
+      for (int l = 0; l < kNr; l++) acc[l] += a[k] * b[k * kNr + l];
+    }
+    const int valid = n - j < kNr ? n - j : kNr;
+    for (int l = 0; l < valid; l++) y[j + l] = accumulate ? y[j + l] + acc[l] : acc[l];
+  }
+}
+
 }  // namespace
 
 const CpuKernels& portableKernels() {
-  static const CpuKernels kernels = makeKernels<VecScalar>("portable", gemmTile6x16Portable, kRows, 1, 256);
+  static const CpuKernels kernels = makeKernels<VecScalar>("portable", gemmTile6x16Portable, gemvPortable, kRows, 1, 256);
   return kernels;
 }
 
