@@ -39,45 +39,60 @@ void gruLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
 
   const int workers = stepWorkers(s, io.T, B);
   SpinBarrier barrier(workers);
+  BlockClaims claims(workers, unitBlocks(s));
   ThreadPool::instance().run(
-      [&](int w, int n) {
-        const Range u = shareOf(w, n, s).units;
+      [&](int w, int) {
         for (int step = 0; step < io.T; step++) {
           const int t = seq.timeAt(step);
           const float* hPrev = rowsAt(ws.h.data(), seq.slotBefore(t), B, H);
           float* hNew = rowsAt(ws.h.data(), seq.slotAfter(t), B, H);
           float* gates = rowsAt(ws.gates.data(), t, B, G);
-          const MatrixRef h{hPrev, H, false};
+          // The state update of the units in u, once their gates are complete.
+          const auto finishUnits = [&](Range u) {
+            carryPaddedRows(hNew, hPrev, false, seq, t, H, u);
+            writeOutputRows(io, seq, t, hNew, H, u);
+          };
+          const float* h = packRows(B, MatrixRef{hPrev, H, false}, layer.recurrentWeightsT());
           if (lbr) {
             // r and z gain R h in place; n's recurrent part stays apart, r scales it.
             float* ghn = rowsAt(ws.ghn.data(), t, B, H);
             const GroupOutput outs[3] = {{gates, G, true}, {gates + H, G, true}, {ghn, H, false}};
-            gemmGroupColumns(B, h, layer.recurrentWeightsT(), u.begin, u.end, outs);
-            for (int b = 0; b < B; b++) {
-              const long r = b;
-              if (seq.active(t, b)) {
-                k.gruForwardLbr(gates + r * G, hNew + r * H, ghn + r * H, bhn, hPrev + r * H, H, u.begin, u.end);
+            claims.forEach(w, step, [&](int block) {
+              const Range u = unitBlock(block, s);
+              gemmGroupColumnsPacked(B, h, layer.recurrentWeightsT(), u.begin, u.end, outs);
+              for (int b = 0; b < B; b++) {
+                const long r = b;
+                if (seq.active(t, b)) {
+                  k.gruForwardLbr(gates + r * G, hNew + r * H, ghn + r * H, bhn, hPrev + r * H, H, u.begin, u.end);
+                }
               }
-            }
+              finishUnits(u);
+            });
           } else {
             // r first; n's recurrent product reads r ⊙ h of every unit, hence the barrier.
             float* rh = ws.scratch.data();
             const GroupOutput rz[2] = {{gates, G, true}, {gates + H, G, true}};
-            gemmGroupColumns(B, h, layer.recurrentWeightsT(), u.begin, u.end, rz);
-            for (int b = 0; b < B; b++) {
-              const long r = b;
-              k.gruGatesRz(gates + r * G, rh + r * H, hPrev + r * H, H, u.begin, u.end);
-            }
+            claims.forEach(w, 2 * step, [&](int block) {
+              const Range u = unitBlock(block, s);
+              gemmGroupColumnsPacked(B, h, layer.recurrentWeightsT(), u.begin, u.end, rz);
+              for (int b = 0; b < B; b++) {
+                const long r = b;
+                k.gruGatesRz(gates + r * G, rh + r * H, hPrev + r * H, H, u.begin, u.end);
+              }
+            });
             barrier.wait();
             const GroupOutput toN{gates + 2 * H, G, true};
-            gemmGroupColumns(B, MatrixRef{rh, H, false}, layer.candidateWeightsT(), u.begin, u.end, &toN);
-            for (int b = 0; b < B; b++) {
-              const long r = b;
-              if (seq.active(t, b)) k.gruCandidate(gates + r * G, hNew + r * H, hPrev + r * H, H, u.begin, u.end);
-            }
+            const float* rhPacked = packRows(B, MatrixRef{rh, H, false}, layer.candidateWeightsT());
+            claims.forEach(w, 2 * step + 1, [&](int block) {
+              const Range u = unitBlock(block, s);
+              gemmGroupColumnsPacked(B, rhPacked, layer.candidateWeightsT(), u.begin, u.end, &toN);
+              for (int b = 0; b < B; b++) {
+                const long r = b;
+                if (seq.active(t, b)) k.gruCandidate(gates + r * G, hNew + r * H, hPrev + r * H, H, u.begin, u.end);
+              }
+              finishUnits(u);
+            });
           }
-          carryPaddedRows(hNew, hPrev, false, seq, t, H, u);
-          writeOutputRows(io, seq, t, hNew, H, u);
           barrier.wait();  // all of hNew before the next step reads it
         }
       },

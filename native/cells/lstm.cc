@@ -1,9 +1,10 @@
 // LSTM over one direction of one layer, PyTorch's gate order (i, f, g, o), optional peepholes
 // (ONNX's definition) and projection (PyTorch's proj_size).
 //
-// The time loop runs on all step workers at once: each owns a range of hidden units (its columns
-// of every gate) and, for the projection and dh products, a range of output columns; they meet at
-// a barrier wherever the next phase reads what every worker wrote.
+// The time loop runs on all step workers at once. Forward, hidden units (their columns of every
+// gate and their cell updates) are handed out in blocks, each worker's own first (BlockClaims);
+// backward, and for the projection, each owns a fixed range. They meet at a barrier wherever the
+// next phase reads what every worker wrote.
 #include <algorithm>
 #include <cstring>
 
@@ -30,10 +31,10 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
 
   const int workers = stepWorkers(s, io.T, B);
   SpinBarrier barrier(workers);
+  BlockClaims claims(workers, unitBlocks(s));
   ThreadPool::instance().run(
       [&](int w, int n) {
-        const Share share = shareOf(w, n, s);
-        const Range u = share.units;
+        const Range o = shareOf(w, n, s).outs;
         for (int step = 0; step < io.T; step++) {
           const int t = seq.timeAt(step);
           const float* hPrev = rowsAt(ws.h.data(), seq.slotBefore(t), B, hout);
@@ -46,28 +47,33 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
 
           const GroupOutput toGates[4] = {{gates, G, true}, {gates + H, G, true}, {gates + 2 * H, G, true},
                                           {gates + 3 * H, G, true}};
-          gemmGroupColumns(B, MatrixRef{hPrev, hout, false}, layer.recurrentWeightsT(), u.begin, u.end, toGates);
-          for (int b = 0; b < B; b++) {
-            const long r = b;
-            if (seq.active(t, b)) {
-              k.lstmForward(gates + r * G, cNew + r * H, m + r * H, cPrev + r * H, peep, H, u.begin, u.end);
-            }
-          }
-          carryPaddedRows(cNew, cPrev, false, seq, t, H, u);
-          if (proj) {
-            // dW_hr sums over every row of m: a padded row must hold zeros, not stale memory.
+          const float* h = packRows(B, MatrixRef{hPrev, hout, false}, layer.recurrentWeightsT());
+          claims.forEach(w, step, [&](int block) {
+            const Range u = unitBlock(block, s);
+            gemmGroupColumnsPacked(B, h, layer.recurrentWeightsT(), u.begin, u.end, toGates);
             for (int b = 0; b < B; b++) {
-              if (!seq.active(t, b)) std::fill(m + b * H + u.begin, m + b * H + u.end, 0.0f);
+              const long r = b;
+              if (seq.active(t, b)) {
+                k.lstmForward(gates + r * G, cNew + r * H, m + r * H, cPrev + r * H, peep, H, u.begin, u.end);
+              }
             }
+            carryPaddedRows(cNew, cPrev, false, seq, t, H, u);
+            if (proj) {
+              // dW_hr sums over every row of m: a padded row must hold zeros, not stale memory.
+              for (int b = 0; b < B; b++) {
+                if (!seq.active(t, b)) std::fill(m + b * H + u.begin, m + b * H + u.end, 0.0f);
+              }
+            } else {
+              carryPaddedRows(hNew, hPrev, false, seq, t, H, u);
+              writeOutputRows(io, seq, t, hNew, hout, u);
+            }
+          });
+          if (proj) {
             barrier.wait();  // all of m
-            const Range o = share.outs;
             const GroupOutput toH{hNew, hout, false};
             gemmGroupColumns(B, MatrixRef{m, H, false}, layer.projectionWeightsT(), o.begin, o.end, &toH);
             carryPaddedRows(hNew, hPrev, false, seq, t, hout, o);
             writeOutputRows(io, seq, t, hNew, hout, o);
-          } else {
-            carryPaddedRows(hNew, hPrev, false, seq, t, H, u);
-            writeOutputRows(io, seq, t, hNew, hout, u);
           }
           barrier.wait();  // all of hNew before the next step reads it
         }

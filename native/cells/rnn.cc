@@ -21,22 +21,26 @@ void rnnLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   copyOrZero(rowsAt(ws.h.data(), seq.firstSlot(), B, H), io.h0, static_cast<long>(B) * H);
   const int workers = stepWorkers(s, io.T, B);
   SpinBarrier barrier(workers);
+  BlockClaims claims(workers, unitBlocks(s));
   ThreadPool::instance().run(
-      [&](int w, int n) {
-        const Range u = shareOf(w, n, s).units;
+      [&](int w, int) {
         for (int step = 0; step < io.T; step++) {
           const int t = seq.timeAt(step);
           const float* hPrev = rowsAt(ws.h.data(), seq.slotBefore(t), B, H);
           float* hNew = rowsAt(ws.h.data(), seq.slotAfter(t), B, H);
           float* pre = rowsAt(ws.gates.data(), t, B, H);
           const GroupOutput toPre{pre, H, true};
-          gemmGroupColumns(B, MatrixRef{hPrev, H, false}, layer.recurrentWeightsT(), u.begin, u.end, &toPre);
-          for (int b = 0; b < B; b++) {
-            const long r = static_cast<long>(b) * H;
-            if (seq.active(t, b)) k.rnnForward(hNew + r, pre + r, relu, u.begin, u.end);
-          }
-          carryPaddedRows(hNew, hPrev, false, seq, t, H, u);
-          writeOutputRows(io, seq, t, hNew, H, u);
+          const float* h = packRows(B, MatrixRef{hPrev, H, false}, layer.recurrentWeightsT());
+          claims.forEach(w, step, [&](int block) {
+            const Range u = unitBlock(block, s);
+            gemmGroupColumnsPacked(B, h, layer.recurrentWeightsT(), u.begin, u.end, &toPre);
+            for (int b = 0; b < B; b++) {
+              const long r = static_cast<long>(b) * H;
+              if (seq.active(t, b)) k.rnnForward(hNew + r, pre + r, relu, u.begin, u.end);
+            }
+            carryPaddedRows(hNew, hPrev, false, seq, t, H, u);
+            writeOutputRows(io, seq, t, hNew, H, u);
+          });
           barrier.wait();  // all of hNew before the next step reads it
         }
       },

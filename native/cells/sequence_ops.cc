@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "../isa/kernel_table.h"
+
 namespace cellscan {
 
 void projectInputs(float* gates, const float* x, long rows, const Layer& layer) {
@@ -50,8 +52,13 @@ int stepWorkers(const LayerSpec& s, int T, int B) {
   // each, run faster on one thread.
   const double stepFlops = 2.0 * B * s.gateSize() * s.outSize();
   if (stepFlops < 1e6 || stepFlops * T < 4e6) return 1;
-  const int blocks = (s.hiddenSize + kShareBlock - 1) / kShareBlock;
+  const int blocks = std::min(unitBlocks(s), BlockClaims::kMaxWorkers);
   return std::max(1, std::min(ThreadPool::instance().threads(), blocks));
+}
+
+int unitBlockWidth() {
+  static const int width = cpuKernels().tilePanels * kNr;
+  return width;
 }
 
 void writeOutputRows(const ForwardIO& io, const SequenceIndex& seq, int t, const float* hNew, int n, Range c) {

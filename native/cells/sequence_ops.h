@@ -3,6 +3,7 @@
 // the workspace slots, the split of a time loop among threads, and the products deferred until
 // after the backward time loop.
 #include "../gemm/microkernel.h"
+#include "../runtime/block_claims.h"
 #include "../runtime/thread_pool.h"
 #include "layer.h"
 
@@ -31,11 +32,20 @@ inline const float* rowsAt(const float* base, int index, int B, int n) {
 // at a barrier would cost more than the work (results are the same either way).
 int stepWorkers(const LayerSpec& s, int T, int B);
 
+// Forward steps hand out hidden units in blocks one GEMM tile wide (BlockClaims); block b is
+// units [b * width, (b + 1) * width) of every gate.
+int unitBlockWidth();
+inline int unitBlocks(const LayerSpec& s) { return (s.hiddenSize + unitBlockWidth() - 1) / unitBlockWidth(); }
+inline Range unitBlock(int b, const LayerSpec& s) {
+  const int width = unitBlockWidth();
+  return {b * width, (b + 1) * width < s.hiddenSize ? (b + 1) * width : s.hiddenSize};
+}
+
 // Threads split hidden units in whole GEMM panels, so each owns the same units in every gate.
 constexpr int kShareBlock = kNr;
 
-// A time loop's per-thread share: hidden units (cell updates, gate products) and output columns
-// (projection, dh products), in whole GEMM panels.
+// A backward time loop's per-thread share, and the forward's for the projection: hidden units
+// (cell updates, gate products) and output columns (projection, dh products), in whole GEMM panels.
 struct Share {
   Range units;
   Range outs;

@@ -138,11 +138,30 @@ void sgemm(int m, MatrixRef a, const PackedMatrix& b, float* c, long ldc, bool a
   gemmDriver(m, b.cols(), b.rows(), a, MatrixRef{nullptr, 0, false}, &b, c, ldc, accumulate);
 }
 
-void gemmGroupColumns(int m, MatrixRef a, const PackedMatrix& b, int j0, int j1, const GroupOutput* outs) {
+// Packed A for the group products: every K block of op(A) in turn, block pc at pc * mPadded, each
+// as tileRows-high panels. One row is kept as the plain row instead: the gemv kernel reads it.
+const float* packRows(int m, MatrixRef a, const PackedMatrix& b) {
+  const CpuKernels& kernels = cpuKernels();
+  const int k = b.rows();
+  if (m == 1) {
+    if (!a.trans) return a.data;
+    float* row = scratchA().grow(static_cast<size_t>(k));
+    for (int i = 0; i < k; i++) row[i] = a.data[static_cast<long>(i) * a.ld];
+    return row;
+  }
+  const int mPadded = roundUp(m, kernels.tileRows);
+  float* panels = scratchA().grow(static_cast<size_t>(mPadded) * k);
+  for (int pc = 0; pc < k; pc += kernels.kc) {
+    packPanelsA(panels + static_cast<long>(pc) * mPadded, a, 0, m, pc, std::min(kernels.kc, k - pc), kernels.tileRows);
+  }
+  return panels;
+}
+
+void gemmGroupColumnsPacked(int m, const float* aPacked, const PackedMatrix& b, int j0, int j1,
+                            const GroupOutput* outs) {
   if (m <= 0 || j0 >= j1) return;
   const int k = b.rows();
   const CpuKernels& kernels = cpuKernels();
-  const int tileCols = kernels.tilePanels * kNr;
   if (k <= 0) {
     for (int g = 0; g < b.groups(); g++) {
       if (!outs[g].accumulate) zeroRows(m, j1 - j0, outs[g].c + j0, outs[g].ldc);
@@ -150,35 +169,35 @@ void gemmGroupColumns(int m, MatrixRef a, const PackedMatrix& b, int j0, int j1,
     return;
   }
   const int kKc = kernels.kc;
-  if (m == 1 && !a.trans) {
-    // Batch 1: no packing, and each group's panels of [j0, j1) read as one stream.
-    for (int pc = 0; pc < k; pc += kKc) {
-      const int kc = std::min(kKc, k - pc);
-      for (int g = 0; g < b.groups(); g++) {
-        kernels.gemv(kc, a.data + pc, b.block(pc, kc, g, j0), outs[g].c + j0, j1 - j0, outs[g].accumulate || pc > 0);
-      }
-    }
-    return;
-  }
   const int mr = kernels.tileRows;
   const int mPadded = roundUp(m, mr);
-  float* aPanels = scratchA().grow(static_cast<size_t>(mPadded) * std::min(k, kKc));
+  const int tileCols = kernels.tilePanels * kNr;
   for (int pc = 0; pc < k; pc += kKc) {
     const int kc = std::min(kKc, k - pc);
-    packPanelsA(aPanels, a, 0, m, pc, kc, mr);
     for (int g = 0; g < b.groups(); g++) {
       const GroupOutput& out = outs[g];
       const bool acc = out.accumulate || pc > 0;
+      if (m == 1) {
+        // Batch 1: each group's panels of [j0, j1) read as one stream.
+        kernels.gemv(kc, aPacked + pc, b.block(pc, kc, g, j0), out.c + j0, j1 - j0, acc);
+        continue;
+      }
+      const float* aBlock = aPacked + static_cast<long>(pc) * mPadded;
       for (int j = j0; j < j1; j += tileCols) {
         const float* panels = b.block(pc, kc, g, j);
         const int nr = std::min(tileCols, j1 - j);
         for (int i = 0; i < m; i += mr) {
-          kernels.gemmTile(kc, aPanels + static_cast<long>(i) * kc, panels, out.c + i * out.ldc + j, out.ldc,
+          kernels.gemmTile(kc, aBlock + static_cast<long>(i) * kc, panels, out.c + i * out.ldc + j, out.ldc,
                            std::min(mr, m - i), nr, acc);
         }
       }
     }
   }
+}
+
+void gemmGroupColumns(int m, MatrixRef a, const PackedMatrix& b, int j0, int j1, const GroupOutput* outs) {
+  if (m <= 0 || j0 >= j1) return;
+  gemmGroupColumnsPacked(m, packRows(m, a, b), b, j0, j1, outs);
 }
 
 }  // namespace cellscan
