@@ -39,7 +39,8 @@ void gruLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
 
   const int workers = stepWorkers(s, io.T, B);
   SpinBarrier barrier(workers);
-  BlockClaims claims(workers, unitBlocks(s));
+  const StepPieces pieces(s, B);
+  BlockClaims claims(workers, pieces.count(), pieces.rowTiles());
   ThreadPool::instance().run(
       [&](int w, int) {
         for (int step = 0; step < io.T; step++) {
@@ -47,35 +48,35 @@ void gruLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
           const float* hPrev = rowsAt(ws.h.data(), seq.slotBefore(t), B, H);
           float* hNew = rowsAt(ws.h.data(), seq.slotAfter(t), B, H);
           float* gates = rowsAt(ws.gates.data(), t, B, G);
-          // The state update of the units in u, once their gates are complete.
-          const auto finishUnits = [&](Range u) {
-            carryPaddedRows(hNew, hPrev, false, seq, t, H, u);
-            writeOutputRows(io, seq, t, hNew, H, u);
+          // The state update of a piece, once its gates are complete.
+          const auto finishPiece = [&](Range rows, Range u) {
+            carryPaddedRows(hNew, hPrev, false, seq, t, H, u, rows);
+            writeOutputRows(io, seq, t, hNew, H, u, rows);
           };
           const float* h = packRows(B, MatrixRef{hPrev, H, false}, layer.recurrentWeightsT());
           if (lbr) {
             // r and z gain R h in place; n's recurrent part stays apart, r scales it.
             float* ghn = rowsAt(ws.ghn.data(), t, B, H);
             const GroupOutput outs[3] = {{gates, G, true}, {gates + H, G, true}, {ghn, H, false}};
-            claims.forEach(w, step, [&](int block) {
-              const Range u = unitBlock(block, s);
-              gemmGroupColumnsPacked(B, h, layer.recurrentWeightsT(), u.begin, u.end, outs);
-              for (int b = 0; b < B; b++) {
+            claims.forEach(w, step, [&](int i) {
+              const auto [rows, u] = pieces.at(i);
+              gemmGroupColumnsPacked(B, h, layer.recurrentWeightsT(), rows, u.begin, u.end, outs);
+              for (int b = rows.begin; b < rows.end; b++) {
                 const long r = b;
                 if (seq.active(t, b)) {
                   k.gruForwardLbr(gates + r * G, hNew + r * H, ghn + r * H, bhn, hPrev + r * H, H, u.begin, u.end);
                 }
               }
-              finishUnits(u);
+              finishPiece(rows, u);
             });
           } else {
             // r first; n's recurrent product reads r ⊙ h of every unit, hence the barrier.
             float* rh = ws.scratch.data();
             const GroupOutput rz[2] = {{gates, G, true}, {gates + H, G, true}};
-            claims.forEach(w, 2 * step, [&](int block) {
-              const Range u = unitBlock(block, s);
-              gemmGroupColumnsPacked(B, h, layer.recurrentWeightsT(), u.begin, u.end, rz);
-              for (int b = 0; b < B; b++) {
+            claims.forEach(w, 2 * step, [&](int i) {
+              const auto [rows, u] = pieces.at(i);
+              gemmGroupColumnsPacked(B, h, layer.recurrentWeightsT(), rows, u.begin, u.end, rz);
+              for (int b = rows.begin; b < rows.end; b++) {
                 const long r = b;
                 k.gruGatesRz(gates + r * G, rh + r * H, hPrev + r * H, H, u.begin, u.end);
               }
@@ -83,14 +84,14 @@ void gruLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
             barrier.wait();
             const GroupOutput toN{gates + 2 * H, G, true};
             const float* rhPacked = packRows(B, MatrixRef{rh, H, false}, layer.candidateWeightsT());
-            claims.forEach(w, 2 * step + 1, [&](int block) {
-              const Range u = unitBlock(block, s);
-              gemmGroupColumnsPacked(B, rhPacked, layer.candidateWeightsT(), u.begin, u.end, &toN);
-              for (int b = 0; b < B; b++) {
+            claims.forEach(w, 2 * step + 1, [&](int i) {
+              const auto [rows, u] = pieces.at(i);
+              gemmGroupColumnsPacked(B, rhPacked, layer.candidateWeightsT(), rows, u.begin, u.end, &toN);
+              for (int b = rows.begin; b < rows.end; b++) {
                 const long r = b;
                 if (seq.active(t, b)) k.gruCandidate(gates + r * G, hNew + r * H, hPrev + r * H, H, u.begin, u.end);
               }
-              finishUnits(u);
+              finishPiece(rows, u);
             });
           }
           barrier.wait();  // all of hNew before the next step reads it
@@ -133,7 +134,7 @@ void gruLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
           const float* gates = rowsAt(ws.gates.data(), t, B, G);
           float* dGt = rowsAt(dG.data(), t, B, G);
           stepGradient(dht.data(), dh, io, seq, t, H, u);
-          carryPaddedRows(dhBefore, dh, false, seq, t, H, u);
+          carryPaddedRows(dhBefore, dh, false, seq, t, H, u, {0, B});
 
           if (lbr) {
             const float* ghn = rowsAt(ws.ghn.data(), t, B, H);

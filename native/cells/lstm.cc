@@ -1,9 +1,9 @@
 // LSTM over one direction of one layer, PyTorch's gate order (i, f, g, o), optional peepholes
 // (ONNX's definition) and projection (PyTorch's proj_size).
 //
-// The time loop runs on all step workers at once. Forward, hidden units (their columns of every
-// gate and their cell updates) are handed out in blocks, each worker's own first (BlockClaims);
-// backward, and for the projection, each owns a fixed range. They meet at a barrier wherever the
+// The time loop runs on all step workers at once. Forward, pieces of batch rows by hidden units
+// (their columns of every gate and their cell updates) are handed out, each worker's own first
+// (BlockClaims); backward, and for the projection, each owns a fixed range. They meet at a barrier wherever the
 // next phase reads what every worker wrote.
 #include <algorithm>
 #include <cstring>
@@ -31,7 +31,8 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
 
   const int workers = stepWorkers(s, io.T, B);
   SpinBarrier barrier(workers);
-  BlockClaims claims(workers, unitBlocks(s));
+  const StepPieces pieces(s, B);
+  BlockClaims claims(workers, pieces.count(), pieces.rowTiles());
   ThreadPool::instance().run(
       [&](int w, int n) {
         const Range o = shareOf(w, n, s).outs;
@@ -48,32 +49,32 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
           const GroupOutput toGates[4] = {{gates, G, true}, {gates + H, G, true}, {gates + 2 * H, G, true},
                                           {gates + 3 * H, G, true}};
           const float* h = packRows(B, MatrixRef{hPrev, hout, false}, layer.recurrentWeightsT());
-          claims.forEach(w, step, [&](int block) {
-            const Range u = unitBlock(block, s);
-            gemmGroupColumnsPacked(B, h, layer.recurrentWeightsT(), u.begin, u.end, toGates);
-            for (int b = 0; b < B; b++) {
+          claims.forEach(w, step, [&](int i) {
+            const auto [rows, u] = pieces.at(i);
+            gemmGroupColumnsPacked(B, h, layer.recurrentWeightsT(), rows, u.begin, u.end, toGates);
+            for (int b = rows.begin; b < rows.end; b++) {
               const long r = b;
               if (seq.active(t, b)) {
                 k.lstmForward(gates + r * G, cNew + r * H, m + r * H, cPrev + r * H, peep, H, u.begin, u.end);
               }
             }
-            carryPaddedRows(cNew, cPrev, false, seq, t, H, u);
+            carryPaddedRows(cNew, cPrev, false, seq, t, H, u, rows);
             if (proj) {
               // dW_hr sums over every row of m: a padded row must hold zeros, not stale memory.
-              for (int b = 0; b < B; b++) {
+              for (int b = rows.begin; b < rows.end; b++) {
                 if (!seq.active(t, b)) std::fill(m + b * H + u.begin, m + b * H + u.end, 0.0f);
               }
             } else {
-              carryPaddedRows(hNew, hPrev, false, seq, t, H, u);
-              writeOutputRows(io, seq, t, hNew, hout, u);
+              carryPaddedRows(hNew, hPrev, false, seq, t, H, u, rows);
+              writeOutputRows(io, seq, t, hNew, hout, u, rows);
             }
           });
           if (proj) {
             barrier.wait();  // all of m
             const GroupOutput toH{hNew, hout, false};
             gemmGroupColumns(B, MatrixRef{m, H, false}, layer.projectionWeightsT(), o.begin, o.end, &toH);
-            carryPaddedRows(hNew, hPrev, false, seq, t, hout, o);
-            writeOutputRows(io, seq, t, hNew, hout, o);
+            carryPaddedRows(hNew, hPrev, false, seq, t, hout, o, {0, B});
+            writeOutputRows(io, seq, t, hNew, hout, o, {0, B});
           }
           barrier.wait();  // all of hNew before the next step reads it
         }
@@ -145,9 +146,9 @@ void lstmLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& l
               for (int g = 0; g < 4; g++) std::fill(dGt + r * G + g * H + u.begin, dGt + r * G + g * H + u.end, 0.0f);
             }
           }
-          carryPaddedRows(dcBefore, dc, false, seq, t, H, u);
+          carryPaddedRows(dcBefore, dc, false, seq, t, H, u, {0, B});
           barrier.wait();  // all of dG for this step
-          carryPaddedRows(dhBefore, dh, true, seq, t, hout, o);
+          carryPaddedRows(dhBefore, dh, true, seq, t, hout, o, {0, B});
           const GroupOutput toDh{dhBefore, hout, true};
           gemmGroupColumns(B, MatrixRef{dGt, G, false}, bw.wHh, o.begin, o.end, &toDh);
           // The next step reads only this worker's own columns of dh and dc: no barrier needed.

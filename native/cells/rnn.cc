@@ -21,7 +21,8 @@ void rnnLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   copyOrZero(rowsAt(ws.h.data(), seq.firstSlot(), B, H), io.h0, static_cast<long>(B) * H);
   const int workers = stepWorkers(s, io.T, B);
   SpinBarrier barrier(workers);
-  BlockClaims claims(workers, unitBlocks(s));
+  const StepPieces pieces(s, B);
+  BlockClaims claims(workers, pieces.count(), pieces.rowTiles());
   ThreadPool::instance().run(
       [&](int w, int) {
         for (int step = 0; step < io.T; step++) {
@@ -31,15 +32,15 @@ void rnnLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
           float* pre = rowsAt(ws.gates.data(), t, B, H);
           const GroupOutput toPre{pre, H, true};
           const float* h = packRows(B, MatrixRef{hPrev, H, false}, layer.recurrentWeightsT());
-          claims.forEach(w, step, [&](int block) {
-            const Range u = unitBlock(block, s);
-            gemmGroupColumnsPacked(B, h, layer.recurrentWeightsT(), u.begin, u.end, &toPre);
-            for (int b = 0; b < B; b++) {
+          claims.forEach(w, step, [&](int i) {
+            const auto [rows, u] = pieces.at(i);
+            gemmGroupColumnsPacked(B, h, layer.recurrentWeightsT(), rows, u.begin, u.end, &toPre);
+            for (int b = rows.begin; b < rows.end; b++) {
               const long r = static_cast<long>(b) * H;
               if (seq.active(t, b)) k.rnnForward(hNew + r, pre + r, relu, u.begin, u.end);
             }
-            carryPaddedRows(hNew, hPrev, false, seq, t, H, u);
-            writeOutputRows(io, seq, t, hNew, H, u);
+            carryPaddedRows(hNew, hPrev, false, seq, t, H, u, rows);
+            writeOutputRows(io, seq, t, hNew, H, u, rows);
           });
           barrier.wait();  // all of hNew before the next step reads it
         }
@@ -86,7 +87,7 @@ void rnnLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
             }
           }
           barrier.wait();  // all of dG for this step
-          carryPaddedRows(dhBefore, dh, true, seq, t, H, u);
+          carryPaddedRows(dhBefore, dh, true, seq, t, H, u, {0, B});
           const GroupOutput toDh{dhBefore, H, true};
           gemmGroupColumns(B, MatrixRef{dGt, H, false}, bw.wHh, u.begin, u.end, &toDh);
           std::swap(dh, dhBefore);

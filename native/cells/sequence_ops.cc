@@ -52,18 +52,23 @@ int stepWorkers(const LayerSpec& s, int T, int B) {
   // each, run faster on one thread.
   const double stepFlops = 2.0 * B * s.gateSize() * s.outSize();
   if (stepFlops < 1e6 || stepFlops * T < 4e6) return 1;
-  const int blocks = std::min(unitBlocks(s), BlockClaims::kMaxWorkers);
+  const int unitBlocks = (s.hiddenSize + kShareBlock - 1) / kShareBlock;
+  const int blocks = std::min(unitBlocks, BlockClaims::kMaxWorkers);
   return std::max(1, std::min(ThreadPool::instance().threads(), blocks));
 }
 
-int unitBlockWidth() {
-  static const int width = cpuKernels().tilePanels * kNr;
-  return width;
+StepPieces::StepPieces(const LayerSpec& s, int B) : B_(B), H_(s.hiddenSize) {
+  const CpuKernels& k = cpuKernels();
+  rowHeight_ = B == 1 ? 1 : k.tileRows;  // one row goes to the gemv kernel
+  unitWidth_ = k.tilePanels * kNr;
+  rowTiles_ = (B + rowHeight_ - 1) / rowHeight_;
+  unitBlocks_ = (H_ + unitWidth_ - 1) / unitWidth_;
 }
 
-void writeOutputRows(const ForwardIO& io, const SequenceIndex& seq, int t, const float* hNew, int n, Range c) {
+void writeOutputRows(const ForwardIO& io, const SequenceIndex& seq, int t, const float* hNew, int n, Range c,
+                     Range rows) {
   const size_t bytes = static_cast<size_t>(c.end - c.begin) * sizeof(float);
-  for (int b = 0; b < seq.B; b++) {
+  for (int b = rows.begin; b < rows.end; b++) {
     float* y = io.y + (static_cast<long>(t) * seq.B + b) * io.ldy + c.begin;
     if (seq.active(t, b)) {
       std::memcpy(y, hNew + static_cast<long>(b) * n + c.begin, bytes);
@@ -90,9 +95,10 @@ void stepGradient(float* dht, const float* dh, const BackwardIO& io, const Seque
   }
 }
 
-void carryPaddedRows(float* dst, const float* carry, bool zeroActive, const SequenceIndex& seq, int t, int n, Range c) {
+void carryPaddedRows(float* dst, const float* carry, bool zeroActive, const SequenceIndex& seq, int t, int n, Range c,
+                     Range rows) {
   const size_t bytes = static_cast<size_t>(c.end - c.begin) * sizeof(float);
-  for (int b = 0; b < seq.B; b++) {
+  for (int b = rows.begin; b < rows.end; b++) {
     const long r = static_cast<long>(b) * n + c.begin;
     if (!seq.active(t, b)) {
       std::memcpy(dst + r, carry + r, bytes);

@@ -32,14 +32,28 @@ inline const float* rowsAt(const float* base, int index, int B, int n) {
 // at a barrier would cost more than the work (results are the same either way).
 int stepWorkers(const LayerSpec& s, int T, int B);
 
-// Forward steps hand out hidden units in blocks one GEMM tile wide (BlockClaims); block b is
-// units [b * width, (b + 1) * width) of every gate.
-int unitBlockWidth();
-inline int unitBlocks(const LayerSpec& s) { return (s.hiddenSize + unitBlockWidth() - 1) / unitBlockWidth(); }
-inline Range unitBlock(int b, const LayerSpec& s) {
-  const int width = unitBlockWidth();
-  return {b * width, (b + 1) * width < s.hiddenSize ? (b + 1) * width : s.hiddenSize};
-}
+// The pieces a forward step hands out (BlockClaims): one GEMM tile of batch rows by one tile
+// width of hidden units, in every gate. Piece i is row tile i % rowTiles of unit block
+// i / rowTiles, so a worker's own pieces share their weights.
+struct StepPiece {
+  Range rows;
+  Range units;
+};
+class StepPieces {
+ public:
+  StepPieces(const LayerSpec& s, int B);
+  int count() const { return unitBlocks_ * rowTiles_; }
+  int rowTiles() const { return rowTiles_; }
+  StepPiece at(int i) const {
+    const int u = i / rowTiles_ * unitWidth_, r = i % rowTiles_ * rowHeight_;
+    return {{r, r + rowHeight_ < B_ ? r + rowHeight_ : B_}, {u, u + unitWidth_ < H_ ? u + unitWidth_ : H_}};
+  }
+
+ private:
+  int B_, H_;
+  int rowHeight_, unitWidth_;
+  int rowTiles_, unitBlocks_;
+};
 
 // Threads split hidden units in whole GEMM panels, so each owns the same units in every gate.
 constexpr int kShareBlock = kNr;
@@ -57,13 +71,17 @@ inline Share shareOf(int w, int n, const LayerSpec& s) {
 // --- per-row helpers over a column range [c.begin, c.end) -------------------------------------
 
 // y rows of step t: the new state for active rows, 0 for padded ones (PyTorch's packed semantics).
-void writeOutputRows(const ForwardIO& io, const SequenceIndex& seq, int t, const float* hNew, int n, Range c);
+// Batch rows `rows` only.
+void writeOutputRows(const ForwardIO& io, const SequenceIndex& seq, int t, const float* hNew, int n, Range c,
+                     Range rows);
 
 // Total gradient on h for step t: dh (from later steps) + dY for active rows, 0 for padded rows.
 void stepGradient(float* dht, const float* dh, const BackwardIO& io, const SequenceIndex& seq, int t, int n, Range c);
 
-// Padded rows of step t take `carry`; active rows are zeroed when zeroActive, else left alone.
-void carryPaddedRows(float* dst, const float* carry, bool zeroActive, const SequenceIndex& seq, int t, int n, Range c);
+// Padded rows of step t (among `rows`) take `carry`; active rows are zeroed when zeroActive, else
+// left alone.
+void carryPaddedRows(float* dst, const float* carry, bool zeroActive, const SequenceIndex& seq, int t, int n, Range c,
+                     Range rows);
 
 // Rows [0, B) of an [B, n] block, columns c, set to zero.
 void zeroColumns(float* dst, int B, int n, Range c);

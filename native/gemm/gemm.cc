@@ -157,14 +157,15 @@ const float* packRows(int m, MatrixRef a, const PackedMatrix& b) {
   return panels;
 }
 
-void gemmGroupColumnsPacked(int m, const float* aPacked, const PackedMatrix& b, int j0, int j1,
+void gemmGroupColumnsPacked(int m, const float* aPacked, const PackedMatrix& b, Range rows, int j0, int j1,
                             const GroupOutput* outs) {
-  if (m <= 0 || j0 >= j1) return;
+  if (rows.begin >= rows.end || j0 >= j1) return;
   const int k = b.rows();
   const CpuKernels& kernels = cpuKernels();
   if (k <= 0) {
     for (int g = 0; g < b.groups(); g++) {
-      if (!outs[g].accumulate) zeroRows(m, j1 - j0, outs[g].c + j0, outs[g].ldc);
+      const GroupOutput& out = outs[g];
+      if (!out.accumulate) zeroRows(rows.end - rows.begin, j1 - j0, out.c + rows.begin * out.ldc + j0, out.ldc);
     }
     return;
   }
@@ -186,9 +187,9 @@ void gemmGroupColumnsPacked(int m, const float* aPacked, const PackedMatrix& b, 
       for (int j = j0; j < j1; j += tileCols) {
         const float* panels = b.block(pc, kc, g, j);
         const int nr = std::min(tileCols, j1 - j);
-        for (int i = 0; i < m; i += mr) {
+        for (int i = rows.begin; i < rows.end; i += mr) {
           kernels.gemmTile(kc, aBlock + static_cast<long>(i) * kc, panels, out.c + i * out.ldc + j, out.ldc,
-                           std::min(mr, m - i), nr, acc);
+                           std::min(mr, rows.end - i), nr, acc);
         }
       }
     }
@@ -197,7 +198,7 @@ void gemmGroupColumnsPacked(int m, const float* aPacked, const PackedMatrix& b, 
 
 void gemmGroupColumns(int m, MatrixRef a, const PackedMatrix& b, int j0, int j1, const GroupOutput* outs) {
   if (m <= 0 || j0 >= j1) return;
-  gemmGroupColumnsPacked(m, packRows(m, a, b), b, j0, j1, outs);
+  gemmGroupColumnsPacked(m, packRows(m, a, b), b, Range{0, m}, j0, j1, outs);
 }
 
 }  // namespace cellscan

@@ -1,5 +1,6 @@
 #pragma once
 #include "../runtime/aligned_buffer.h"
+#include "../runtime/range.h"
 
 namespace cellscan {
 
@@ -55,12 +56,13 @@ struct GroupOutput {
 // op(A)[m, k] · group g, into outs[g]. j0 is a multiple of kNr. Runs on the calling thread only.
 void gemmGroupColumns(int m, MatrixRef a, const PackedMatrix& b, int j0, int j1, const GroupOutput* outs);
 
-// The same in two parts, for one A against several column ranges (a time step whose unit blocks
+// The same in two parts, for one A against several pieces of the output (a time step whose pieces
 // are handed out one by one): packRows packs op(A)[m, k] for `b` into this thread's scratch and
 // returns it, valid until the thread's next packRows or GEMM call; gemmGroupColumnsPacked then
-// multiplies it against any range.
+// computes rows [rows.begin, rows.end) (begin a multiple of the kernels' tileRows) of columns
+// [j0, j1) of every group.
 const float* packRows(int m, MatrixRef a, const PackedMatrix& b);
-void gemmGroupColumnsPacked(int m, const float* aPacked, const PackedMatrix& b, int j0, int j1,
+void gemmGroupColumnsPacked(int m, const float* aPacked, const PackedMatrix& b, Range rows, int j0, int j1,
                             const GroupOutput* outs);
 
 }  // namespace cellscan

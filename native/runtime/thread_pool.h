@@ -6,6 +6,8 @@
 #include <thread>
 #include <vector>
 
+#include "range.h"
+
 namespace cellscan {
 
 // A non-owning reference to a callable void(int worker, int workers), alive for the run() call it
@@ -95,20 +97,5 @@ class SpinBarrier {
   alignas(64) std::atomic<int> arrived_{0};
   alignas(64) std::atomic<unsigned> phase_{0};
 };
-
-// The contiguous share [begin, end) of `count` items for worker w of n, in whole blocks of `block`
-// so that vector and GEMM panels never straddle two workers.
-struct Range {
-  int begin;
-  int end;
-};
-inline Range blockRange(int w, int n, int count, int block) {
-  const int blocks = (count + block - 1) / block;
-  const int b0 = static_cast<int>(static_cast<long>(blocks) * w / n);
-  const int b1 = static_cast<int>(static_cast<long>(blocks) * (w + 1) / n);
-  const int begin = b0 * block < count ? b0 * block : count;
-  const int end = b1 * block < count ? b1 * block : count;
-  return {begin, end};
-}
 
 }  // namespace cellscan
