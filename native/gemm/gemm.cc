@@ -11,8 +11,8 @@ namespace cellscan {
 namespace {
 
 // Cache blocking in the BLIS manner: a kc x nc block of B stays in L3, an mc x kc block of A in L2,
-// and the kc x (tile width) panels of B one tile reads stay in L1 while the kernel sweeps the A
-// panels. The K blocking comes with the kernel table (wider tiles take shorter kc) and never from
+// and the kc x (tile width) panels of B one tile reads stay close (L1, or L2 for the AVX-512 tile)
+// while the kernel sweeps the A panels. The K blocking comes with the kernel table and never from
 // the thread count, so every output is summed in the same order.
 constexpr int kMc = 120;   // multiple of every table's tileRows
 constexpr int kNc = 4096;  // multiple of kNr

@@ -21,6 +21,13 @@ namespace {
 #include "vec_math.inl"
 #include "cell_kernels.inl"
 
+constexpr int kRows = 12;  // A panel height: 24 accumulators + 2 B rows + a broadcast in 32 zmm
+// K block. A 12 x 32 tile does 24 FMAs per 128 bytes of B, so its two B panels can stream from L2
+// (1024 x 32 floats, 128 KiB) rather than sit in L1; a long K block means one pass over C where
+// K ≤ 1024. Measured on Zen 5, 2 threads: LSTM T=25 B=128 I=H=1024 forward 212 ms at kc = 256,
+// 186 at 768, 175 at 1024; T=50 B=64 I=H=512 50 -> 45 ms.
+constexpr int kKc = 1024;
+
 // Columns [p * 16, p * 16 + count) of one row of c: all 16 directly, fewer through a lane mask
 // (masked lanes are neither read nor written).
 inline void storeRow(float* c, __m512 v, int count, bool accumulate) {
@@ -39,12 +46,6 @@ inline void storeRow(float* c, __m512 v, int count, bool accumulate) {
 // order); few rows get Split > 1 so that at least 8 independent chains keep both FMA pipes busy.
 // The sum order depends only on the row count, never on Panels, so a column gives the same bits
 // whether a tile took it alone or with its neighbour.
-constexpr int kRows = 12;  // A panel height: 24 accumulators + 2 B rows + a broadcast in 32 zmm
-// K block. A 12 x 32 tile does 24 FMAs per 128 bytes of B, so its two B panels can stream from L2
-// (1024 x 32 floats, 128 KiB) rather than sit in L1; a long K block means one pass over C where
-// K ≤ 1024. Measured on Zen 5, 2 threads: LSTM T=25 B=128 I=H=1024 forward 212 ms at kc = 256,
-// 186 at 768, 175 at 1024; T=50 B=64 I=H=512 50 -> 45 ms.
-constexpr int kKc = 1024;
 
 template <int Rows, int Split, int Panels>
 void tile(int kc, const float* a, const float* b, float* c, long ldc, int nr, bool accumulate) {
