@@ -60,7 +60,9 @@ int stepWorkers(const LayerSpec& s, int T, int B) {
 StepPieces::StepPieces(const LayerSpec& s, int B) : B_(B), H_(s.hiddenSize) {
   const CpuKernels& k = cpuKernels();
   rowHeight_ = B == 1 ? 1 : k.tileRows;  // one row goes to the gemv kernel
-  unitWidth_ = k.tilePanels * kNr;
+  // A gemv piece streams each gate's panels from L3: twice the tile width means half the stream
+  // restarts (LSTM T=50 B=1 H=512 time loop, 2 threads: 1.49-1.53 -> 1.40-1.45 ms).
+  unitWidth_ = k.tilePanels * kNr * (B == 1 ? 2 : 1);
   rowTiles_ = (B + rowHeight_ - 1) / rowHeight_;
   unitBlocks_ = (H_ + unitWidth_ - 1) / unitWidth_;
 }
