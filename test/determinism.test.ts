@@ -1,5 +1,5 @@
 // SPEC §3: results are bitwise identical from run to run and for any thread count on one backend.
-import { GRU, LSTM, Tensor, setNumThreads } from '../src';
+import { GRU, LSTM, RNN, type RecurrentLayer, Tensor, setNumThreads } from '../src';
 import { Rng } from '../src/random';
 import { backendRows, selectBackend } from './helpers/backends';
 
@@ -10,12 +10,14 @@ function random(rng: Rng, shape: number[]): Tensor {
 }
 
 // Big enough that every product is split among threads (the pool only engages above a size).
-// Batches of 24, 13 and 1 reach the full GEMM tile, a one-row tail tile and the one-row kernel.
-function trainStep(layer: LSTM | GRU, threads: number, T: number, B: number) {
+// Batches of 24, 13 and 1 reach the full GEMM tile, a one-row tail tile and the one-row kernel;
+// three threads on this two-core machine make the forward steps' workers take pieces from each
+// other (native/runtime/block_claims.h), which must not change a bit.
+function trainStep(layer: RecurrentLayer, threads: number, T: number, B: number) {
   setNumThreads(threads);
   const rng = new Rng(3);
-  const x = random(rng, [T, B, 96]);
-  const dOutput = random(rng, [T, B, 2 * 80]);
+  const x = random(rng, [T, B, layer.inputSize]);
+  const dOutput = random(rng, [T, B, layer.directions * layer.outputSize]);
   layer.zeroGrad();
   const f = layer.forward(x, { lengths: Array.from({ length: B }, (_, b) => T - (b % 4)), training: true });
   const g = layer.backward(f.tape!, { dOutput });
@@ -33,11 +35,19 @@ describe.each(backendRows())('bitwise determinism on %s', (backend) => {
 
   const lstm = () => new LSTM({ inputSize: 96, hiddenSize: 80, bidirectional: true, numLayers: 2, seed: 1 });
   const gru = () => new GRU({ inputSize: 96, hiddenSize: 80, bidirectional: true, numLayers: 2, seed: 1 });
+  const gruResetFirst = () =>
+    new GRU({ inputSize: 96, hiddenSize: 80, bidirectional: true, numLayers: 2, linearBeforeReset: false, seed: 1 });
+  const rnn = () => new RNN({ inputSize: 96, hiddenSize: 160, bidirectional: true, numLayers: 2, seed: 1 });
+  // Batch 1 splits its steps among threads only from about H = 360 on.
+  const wideLstm = () => new LSTM({ inputSize: 32, hiddenSize: 400, seed: 1 });
   test.each([
     ['LSTM', 7, 24, lstm],
     ['GRU', 7, 24, gru],
+    ['GRU (reset before linear)', 7, 24, gruResetFirst],
+    ['RNN', 7, 24, rnn],
     ['LSTM', 9, 13, lstm],
     ['GRU', 40, 1, gru],
+    ['LSTM H=400', 12, 1, wideLstm],
   ] as const)('%s T=%d B=%d: 1, 2 and 3 threads, and a repeated run, agree bit for bit', (_name, T, B, make) => {
     const layer = make();
     const one = trainStep(layer, 1, T, B);
