@@ -149,6 +149,20 @@ function targetOnnx(rep: Report): string[] {
           (notRun.length ? ` Shapes not in this run: ${notRun.join(', ')}.` : ''),
   );
   if (unmeasured.length) out.push('', `No onnxruntime figure for: ${unmeasured.join('; ')}.`);
+  // A training step does a forward's work and twice more at lower efficiency, so its GFLOP/s above
+  // the forward's means the forward's window ran slower than the machine's steady state: say so
+  // where such a shape is among the misses.
+  const slowWindows = rep.rows.filter(
+    (r) => r.runtime === 'cellscan native' && !r.variant && missed.some((m) => m.startsWith(`${r.shape.id} `)) &&
+      (trainGflops(r) ?? 0) > (forwardGflops(r) ?? Infinity),
+  );
+  if (slowWindows.length) {
+    out.push(
+      '',
+      `${slowWindows.map((r) => `${r.shape.id}: native forward+backward ran at ${g(trainGflops(r))} GFLOP/s, above its forward's ${g(forwardGflops(r))}`).join('; ')}. ` +
+        'A training step does the forward\'s work and twice more, less efficiently, so that forward was timed in a slower spell of the shared machine than the training step after it.',
+    );
+  }
   // A measured ceiling: where onnxruntime outruns the SGEMM of cellscan's own kernel, no recurrent
   // kernel built on that SGEMM can catch it; say so with the figures.
   const sg = rep.sgemm && !('unavailable' in rep.sgemm) ? rep.sgemm.gflops : undefined;
