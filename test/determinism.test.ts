@@ -10,9 +10,11 @@ function random(rng: Rng, shape: number[]): Tensor {
 }
 
 // Big enough that every product is split among threads (the pool only engages above a size).
-// Batches of 24, 13 and 1 reach the full GEMM tile, a one-row tail tile and the one-row kernel;
-// three threads on this two-core machine make the forward steps' workers take pieces from each
-// other (native/runtime/block_claims.h), which must not change a bit.
+// Batches of 24, 13 and 1 reach the full GEMM tile, a one-row tail tile and the one-row kernel.
+// Batch 24 makes forward time loops split rows among workers (BatchSplit); batch 25 must not,
+// since its last row is a one-row tile on one thread but not in every split; wider layers split
+// hidden units, and three threads on this two-core machine make those workers take pieces from
+// each other (native/runtime/block_claims.h). None of it may change a bit.
 function trainStep(layer: RecurrentLayer, threads: number, T: number, B: number) {
   setNumThreads(threads);
   const rng = new Rng(3);
@@ -46,6 +48,7 @@ describe.each(backendRows())('bitwise determinism on %s', (backend) => {
     ['GRU (reset before linear)', 7, 24, gruResetFirst],
     ['RNN', 7, 24, rnn],
     ['LSTM', 9, 13, lstm],
+    ['LSTM', 5, 25, lstm],
     ['GRU', 40, 1, gru],
     ['LSTM H=400', 12, 1, wideLstm],
   ] as const)('%s T=%d B=%d: 1, 2 and 3 threads, and a repeated run, agree bit for bit', (_name, T, B, make) => {

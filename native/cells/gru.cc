@@ -37,67 +37,109 @@ void gruLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   projectInputs(ws.gates.data(), io.x, static_cast<long>(io.T) * B, layer);
   copyOrZero(rowsAt(ws.h.data(), seq.firstSlot(), B, H), io.h0, static_cast<long>(B) * H);
 
+  const auto hBefore = [&](int t) { return rowsAt(ws.h.data(), seq.slotBefore(t), B, H); };
+  const auto hAfter = [&](int t) { return rowsAt(ws.h.data(), seq.slotAfter(t), B, H); };
+  const auto gatesAt = [&](int t) { return rowsAt(ws.gates.data(), t, B, G); };
+  float* rh = ws.scratch.data();  // r ⊙ h, reset before linear only
+
+  // Pieces of step t (rows x units). `a` holds rows [r0, r0 + aRows) of the product's left operand
+  // (h, or r ⊙ h), packed; outputs are addressed from row r0.
+  const auto product = [&](const PackedMatrix& w, const float* a, int r0, int aRows, Range rows, Range u,
+                           const GroupOutput* outs) {
+    gemmGroupColumnsPacked(aRows, a, w, {rows.begin - r0, rows.end - r0}, u.begin, u.end, outs);
+  };
+  const auto finish = [&](int t, Range rows, Range u) {
+    carryPaddedRows(hAfter(t), hBefore(t), false, seq, t, H, u, rows);
+    writeOutputRows(io, seq, t, hAfter(t), H, u, rows);
+  };
+  // Linear before reset: r and z gain R h in place; n's recurrent part stays apart, r scales it.
+  const auto lbrPiece = [&](int t, const float* h, int r0, int hRows, Range rows, Range u) {
+    float* gates = gatesAt(t);
+    float* ghn = rowsAt(ws.ghn.data(), t, B, H);
+    const long o = static_cast<long>(r0);
+    const GroupOutput outs[3] = {{gates + o * G, G, true}, {gates + o * G + H, G, true}, {ghn + o * H, H, false}};
+    product(layer.recurrentWeightsT(), h, r0, hRows, rows, u, outs);
+    for (int b = rows.begin; b < rows.end; b++) {
+      const long r = b;
+      if (seq.active(t, b)) {
+        k.gruForwardLbr(gates + r * G, hAfter(t) + r * H, ghn + r * H, bhn, hBefore(t) + r * H, H, u.begin, u.end);
+      }
+    }
+    finish(t, rows, u);
+  };
+  // Reset before linear, first r and z (and r ⊙ h), then n from the product of r ⊙ h.
+  const auto rzPiece = [&](int t, const float* h, int r0, int hRows, Range rows, Range u) {
+    float* gates = gatesAt(t);
+    const long o = static_cast<long>(r0);
+    const GroupOutput rz[2] = {{gates + o * G, G, true}, {gates + o * G + H, G, true}};
+    product(layer.recurrentWeightsT(), h, r0, hRows, rows, u, rz);
+    for (int b = rows.begin; b < rows.end; b++) {
+      const long r = b;
+      k.gruGatesRz(gates + r * G, rh + r * H, hBefore(t) + r * H, H, u.begin, u.end);
+    }
+  };
+  const auto candidatePiece = [&](int t, const float* rhPacked, int r0, int hRows, Range rows, Range u) {
+    float* gates = gatesAt(t);
+    const GroupOutput toN{gates + static_cast<long>(r0) * G + 2 * H, G, true};
+    product(layer.candidateWeightsT(), rhPacked, r0, hRows, rows, u, &toN);
+    for (int b = rows.begin; b < rows.end; b++) {
+      const long r = b;
+      if (seq.active(t, b)) k.gruCandidate(gates + r * G, hAfter(t) + r * H, hBefore(t) + r * H, H, u.begin, u.end);
+    }
+    finish(t, rows, u);
+  };
+
   const int workers = stepWorkers(s, io.T, B);
-  SpinBarrier barrier(workers);
-  const StepPieces pieces(s, B);
-  BlockClaims claims(workers, pieces.count(), pieces.rowTiles());
-  ThreadPool::instance().run(
-      [&](int w, int) {
-        for (int step = 0; step < io.T; step++) {
-          const int t = seq.timeAt(step);
-          const float* hPrev = rowsAt(ws.h.data(), seq.slotBefore(t), B, H);
-          float* hNew = rowsAt(ws.h.data(), seq.slotAfter(t), B, H);
-          float* gates = rowsAt(ws.gates.data(), t, B, G);
-          // The state update of a piece, once its gates are complete.
-          const auto finishPiece = [&](Range rows, Range u) {
-            carryPaddedRows(hNew, hPrev, false, seq, t, H, u, rows);
-            writeOutputRows(io, seq, t, hNew, H, u, rows);
-          };
-          const float* h = packRows(B, MatrixRef{hPrev, H, false}, layer.recurrentWeightsT());
-          if (lbr) {
-            // r and z gain R h in place; n's recurrent part stays apart, r scales it.
-            float* ghn = rowsAt(ws.ghn.data(), t, B, H);
-            const GroupOutput outs[3] = {{gates, G, true}, {gates + H, G, true}, {ghn, H, false}};
-            claims.forEach(w, step, [&](int i) {
-              const auto [rows, u] = pieces.at(i);
-              gemmGroupColumnsPacked(B, h, layer.recurrentWeightsT(), rows, u.begin, u.end, outs);
-              for (int b = rows.begin; b < rows.end; b++) {
-                const long r = b;
-                if (seq.active(t, b)) {
-                  k.gruForwardLbr(gates + r * G, hNew + r * H, ghn + r * H, bhn, hPrev + r * H, H, u.begin, u.end);
-                }
-              }
-              finishPiece(rows, u);
-            });
-          } else {
-            // r first; n's recurrent product reads r ⊙ h of every unit, hence the barrier.
-            float* rh = ws.scratch.data();
-            const GroupOutput rz[2] = {{gates, G, true}, {gates + H, G, true}};
-            claims.forEach(w, 2 * step, [&](int i) {
-              const auto [rows, u] = pieces.at(i);
-              gemmGroupColumnsPacked(B, h, layer.recurrentWeightsT(), rows, u.begin, u.end, rz);
-              for (int b = rows.begin; b < rows.end; b++) {
-                const long r = b;
-                k.gruGatesRz(gates + r * G, rh + r * H, hPrev + r * H, H, u.begin, u.end);
-              }
-            });
-            barrier.wait();
-            const GroupOutput toN{gates + 2 * H, G, true};
-            const float* rhPacked = packRows(B, MatrixRef{rh, H, false}, layer.candidateWeightsT());
-            claims.forEach(w, 2 * step + 1, [&](int i) {
-              const auto [rows, u] = pieces.at(i);
-              gemmGroupColumnsPacked(B, rhPacked, layer.candidateWeightsT(), rows, u.begin, u.end, &toN);
-              for (int b = rows.begin; b < rows.end; b++) {
-                const long r = b;
-                if (seq.active(t, b)) k.gruCandidate(gates + r * G, hNew + r * H, hPrev + r * H, H, u.begin, u.end);
-              }
-              finishPiece(rows, u);
-            });
+  if (const BatchSplit split(s, B, workers); split) {
+    ThreadPool::instance().run(
+        [&](int w, int n) {
+          const Range rows = split.rows(w, n);
+          const int count = rows.end - rows.begin;
+          const long r0 = rows.begin;
+          for (int step = 0; step < io.T; step++) {
+            const int t = seq.timeAt(step);
+            const float* h = packRows(count, MatrixRef{hBefore(t) + r0 * H, H, false}, layer.recurrentWeightsT());
+            if (lbr) {
+              lbrPiece(t, h, rows.begin, count, rows, {0, H});
+            } else {
+              rzPiece(t, h, rows.begin, count, rows, {0, H});
+              const float* rhPacked = packRows(count, MatrixRef{rh + r0 * H, H, false}, layer.candidateWeightsT());
+              candidatePiece(t, rhPacked, rows.begin, count, rows, {0, H});
+            }
           }
-          barrier.wait();  // all of hNew before the next step reads it
-        }
-      },
-      workers);
+        },
+        workers);
+  } else {
+    SpinBarrier barrier(workers);
+    const StepPieces pieces(s, B);
+    BlockClaims claims(workers, pieces.count(), pieces.rowTiles());
+    ThreadPool::instance().run(
+        [&](int w, int) {
+          for (int step = 0; step < io.T; step++) {
+            const int t = seq.timeAt(step);
+            const float* h = packRows(B, MatrixRef{hBefore(t), H, false}, layer.recurrentWeightsT());
+            if (lbr) {
+              claims.forEach(w, step, [&](int i) {
+                const auto [rows, u] = pieces.at(i);
+                lbrPiece(t, h, 0, B, rows, u);
+              });
+            } else {
+              claims.forEach(w, 2 * step, [&](int i) {
+                const auto [rows, u] = pieces.at(i);
+                rzPiece(t, h, 0, B, rows, u);
+              });
+              barrier.wait();  // n's recurrent product reads r ⊙ h of every unit
+              const float* rhPacked = packRows(B, MatrixRef{rh, H, false}, layer.candidateWeightsT());
+              claims.forEach(w, 2 * step + 1, [&](int i) {
+                const auto [rows, u] = pieces.at(i);
+                candidatePiece(t, rhPacked, 0, B, rows, u);
+              });
+            }
+            barrier.wait();  // all of hNew before the next step reads it
+          }
+        },
+        workers);
+  }
   std::memcpy(io.hN, rowsAt(ws.h.data(), seq.finalSlot(), B, H), static_cast<size_t>(B) * H * sizeof(float));
 }
 

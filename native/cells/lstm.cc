@@ -29,57 +29,88 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   copyOrZero(rowsAt(ws.h.data(), seq.firstSlot(), B, hout), io.h0, static_cast<long>(B) * hout);
   copyOrZero(rowsAt(ws.c.data(), seq.firstSlot(), B, H), io.c0, static_cast<long>(B) * H);
 
-  const int workers = stepWorkers(s, io.T, B);
-  SpinBarrier barrier(workers);
-  const StepPieces pieces(s, B);
-  BlockClaims claims(workers, pieces.count(), pieces.rowTiles());
-  ThreadPool::instance().run(
-      [&](int w, int n) {
-        const Range o = shareOf(w, n, s).outs;
-        for (int step = 0; step < io.T; step++) {
-          const int t = seq.timeAt(step);
-          const float* hPrev = rowsAt(ws.h.data(), seq.slotBefore(t), B, hout);
-          float* hNew = rowsAt(ws.h.data(), seq.slotAfter(t), B, hout);
-          const float* cPrev = rowsAt(ws.c.data(), seq.slotBefore(t), B, H);
-          float* cNew = rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
-          float* gates = rowsAt(ws.gates.data(), t, B, G);
-          // Without projection the cell output is the new hidden state itself.
-          float* m = proj ? rowsAt(ws.m.data(), t, B, H) : hNew;
+  // Step t's buffers: the states before and after it, its gates and (with projection) its m.
+  const auto hBefore = [&](int t) { return rowsAt(ws.h.data(), seq.slotBefore(t), B, hout); };
+  const auto hAfter = [&](int t) { return rowsAt(ws.h.data(), seq.slotAfter(t), B, hout); };
+  const auto gatesAt = [&](int t) { return rowsAt(ws.gates.data(), t, B, G); };
+  // Without projection the cell output is the new hidden state itself.
+  const auto mAt = [&](int t) { return proj ? rowsAt(ws.m.data(), t, B, H) : hAfter(t); };
 
-          const GroupOutput toGates[4] = {{gates, G, true}, {gates + H, G, true}, {gates + 2 * H, G, true},
-                                          {gates + 3 * H, G, true}};
-          const float* h = packRows(B, MatrixRef{hPrev, hout, false}, layer.recurrentWeightsT());
-          claims.forEach(w, step, [&](int i) {
-            const auto [rows, u] = pieces.at(i);
-            gemmGroupColumnsPacked(B, h, layer.recurrentWeightsT(), rows, u.begin, u.end, toGates);
-            for (int b = rows.begin; b < rows.end; b++) {
-              const long r = b;
-              if (seq.active(t, b)) {
-                k.lstmForward(gates + r * G, cNew + r * H, m + r * H, cPrev + r * H, peep, H, u.begin, u.end);
-              }
-            }
-            carryPaddedRows(cNew, cPrev, false, seq, t, H, u, rows);
-            if (proj) {
-              // dW_hr sums over every row of m: a padded row must hold zeros, not stale memory.
-              for (int b = rows.begin; b < rows.end; b++) {
-                if (!seq.active(t, b)) std::fill(m + b * H + u.begin, m + b * H + u.end, 0.0f);
-              }
-            } else {
-              carryPaddedRows(hNew, hPrev, false, seq, t, H, u, rows);
-              writeOutputRows(io, seq, t, hNew, hout, u, rows);
-            }
-          });
-          if (proj) {
-            barrier.wait();  // all of m
-            const GroupOutput toH{hNew, hout, false};
-            gemmGroupColumns(B, MatrixRef{m, H, false}, layer.projectionWeightsT(), o.begin, o.end, &toH);
-            carryPaddedRows(hNew, hPrev, false, seq, t, hout, o, {0, B});
-            writeOutputRows(io, seq, t, hNew, hout, o, {0, B});
+  // Rows x units of step t: the recurrent product onto the gates, then the cell update. `h` holds
+  // rows [r0, r0 + hRows) of the state before the step, packed.
+  const auto piece = [&](int t, const float* h, int r0, int hRows, Range rows, Range u) {
+    float* gates = gatesAt(t);
+    float* gatesR0 = gates + static_cast<long>(r0) * G;
+    const GroupOutput toGates[4] = {{gatesR0, G, true}, {gatesR0 + H, G, true}, {gatesR0 + 2 * H, G, true},
+                                    {gatesR0 + 3 * H, G, true}};
+    gemmGroupColumnsPacked(hRows, h, layer.recurrentWeightsT(), {rows.begin - r0, rows.end - r0}, u.begin, u.end,
+                           toGates);
+    const float* cPrev = rowsAt(ws.c.data(), seq.slotBefore(t), B, H);
+    float* cNew = rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
+    float* m = mAt(t);
+    for (int b = rows.begin; b < rows.end; b++) {
+      const long r = b;
+      if (seq.active(t, b)) k.lstmForward(gates + r * G, cNew + r * H, m + r * H, cPrev + r * H, peep, H, u.begin, u.end);
+    }
+    carryPaddedRows(cNew, cPrev, false, seq, t, H, u, rows);
+    if (proj) {
+      // dW_hr sums over every row of m: a padded row must hold zeros, not stale memory.
+      for (int b = rows.begin; b < rows.end; b++) {
+        if (!seq.active(t, b)) std::fill(m + b * H + u.begin, m + b * H + u.end, 0.0f);
+      }
+    } else {
+      carryPaddedRows(hAfter(t), hBefore(t), false, seq, t, H, u, rows);
+      writeOutputRows(io, seq, t, hAfter(t), hout, u, rows);
+    }
+  };
+  // With projection, output columns o of rows: h = m · W_hrᵀ.
+  const auto project = [&](int t, Range rows, Range o) {
+    const long r0 = rows.begin;
+    const GroupOutput toH{hAfter(t) + r0 * hout, hout, false};
+    gemmGroupColumns(rows.end - rows.begin, MatrixRef{mAt(t) + r0 * H, H, false}, layer.projectionWeightsT(), o.begin,
+                     o.end, &toH);
+    carryPaddedRows(hAfter(t), hBefore(t), false, seq, t, hout, o, rows);
+    writeOutputRows(io, seq, t, hAfter(t), hout, o, rows);
+  };
+
+  const int workers = stepWorkers(s, io.T, B);
+  if (const BatchSplit split(s, B, workers); split) {
+    ThreadPool::instance().run(
+        [&](int w, int n) {
+          const Range rows = split.rows(w, n);
+          const int count = rows.end - rows.begin;
+          for (int step = 0; step < io.T; step++) {
+            const int t = seq.timeAt(step);
+            const float* h = packRows(count, MatrixRef{hBefore(t) + static_cast<long>(rows.begin) * hout, hout, false},
+                                      layer.recurrentWeightsT());
+            piece(t, h, rows.begin, count, rows, {0, H});
+            if (proj) project(t, rows, {0, hout});
           }
-          barrier.wait();  // all of hNew before the next step reads it
-        }
-      },
-      workers);
+        },
+        workers);
+  } else {
+    SpinBarrier barrier(workers);
+    const StepPieces pieces(s, B);
+    BlockClaims claims(workers, pieces.count(), pieces.rowTiles());
+    ThreadPool::instance().run(
+        [&](int w, int n) {
+          const Range o = shareOf(w, n, s).outs;
+          for (int step = 0; step < io.T; step++) {
+            const int t = seq.timeAt(step);
+            const float* h = packRows(B, MatrixRef{hBefore(t), hout, false}, layer.recurrentWeightsT());
+            claims.forEach(w, step, [&](int i) {
+              const auto [rows, u] = pieces.at(i);
+              piece(t, h, 0, B, rows, u);
+            });
+            if (proj) {
+              barrier.wait();  // all of m
+              project(t, {0, B}, o);
+            }
+            barrier.wait();  // all of hNew before the next step reads it
+          }
+        },
+        workers);
+  }
   std::memcpy(io.hN, rowsAt(ws.h.data(), seq.finalSlot(), B, hout), static_cast<size_t>(B) * hout * sizeof(float));
   std::memcpy(io.cN, rowsAt(ws.c.data(), seq.finalSlot(), B, H), static_cast<size_t>(B) * H * sizeof(float));
 }

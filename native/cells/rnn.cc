@@ -19,33 +19,55 @@ void rnnLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
 
   projectInputs(ws.gates.data(), io.x, static_cast<long>(io.T) * B, layer);
   copyOrZero(rowsAt(ws.h.data(), seq.firstSlot(), B, H), io.h0, static_cast<long>(B) * H);
+  const auto hBefore = [&](int t) { return rowsAt(ws.h.data(), seq.slotBefore(t), B, H); };
+  const auto hAfter = [&](int t) { return rowsAt(ws.h.data(), seq.slotAfter(t), B, H); };
+  // Rows x units of step t; `h` holds rows [r0, r0 + hRows) of the state before it, packed.
+  const auto piece = [&](int t, const float* h, int r0, int hRows, Range rows, Range u) {
+    float* pre = rowsAt(ws.gates.data(), t, B, H);
+    const GroupOutput toPre{pre + static_cast<long>(r0) * H, H, true};
+    gemmGroupColumnsPacked(hRows, h, layer.recurrentWeightsT(), {rows.begin - r0, rows.end - r0}, u.begin, u.end,
+                           &toPre);
+    float* hNew = hAfter(t);
+    for (int b = rows.begin; b < rows.end; b++) {
+      const long r = static_cast<long>(b) * H;
+      if (seq.active(t, b)) k.rnnForward(hNew + r, pre + r, relu, u.begin, u.end);
+    }
+    carryPaddedRows(hNew, hBefore(t), false, seq, t, H, u, rows);
+    writeOutputRows(io, seq, t, hNew, H, u, rows);
+  };
+
   const int workers = stepWorkers(s, io.T, B);
-  SpinBarrier barrier(workers);
-  const StepPieces pieces(s, B);
-  BlockClaims claims(workers, pieces.count(), pieces.rowTiles());
-  ThreadPool::instance().run(
-      [&](int w, int) {
-        for (int step = 0; step < io.T; step++) {
-          const int t = seq.timeAt(step);
-          const float* hPrev = rowsAt(ws.h.data(), seq.slotBefore(t), B, H);
-          float* hNew = rowsAt(ws.h.data(), seq.slotAfter(t), B, H);
-          float* pre = rowsAt(ws.gates.data(), t, B, H);
-          const GroupOutput toPre{pre, H, true};
-          const float* h = packRows(B, MatrixRef{hPrev, H, false}, layer.recurrentWeightsT());
-          claims.forEach(w, step, [&](int i) {
-            const auto [rows, u] = pieces.at(i);
-            gemmGroupColumnsPacked(B, h, layer.recurrentWeightsT(), rows, u.begin, u.end, &toPre);
-            for (int b = rows.begin; b < rows.end; b++) {
-              const long r = static_cast<long>(b) * H;
-              if (seq.active(t, b)) k.rnnForward(hNew + r, pre + r, relu, u.begin, u.end);
-            }
-            carryPaddedRows(hNew, hPrev, false, seq, t, H, u, rows);
-            writeOutputRows(io, seq, t, hNew, H, u, rows);
-          });
-          barrier.wait();  // all of hNew before the next step reads it
-        }
-      },
-      workers);
+  if (const BatchSplit split(s, B, workers); split) {
+    ThreadPool::instance().run(
+        [&](int w, int n) {
+          const Range rows = split.rows(w, n);
+          const int count = rows.end - rows.begin;
+          for (int step = 0; step < io.T; step++) {
+            const int t = seq.timeAt(step);
+            const float* h = packRows(count, MatrixRef{hBefore(t) + static_cast<long>(rows.begin) * H, H, false},
+                                      layer.recurrentWeightsT());
+            piece(t, h, rows.begin, count, rows, {0, H});
+          }
+        },
+        workers);
+  } else {
+    SpinBarrier barrier(workers);
+    const StepPieces pieces(s, B);
+    BlockClaims claims(workers, pieces.count(), pieces.rowTiles());
+    ThreadPool::instance().run(
+        [&](int w, int) {
+          for (int step = 0; step < io.T; step++) {
+            const int t = seq.timeAt(step);
+            const float* h = packRows(B, MatrixRef{hBefore(t), H, false}, layer.recurrentWeightsT());
+            claims.forEach(w, step, [&](int i) {
+              const auto [rows, u] = pieces.at(i);
+              piece(t, h, 0, B, rows, u);
+            });
+            barrier.wait();  // all of hNew before the next step reads it
+          }
+        },
+        workers);
+  }
   std::memcpy(io.hN, rowsAt(ws.h.data(), seq.finalSlot(), B, H), static_cast<size_t>(B) * H * sizeof(float));
 }
 

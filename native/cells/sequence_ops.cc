@@ -57,6 +57,21 @@ int stepWorkers(const LayerSpec& s, int T, int B) {
   return std::max(1, std::min(ThreadPool::instance().threads(), blocks));
 }
 
+BatchSplit::BatchSplit(const LayerSpec& s, int B, int workers) : B_(B) {
+  if (workers < 2) return;
+  const int tile = cpuKernels().tileRows;
+  const auto wholeTiles = [tile](int rows) { return rows % tile == 0 || rows % tile >= 4; };
+  // Weights beyond a core's share of L3 come from memory: a worker needs more rows to outrun them.
+  const double weightBytes = 4.0 * s.gateSize() * s.outSize();
+  const int minRows = weightBytes > 8e6 ? 32 : 8;
+  if (!wholeTiles(B)) return;
+  for (int w = 0; w < workers; w++) {
+    const Range r = rows(w, workers);
+    if (r.end - r.begin < minRows || !wholeTiles(r.end - r.begin)) return;
+  }
+  on_ = true;
+}
+
 StepPieces::StepPieces(const LayerSpec& s, int B) : B_(B), H_(s.hiddenSize) {
   const CpuKernels& k = cpuKernels();
   rowHeight_ = B == 1 ? 1 : k.tileRows;  // one row goes to the gemv kernel

@@ -32,6 +32,25 @@ inline const float* rowsAt(const float* base, int index, int B, int n) {
 // at a barrier would cost more than the work (results are the same either way).
 int stepWorkers(const LayerSpec& s, int T, int B);
 
+// Whether a forward time loop splits batch rows among its workers instead of hidden units. Each
+// worker then runs its rows through every step on its own: no barrier and no exchange of h between
+// cores, at the price of every worker streaming all the recurrent weights each step, which its
+// tiles outrun once it has 8 rows or more. Only where every row comes out bit for bit as on one
+// thread: GEMM tiles of fewer than 4 rows sum k in split accumulators (isa/), so neither the whole
+// batch nor any worker's rows may end in a 1-3 row tile.
+class BatchSplit {
+ public:
+  BatchSplit(const LayerSpec& s, int B, int workers);
+  explicit operator bool() const { return on_; }
+  // Worker w's rows of n workers (n as constructed).
+  Range rows(int w, int n) const { return blockRange(w, n, B_, kGrain); }
+
+ private:
+  static constexpr int kGrain = 4;
+  int B_;
+  bool on_ = false;
+};
+
 // The pieces a forward step hands out (BlockClaims): one GEMM tile of batch rows by one tile
 // width of hidden units, in every gate. Piece i is row tile i % rowTiles of unit block
 // i / rowTiles, so a worker's own pieces share their weights.
