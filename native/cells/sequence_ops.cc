@@ -10,12 +10,11 @@ namespace cellscan {
 void projectInputs(float* gates, const float* x, long rows, const Layer& layer) {
   const LayerSpec& s = layer.spec();
   const int gh = s.gateSize();
-  sgemm(static_cast<int>(rows), MatrixRef{x, s.inputSize, false}, layer.inputWeightsT(), gates, gh, false);
-  if (!s.bias) return;
-  const float* bias = layer.inputBias();
-  for (long r = 0; r < rows; r++) {
-    float* g = gates + r * gh;
-    for (int j = 0; j < gh; j++) g[j] += bias[j];
+  const MatrixRef xs{x, s.inputSize, false};
+  if (s.bias) {
+    sgemmBias(static_cast<int>(rows), xs, layer.inputWeightsT(), layer.inputBias(), gates, gh);
+  } else {
+    sgemm(static_cast<int>(rows), xs, layer.inputWeightsT(), gates, gh, false);
   }
 }
 

@@ -35,8 +35,10 @@ void zeroRows(int m, int n, float* c, long ldc) {
 
 // One worker's share of the product: rows [rows.begin, rows.end) against column tiles
 // [tiles.begin, tiles.end) of the current (kc x nc) B block, packing its own A rows in kMc chunks.
+// With a bias (first K block only), each c tile starts as the bias rows and the tile adds onto
+// them while they are in L1, instead of a separate pass over all of c.
 void multiplyShare(MatrixRef a, int pc, int kc, Range rows, Range tiles, int nc, const float* bBlock, float* c,
-                   long ldc, bool accumulate, float* aPanels) {
+                   long ldc, bool accumulate, const float* bias, float* aPanels) {
   const CpuKernels& k = cpuKernels();
   const int tileCols = k.tilePanels * kNr;
   const int mr = k.tileRows;
@@ -48,8 +50,13 @@ void multiplyShare(MatrixRef a, int pc, int kc, Range rows, Range tiles, int nc,
       const int j = jt * tileCols;
       const int nr = std::min(tileCols, nc - j);
       for (int i = 0; i < mc; i += mr) {
-        k.gemmTile(kc, aPanels + static_cast<long>(i) * kc, bBlock + static_cast<long>(j) * kc, c + (ic + i) * ldc + j,
-                   ldc, std::min(mr, mc - i), nr, accumulate);
+        float* cTile = c + (ic + i) * ldc + j;
+        const int rowsHere = std::min(mr, mc - i);
+        if (bias) {
+          for (int r = 0; r < rowsHere; r++) std::copy(bias + j, bias + j + nr, cTile + r * ldc);
+        }
+        k.gemmTile(kc, aPanels + static_cast<long>(i) * kc, bBlock + static_cast<long>(j) * kc, cTile, ldc, rowsHere,
+                   nr, accumulate || bias);
       }
     }
   }
@@ -60,10 +67,14 @@ void multiplyShare(MatrixRef a, int pc, int kc, Range rows, Range tiles, int nc,
 // block that needs packing is packed by all of them together, between two barriers. Either way an
 // output element belongs to one worker and is summed in the same K order.
 void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatrix* packedB, float* c, long ldc,
-                bool accumulate) {
+                bool accumulate, const float* bias = nullptr) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
-    if (!accumulate) zeroRows(m, n, c, ldc);
+    if (bias) {
+      for (int i = 0; i < m; i++) std::copy(bias, bias + n, c + i * ldc);
+    } else if (!accumulate) {
+      zeroRows(m, n, c, ldc);
+    }
     return;
   }
   const CpuKernels& kernels = cpuKernels();
@@ -104,7 +115,8 @@ void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatri
               barrier.wait();  // the whole block is packed
               bBlock = bPanels;
             }
-            multiplyShare(a, pc, kc, rows, tiles, nc, bBlock, c + jc, ldc, accumulate || pc > 0, aPanels);
+            multiplyShare(a, pc, kc, rows, tiles, nc, bBlock, c + jc, ldc, accumulate || pc > 0,
+                          bias && pc == 0 ? bias + jc : nullptr, aPanels);
             if (!packedB) barrier.wait();  // nobody still reads the block the next pc repacks
           }
         }
@@ -139,6 +151,10 @@ void sgemm(int m, int n, int k, MatrixRef a, MatrixRef b, float* c, long ldc, bo
 
 void sgemm(int m, MatrixRef a, const PackedMatrix& b, float* c, long ldc, bool accumulate) {
   gemmDriver(m, b.cols(), b.rows(), a, MatrixRef{nullptr, 0, false}, &b, c, ldc, accumulate);
+}
+
+void sgemmBias(int m, MatrixRef a, const PackedMatrix& b, const float* bias, float* c, long ldc) {
+  gemmDriver(m, b.cols(), b.rows(), a, MatrixRef{nullptr, 0, false}, &b, c, ldc, false, bias);
 }
 
 // Packed A for the group products: every K block of op(A) in turn, block pc at pc * mPadded, each

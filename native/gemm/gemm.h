@@ -44,6 +44,8 @@ class PackedMatrix {
 // the pool's threads. The packed form requires a single-group PackedMatrix.
 void sgemm(int m, int n, int k, MatrixRef a, MatrixRef b, float* c, long ldc, bool accumulate);
 void sgemm(int m, MatrixRef a, const PackedMatrix& b, float* c, long ldc, bool accumulate);
+// c[m, n] = op(A) · op(B) + bias[n] on every row.
+void sgemmBias(int m, MatrixRef a, const PackedMatrix& b, const float* bias, float* c, long ldc);
 
 // Where one group's columns go in gemmGroupColumns.
 struct GroupOutput {
