@@ -175,7 +175,7 @@ void gruLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
           const float* hPrev = rowsAt(ws.h.data(), seq.slotBefore(t), B, H);
           const float* gates = rowsAt(ws.gates.data(), t, B, G);
           float* dGt = rowsAt(dG.data(), t, B, G);
-          stepGradient(dht.data(), dh, io, seq, t, H, u);
+          stepGradient(dht.data(), dh, io, seq, t, H, u, {0, B});
           carryPaddedRows(dhBefore, dh, false, seq, t, H, u, {0, B});
 
           if (lbr) {

@@ -141,53 +141,94 @@ void lstmLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& l
   if (peep) std::fill(io.grads.wPeep, io.grads.wPeep + 3 * H, 0.0f);
 
   const int workers = stepWorkers(s, T, B);
-  SpinBarrier barrier(workers);
-  ThreadPool::instance().run(
-      [&](int w, int n) {
-        const Share share = shareOf(w, n, s);
-        const Range u = share.units;
-        const Range o = share.outs;
-        // Every worker swaps its own copies of the ping-pong pointers, in step.
-        float* dh = dhA.data();
-        float* dhBefore = dhB.data();
-        float* dc = dcA.data();
-        float* dcBefore = dcB.data();
-        for (int step = T - 1; step >= 0; step--) {
-          const int t = seq.timeAt(step);
-          const float* cPrev = rowsAt(ws.c.data(), seq.slotBefore(t), B, H);
-          const float* cNew = rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
-          const float* gates = rowsAt(ws.gates.data(), t, B, G);
-          float* dGt = rowsAt(dG.data(), t, B, G);
-          float* dht = proj ? rowsAt(dHt.data(), t, B, hout) : dHt.data();
-
-          stepGradient(dht, dh, io, seq, t, hout, o);
-          const float* dmt = dht;
-          if (proj) {
-            barrier.wait();  // all of dht
-            const GroupOutput toDm{dm.data(), H, false};
-            gemmGroupColumns(B, MatrixRef{dht, hout, false}, bw.wHr, u.begin, u.end, &toDm);
-            dmt = dm.data();
-          }
-          for (int b = 0; b < B; b++) {
-            const long r = b;
-            if (seq.active(t, b)) {
-              k.lstmBackward(dGt + r * G, dcBefore + r * H, io.grads.wPeep, gates + r * G, cNew + r * H, cPrev + r * H,
-                             dmt + r * H, dc + r * H, peep, H, u.begin, u.end);
-            } else {
-              for (int g = 0; g < 4; g++) std::fill(dGt + r * G + g * H + u.begin, dGt + r * G + g * H + u.end, 0.0f);
+  // Without projection or peepholes a batch row's gradients never meet another row's inside the
+  // time loop, so workers can run their own rows through it alone (see BatchSplit).
+  const BatchSplit split(s, B, workers);
+  if (split && !proj && !peep) {
+    ThreadPool::instance().run(
+        [&](int w, int n) {
+          const Range r = split.rows(w, n);
+          const Range all{0, H};
+          float* dh = dhA.data();
+          float* dhBefore = dhB.data();
+          float* dc = dcA.data();
+          float* dcBefore = dcB.data();
+          for (int step = T - 1; step >= 0; step--) {
+            const int t = seq.timeAt(step);
+            const float* cPrev = rowsAt(ws.c.data(), seq.slotBefore(t), B, H);
+            const float* cNew = rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
+            const float* gates = rowsAt(ws.gates.data(), t, B, G);
+            float* dGt = rowsAt(dG.data(), t, B, G);
+            float* dht = dHt.data();
+            stepGradient(dht, dh, io, seq, t, hout, all, r);
+            for (int b = r.begin; b < r.end; b++) {
+              const long q = b;
+              if (seq.active(t, b)) {
+                k.lstmBackward(dGt + q * G, dcBefore + q * H, nullptr, gates + q * G, cNew + q * H, cPrev + q * H,
+                               dht + q * H, dc + q * H, nullptr, H, 0, H);
+              } else {
+                std::fill(dGt + q * G, dGt + (q + 1) * G, 0.0f);
+              }
             }
+            carryPaddedRows(dcBefore, dc, false, seq, t, H, all, r);
+            carryPaddedRows(dhBefore, dh, true, seq, t, hout, all, r);
+            const GroupOutput toDh{dhBefore + static_cast<long>(r.begin) * hout, hout, true};
+            const MatrixRef dGRows{dGt + static_cast<long>(r.begin) * G, G, false};
+            gemmGroupColumns(r.end - r.begin, dGRows, bw.wHh, 0, hout, &toDh);
+            std::swap(dh, dhBefore);
+            std::swap(dc, dcBefore);
           }
-          carryPaddedRows(dcBefore, dc, false, seq, t, H, u, {0, B});
-          barrier.wait();  // all of dG for this step
-          carryPaddedRows(dhBefore, dh, true, seq, t, hout, o, {0, B});
-          const GroupOutput toDh{dhBefore, hout, true};
-          gemmGroupColumns(B, MatrixRef{dGt, G, false}, bw.wHh, o.begin, o.end, &toDh);
-          // The next step reads only this worker's own columns of dh and dc: no barrier needed.
-          std::swap(dh, dhBefore);
-          std::swap(dc, dcBefore);
-        }
-      },
-      workers);
+        },
+        workers);
+  } else {
+    SpinBarrier barrier(workers);
+    ThreadPool::instance().run(
+        [&](int w, int n) {
+          const Share share = shareOf(w, n, s);
+          const Range u = share.units;
+          const Range o = share.outs;
+          // Every worker swaps its own copies of the ping-pong pointers, in step.
+          float* dh = dhA.data();
+          float* dhBefore = dhB.data();
+          float* dc = dcA.data();
+          float* dcBefore = dcB.data();
+          for (int step = T - 1; step >= 0; step--) {
+            const int t = seq.timeAt(step);
+            const float* cPrev = rowsAt(ws.c.data(), seq.slotBefore(t), B, H);
+            const float* cNew = rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
+            const float* gates = rowsAt(ws.gates.data(), t, B, G);
+            float* dGt = rowsAt(dG.data(), t, B, G);
+            float* dht = proj ? rowsAt(dHt.data(), t, B, hout) : dHt.data();
+
+            stepGradient(dht, dh, io, seq, t, hout, o, {0, B});
+            const float* dmt = dht;
+            if (proj) {
+              barrier.wait();  // all of dht
+              const GroupOutput toDm{dm.data(), H, false};
+              gemmGroupColumns(B, MatrixRef{dht, hout, false}, bw.wHr, u.begin, u.end, &toDm);
+              dmt = dm.data();
+            }
+            for (int b = 0; b < B; b++) {
+              const long r = b;
+              if (seq.active(t, b)) {
+                k.lstmBackward(dGt + r * G, dcBefore + r * H, io.grads.wPeep, gates + r * G, cNew + r * H, cPrev + r * H,
+                               dmt + r * H, dc + r * H, peep, H, u.begin, u.end);
+              } else {
+                for (int g = 0; g < 4; g++) std::fill(dGt + r * G + g * H + u.begin, dGt + r * G + g * H + u.end, 0.0f);
+              }
+            }
+            carryPaddedRows(dcBefore, dc, false, seq, t, H, u, {0, B});
+            barrier.wait();  // all of dG for this step
+            carryPaddedRows(dhBefore, dh, true, seq, t, hout, o, {0, B});
+            const GroupOutput toDh{dhBefore, hout, true};
+            gemmGroupColumns(B, MatrixRef{dGt, G, false}, bw.wHh, o.begin, o.end, &toDh);
+            // The next step reads only this worker's own columns of dh and dc: no barrier needed.
+            std::swap(dh, dhBefore);
+            std::swap(dc, dcBefore);
+          }
+        },
+        workers);
+  }
   // After T swaps the final gradients sit in A when T is even, in B when odd.
   const float* dh = (T % 2 == 0 ? dhA : dhB).data();
   const float* dc = (T % 2 == 0 ? dcA : dcB).data();

@@ -99,7 +99,7 @@ void rnnLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
           const int t = seq.timeAt(step);
           const float* hNew = rowsAt(ws.h.data(), seq.slotAfter(t), B, H);
           float* dGt = rowsAt(dG.data(), t, B, H);
-          stepGradient(dht.data(), dh, io, seq, t, H, u);
+          stepGradient(dht.data(), dh, io, seq, t, H, u, {0, B});
           for (int b = 0; b < B; b++) {
             const long r = static_cast<long>(b) * H;
             if (seq.active(t, b)) {

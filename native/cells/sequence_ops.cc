@@ -94,8 +94,9 @@ void writeOutputRows(const ForwardIO& io, const SequenceIndex& seq, int t, const
   }
 }
 
-void stepGradient(float* dht, const float* dh, const BackwardIO& io, const SequenceIndex& seq, int t, int n, Range c) {
-  for (int b = 0; b < seq.B; b++) {
+void stepGradient(float* dht, const float* dh, const BackwardIO& io, const SequenceIndex& seq, int t, int n, Range c,
+                  Range rows) {
+  for (int b = rows.begin; b < rows.end; b++) {
     float* d = dht + static_cast<long>(b) * n;
     if (!seq.active(t, b)) {
       std::fill(d + c.begin, d + c.end, 0.0f);

@@ -94,8 +94,10 @@ inline Share shareOf(int w, int n, const LayerSpec& s) {
 void writeOutputRows(const ForwardIO& io, const SequenceIndex& seq, int t, const float* hNew, int n, Range c,
                      Range rows);
 
-// Total gradient on h for step t: dh (from later steps) + dY for active rows, 0 for padded rows.
-void stepGradient(float* dht, const float* dh, const BackwardIO& io, const SequenceIndex& seq, int t, int n, Range c);
+// Total gradient on h for step t: dh (from later steps) + dY for active rows, 0 for padded rows
+// (batch rows `rows` only).
+void stepGradient(float* dht, const float* dh, const BackwardIO& io, const SequenceIndex& seq, int t, int n, Range c,
+                  Range rows);
 
 // Padded rows of step t (among `rows`) take `carry`; active rows are zeroed when zeroActive, else
 // left alone.
