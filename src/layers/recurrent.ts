@@ -5,6 +5,7 @@ import type { Backend, BackendLayer, LayerParams, LayerSpec, Workspace } from '.
 import { rangeError, shapeText, shown, typeError } from '../errors';
 import { Rng } from '../random';
 import { Tensor, numel } from '../tensor';
+import { uninitializedFloat32 } from '../uninitialized';
 import { swapLeadingAxes } from './layout';
 import { Module } from './module';
 import { readRecurrentOptions, type RecurrentConfig } from './options';
@@ -290,13 +291,13 @@ export abstract class RecurrentLayer extends Module {
     const hout = this.outputSize;
     const H = c.hiddenSize;
     const states = c.numLayers * D;
-    const hN = new Float32Array(states * B * hout);
-    const cN = this.hasCellState ? new Float32Array(states * B * H) : undefined;
+    const hN = uninitializedFloat32(states * B * hout);
+    const cN = this.hasCellState ? uninitializedFloat32(states * B * H) : undefined;
     const workspaces: Workspace[] = [];
     const masks: Float32Array[] = [];
     let x = p.x;
     for (let k = 0; k < c.numLayers; k++) {
-      const y = new Float32Array(T * B * D * hout);
+      const y = uninitializedFloat32(T * B * D * hout);
       for (let d = 0; d < D; d++) {
         const s = k * D + d;
         const ws = yield {
@@ -382,15 +383,15 @@ export abstract class RecurrentLayer extends Module {
     const hout = this.outputSize;
     const H = c.hiddenSize;
     const states = c.numLayers * D;
-    const dh0 = new Float32Array(states * B * hout);
-    const dc0 = this.hasCellState ? new Float32Array(states * B * H) : undefined;
+    const dh0 = uninitializedFloat32(states * B * hout);
+    const dc0 = this.hasCellState ? uninitializedFloat32(states * B * H) : undefined;
     let dY = p.dY;
     let dX = new Float32Array(0);
     for (let k = c.numLayers - 1; k >= 0; k--) {
       const inSize = this.layerInputSize(k);
-      dX = new Float32Array(T * B * inSize);
-      // Both directions read the same input, so their input gradients add.
-      const dXd = D > 1 ? new Float32Array(T * B * inSize) : dX;
+      dX = uninitializedFloat32(T * B * inSize);
+      // Both directions read the same input, so the reverse one's input gradient is added on.
+      const dXReverse = D > 1 ? uninitializedFloat32(T * B * inSize) : dX;
       for (let d = 0; d < D; d++) {
         const s = k * D + d;
         yield {
@@ -401,7 +402,7 @@ export abstract class RecurrentLayer extends Module {
             dYStride: D * hout,
             dhN: p.dhN?.subarray(s * B * hout, (s + 1) * B * hout),
             dcN: p.dcN?.subarray(s * B * H, (s + 1) * B * H),
-            dX: dXd,
+            dX: d === 0 ? dX : dXReverse,
             dh0: dh0.subarray(s * B * hout, (s + 1) * B * hout),
             dc0: dc0?.subarray(s * B * H, (s + 1) * B * H),
             grads: this.layerArrays(k, d, (n) => this.gradient(n)),
@@ -409,7 +410,7 @@ export abstract class RecurrentLayer extends Module {
         };
         // A tape serves one backward: its memory can go back to the backend at once.
         p.tape.workspaces[s].release?.();
-        if (dXd !== dX) for (let i = 0; i < dX.length; i++) dX[i] += dXd[i];
+        if (d === 1) for (let i = 0; i < dX.length; i++) dX[i] += dXReverse[i];
       }
       if (k > 0) {
         const mask = p.tape.dropoutMasks[k - 1];
