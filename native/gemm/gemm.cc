@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "../isa/kernel_table.h"
+#include "../runtime/block_claims.h"
 #include "../runtime/thread_pool.h"
 #include "microkernel.h"
 #include "pack.h"
@@ -62,10 +63,16 @@ void multiplyShare(MatrixRef a, int pc, int kc, Range rows, Range tiles, int nc,
   }
 }
 
-// The loop nest, run by every worker at once. Workers split the rows when there are enough of them
-// (each then packs only its own A), else the column tiles (each packs all of the few rows); a B
-// block that needs packing is packed by all of them together, between two barriers. Either way an
-// output element belongs to one worker and is summed in the same K order.
+// The loop nest, run by every worker at once. With enough rows, workers claim chunks of kMc rows
+// (BlockClaims: each its own range first, then the others' last chunks), each packing only its own
+// A; with few, they split the column tiles and each packs all the rows. A B block that needs
+// packing is packed by all of them together, between two barriers, and its chunks are claimed
+// anew; already packed B has no barriers, so a claimed chunk runs through every B block itself.
+// Either way an output element is summed in the same K order, whoever computes it.
+//
+// Claiming rather than halving: one core of this 2-vCPU VM often runs 10-20% slower than the other
+// for seconds at a time, and with fixed halves the faster one then idles at the end of every
+// product.
 void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatrix* packedB, float* c, long ldc,
                 bool accumulate, const float* bias = nullptr) {
   if (m <= 0 || n <= 0) return;
@@ -90,36 +97,55 @@ void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatri
   // and the uneven last panel outweigh packing A twice (LSTM T=50 B=1 I=H=512 forward, whose
   // input projection has 50 rows: 1.91-2.10 -> 1.76-1.96 ms when its columns are split instead).
   const bool splitRows = mPanels >= 4 * workers;
+  const int chunks = splitRows ? (m + kMc - 1) / kMc : 0;
+  const auto chunkRows = [m](int i) { return Range{i * kMc, std::min(m, (i + 1) * kMc)}; };
   float* bPanels = packedB ? nullptr : scratchB().grow(static_cast<size_t>(kKc) * kNc);
   SpinBarrier barrier(workers);
+  BlockClaims claims(workers, chunks);
   pool.run(
       [&](int w, int nw) {
         float* aPanels = scratchA().grow(static_cast<size_t>(kMc) * kKc);
-        const Range rows = splitRows ? blockRange(w, nw, m, mr) : Range{0, m};
-        for (int jc = 0; jc < n; jc += kNc) {
-          const int nc = std::min(kNc, n - jc);
-          const int nTiles = (nc + tileCols - 1) / tileCols;
-          const Range tiles = splitRows ? Range{0, nTiles} : blockRange(w, nw, nTiles, 1);
-          for (int pc = 0; pc < k; pc += kKc) {
-            const int kc = std::min(kKc, k - pc);
-            const float* bBlock;
-            if (packedB) {
-              bBlock = packedB->block(pc, kc, 0, jc);
-            } else {
-              const int panels = (nc + kNr - 1) / kNr;
-              const Range mine = blockRange(w, nw, panels, 1);
-              if (mine.begin < mine.end) {
-                packPanelsB(bPanels + static_cast<long>(mine.begin) * kNr * kc, b, pc, kc, jc + mine.begin * kNr,
-                            std::min(nc, mine.end * kNr) - mine.begin * kNr);
-              }
-              barrier.wait();  // the whole block is packed
-              bBlock = bPanels;
-            }
-            multiplyShare(a, pc, kc, rows, tiles, nc, bBlock, c + jc, ldc, accumulate || pc > 0,
-                          bias && pc == 0 ? bias + jc : nullptr, aPanels);
-            if (!packedB) barrier.wait();  // nobody still reads the block the next pc repacks
+        // Every B block of columns [jc, jc + nc) and K rows [pc, pc + kc), in order.
+        const auto forBlocks = [&](auto&& body) {
+          for (int jc = 0; jc < n; jc += kNc) {
+            for (int pc = 0; pc < k; pc += kKc) body(jc, std::min(kNc, n - jc), pc, std::min(kKc, k - pc));
           }
+        };
+        const auto multiply = [&](int jc, int nc, int pc, int kc, const float* bBlock, Range rows, Range tiles) {
+          multiplyShare(a, pc, kc, rows, tiles, nc, bBlock, c + jc, ldc, accumulate || pc > 0,
+                        bias && pc == 0 ? bias + jc : nullptr, aPanels);
+        };
+        const auto tileCount = [tileCols](int nc) { return (nc + tileCols - 1) / tileCols; };
+        if (packedB) {
+          if (splitRows) {
+            claims.forEach(w, 0, [&](int i) {
+              forBlocks([&](int jc, int nc, int pc, int kc) {
+                multiply(jc, nc, pc, kc, packedB->block(pc, kc, 0, jc), chunkRows(i), {0, tileCount(nc)});
+              });
+            });
+          } else {
+            forBlocks([&](int jc, int nc, int pc, int kc) {
+              multiply(jc, nc, pc, kc, packedB->block(pc, kc, 0, jc), {0, m}, blockRange(w, nw, tileCount(nc), 1));
+            });
+          }
+          return;
         }
+        int phase = 0;
+        forBlocks([&](int jc, int nc, int pc, int kc) {
+          const int panels = (nc + kNr - 1) / kNr;
+          const Range mine = blockRange(w, nw, panels, 1);
+          if (mine.begin < mine.end) {
+            packPanelsB(bPanels + static_cast<long>(mine.begin) * kNr * kc, b, pc, kc, jc + mine.begin * kNr,
+                        std::min(nc, mine.end * kNr) - mine.begin * kNr);
+          }
+          barrier.wait();  // the whole block is packed
+          if (splitRows) {
+            claims.forEach(w, phase++, [&](int i) { multiply(jc, nc, pc, kc, bPanels, chunkRows(i), {0, tileCount(nc)}); });
+          } else {
+            multiply(jc, nc, pc, kc, bPanels, {0, m}, blockRange(w, nw, tileCount(nc), 1));
+          }
+          barrier.wait();  // nobody still reads the block the next one repacks, nor claims its chunks
+        });
       },
       workers);
 }
