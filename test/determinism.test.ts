@@ -42,6 +42,11 @@ describe.each(backendRows())('bitwise determinism on %s', (backend) => {
   const rnn = () => new RNN({ inputSize: 96, hiddenSize: 160, bidirectional: true, numLayers: 2, seed: 1 });
   // Batch 1 splits its steps among threads only from about H = 360 on.
   const wideLstm = () => new LSTM({ inputSize: 32, hiddenSize: 400, seed: 1 });
+  // From H = 512 a batch-split step comes in several blocks of units, and a worker that is ahead
+  // (three threads on two cores fall behind in turns) finishes blocks of the others' steps
+  // (native/runtime/owner_claims.h).
+  const wideBatchLstm = () => new LSTM({ inputSize: 16, hiddenSize: 512, seed: 1 });
+  const wideBatchGru = () => new GRU({ inputSize: 16, hiddenSize: 512, linearBeforeReset: false, seed: 1 });
   test.each([
     ['LSTM', 7, 24, lstm],
     ['GRU', 7, 24, gru],
@@ -51,6 +56,8 @@ describe.each(backendRows())('bitwise determinism on %s', (backend) => {
     ['LSTM', 5, 25, lstm],
     ['GRU', 40, 1, gru],
     ['LSTM H=400', 12, 1, wideLstm],
+    ['LSTM H=512', 12, 24, wideBatchLstm],
+    ['GRU H=512 (reset before linear)', 12, 24, wideBatchGru],
   ] as const)('%s T=%d B=%d: 1, 2 and 3 threads, and a repeated run, agree bit for bit', (_name, T, B, make) => {
     const layer = make();
     const one = trainStep(layer, 1, T, B);

@@ -1,7 +1,7 @@
 // GRU over one direction of one layer, PyTorch's gate order (r, z, n). Two candidate forms:
 // linear-before-reset (PyTorch, Keras reset_after): n = tanh(Wn x + bn + r ⊙ (Rn h + rn));
 // reset-before-linear (ONNX default, Cho et al.):   n = tanh(Wn x + bn + Rn (r ⊙ h) + rn).
-// Threads share the time loop as in lstm.cc: each owns a range of hidden units.
+// Threads share the time loop as in lstm.cc.
 #include <algorithm>
 #include <cstring>
 
@@ -91,24 +91,28 @@ void gruLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
 
   const int workers = stepWorkers(s, io.T, B);
   if (const BatchSplit split(s, B, workers); split) {
-    ThreadPool::instance().run(
-        [&](int w, int n) {
-          const Range rows = split.rows(w, n);
-          const int count = rows.end - rows.begin;
+    // Reset before linear takes two phases a step: r and z from h, then n from r ⊙ h.
+    const int phasesPerStep = lbr ? 1 : 2;
+    runBatchSplit(
+        split, workers, io.T * phasesPerStep,
+        [&](Range rows, int phase) {
           const long r0 = rows.begin;
-          for (int step = 0; step < io.T; step++) {
-            const int t = seq.timeAt(step);
-            const float* h = packRows(count, MatrixRef{hBefore(t) + r0 * H, H, false}, layer.recurrentWeightsT());
-            if (lbr) {
-              lbrPiece(t, h, rows.begin, count, rows, {0, H});
-            } else {
-              rzPiece(t, h, rows.begin, count, rows, {0, H});
-              const float* rhPacked = packRows(count, MatrixRef{rh + r0 * H, H, false}, layer.candidateWeightsT());
-              candidatePiece(t, rhPacked, rows.begin, count, rows, {0, H});
-            }
-          }
+          const int count = rows.end - rows.begin;
+          if (phase % phasesPerStep == 1) return packRows(count, MatrixRef{rh + r0 * H, H, false}, layer.candidateWeightsT());
+          const MatrixRef h{hBefore(seq.timeAt(phase / phasesPerStep)) + r0 * H, H, false};
+          return packRows(count, h, layer.recurrentWeightsT());
         },
-        workers);
+        [&](Range rows, int phase, const float* a, Range u) {
+          const int t = seq.timeAt(phase / phasesPerStep);
+          const int count = rows.end - rows.begin;
+          if (lbr) {
+            lbrPiece(t, a, rows.begin, count, rows, u);
+          } else if (phase % 2 == 0) {
+            rzPiece(t, a, rows.begin, count, rows, u);
+          } else {
+            candidatePiece(t, a, rows.begin, count, rows, u);
+          }
+        });
   } else {
     SpinBarrier barrier(workers);
     const StepPieces pieces(s, B);

@@ -1,10 +1,12 @@
 // LSTM over one direction of one layer, PyTorch's gate order (i, f, g, o), optional peepholes
 // (ONNX's definition) and projection (PyTorch's proj_size).
 //
-// The time loop runs on all step workers at once. Forward, pieces of batch rows by hidden units
-// (their columns of every gate and their cell updates) are handed out, each worker's own first
-// (BlockClaims); backward, and for the projection, each owns a fixed range. They meet at a barrier wherever the
-// next phase reads what every worker wrote.
+// The time loop runs on all step workers at once. Forward, with enough batch rows each worker runs
+// its own rows through every step and the others may finish blocks of its hidden units
+// (runBatchSplit); otherwise pieces of batch rows by hidden units (their columns of every gate and
+// their cell updates) are handed out, each worker's own first (BlockClaims). Backward, and for the
+// projection, each owns a fixed range. They meet at a barrier wherever the next phase reads what
+// every worker wrote.
 #include <algorithm>
 #include <cstring>
 
@@ -75,19 +77,18 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
 
   const int workers = stepWorkers(s, io.T, B);
   if (const BatchSplit split(s, B, workers); split) {
-    ThreadPool::instance().run(
-        [&](int w, int n) {
-          const Range rows = split.rows(w, n);
-          const int count = rows.end - rows.begin;
-          for (int step = 0; step < io.T; step++) {
-            const int t = seq.timeAt(step);
-            const float* h = packRows(count, MatrixRef{hBefore(t) + static_cast<long>(rows.begin) * hout, hout, false},
-                                      layer.recurrentWeightsT());
-            piece(t, h, rows.begin, count, rows, {0, H});
-            if (proj) project(t, rows, {0, hout});
-          }
+    runBatchSplit(
+        split, workers, io.T,
+        [&](Range rows, int step) {
+          const MatrixRef h{hBefore(seq.timeAt(step)) + static_cast<long>(rows.begin) * hout, hout, false};
+          return packRows(rows.end - rows.begin, h, layer.recurrentWeightsT());
         },
-        workers);
+        [&](Range rows, int step, const float* h, Range u) {
+          piece(seq.timeAt(step), h, rows.begin, rows.end - rows.begin, rows, u);
+        },
+        [&](Range rows, int step) {
+          if (proj) project(seq.timeAt(step), rows, {0, hout});
+        });
   } else {
     SpinBarrier barrier(workers);
     const StepPieces pieces(s, B);

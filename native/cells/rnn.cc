@@ -1,5 +1,5 @@
 // Vanilla RNN over one direction of one layer: h' = act(W x + b + R h + r), act = tanh or relu.
-// Threads share the time loop as in lstm.cc: each owns a range of hidden units.
+// Threads share the time loop as in lstm.cc.
 #include <algorithm>
 #include <cstring>
 
@@ -38,18 +38,15 @@ void rnnLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
 
   const int workers = stepWorkers(s, io.T, B);
   if (const BatchSplit split(s, B, workers); split) {
-    ThreadPool::instance().run(
-        [&](int w, int n) {
-          const Range rows = split.rows(w, n);
-          const int count = rows.end - rows.begin;
-          for (int step = 0; step < io.T; step++) {
-            const int t = seq.timeAt(step);
-            const float* h = packRows(count, MatrixRef{hBefore(t) + static_cast<long>(rows.begin) * H, H, false},
-                                      layer.recurrentWeightsT());
-            piece(t, h, rows.begin, count, rows, {0, H});
-          }
+    runBatchSplit(
+        split, workers, io.T,
+        [&](Range rows, int step) {
+          const MatrixRef h{hBefore(seq.timeAt(step)) + static_cast<long>(rows.begin) * H, H, false};
+          return packRows(rows.end - rows.begin, h, layer.recurrentWeightsT());
         },
-        workers);
+        [&](Range rows, int step, const float* h, Range u) {
+          piece(seq.timeAt(step), h, rows.begin, rows.end - rows.begin, rows, u);
+        });
   } else {
     SpinBarrier barrier(workers);
     const StepPieces pieces(s, B);

@@ -2,8 +2,11 @@
 // Steps every cell shares: the input projection before the time loop, moving states in and out of
 // the workspace slots, the split of a time loop among threads, and the products deferred until
 // after the backward time loop.
+#include <algorithm>
+
 #include "../gemm/microkernel.h"
 #include "../runtime/block_claims.h"
+#include "../runtime/owner_claims.h"
 #include "../runtime/thread_pool.h"
 #include "layer.h"
 
@@ -33,23 +36,59 @@ inline const float* rowsAt(const float* base, int index, int B, int n) {
 int stepWorkers(const LayerSpec& s, int T, int B);
 
 // Whether a forward time loop splits batch rows among its workers instead of hidden units. Each
-// worker then runs its rows through every step on its own: no barrier and no exchange of h between
+// worker then runs its rows through every step with no barrier and no exchange of h between
 // cores, at the price of every worker streaming all the recurrent weights each step, which its
 // tiles outrun once it has 8 rows or more. Only where every row comes out bit for bit as on one
 // thread: GEMM tiles of fewer than 4 rows sum k in split accumulators (isa/), so neither the whole
 // batch nor any worker's rows may end in a 1-3 row tile.
+//
+// A step's hidden units come in a few wide blocks that OwnerClaims hands out, so a worker ahead
+// can take over part of a slower one's step.
 class BatchSplit {
  public:
   BatchSplit(const LayerSpec& s, int B, int workers);
   explicit operator bool() const { return on_; }
   // Worker w's rows of n workers (n as constructed).
   Range rows(int w, int n) const { return blockRange(w, n, B_, kGrain); }
+  int unitBlocks() const { return (H_ + unitWidth_ - 1) / unitWidth_; }
+  Range units(int block) const { return {block * unitWidth_, std::min(H_, (block + 1) * unitWidth_)}; }
 
  private:
   static constexpr int kGrain = 4;
-  int B_;
+  int B_, H_;
+  int unitWidth_ = 0;
   bool on_ = false;
 };
+
+// Runs a batch-split time loop of `phases` phases (time steps, or parts of them) on `workers`
+// threads. The owner of rows `rows` enters each phase with pack(rows, phase), which returns the
+// packed left operand its blocks read; block(rows, phase, packed, units) then runs for every unit
+// block of the phase, on whichever worker claims it (OwnerClaims), and leave(rows, phase) on the
+// owner once all of them are done.
+template <class Pack, class Block, class Leave>
+void runBatchSplit(const BatchSplit& split, int workers, int phases, Pack&& pack, Block&& block, Leave&& leave) {
+  OwnerClaims claims(workers, split.unitBlocks());
+  const float* packed[OwnerClaims::kMaxWorkers];  // published by open(), read by the takers
+  ThreadPool::instance().run(
+      [&](int w, int n) {
+        const auto other = [&](int v, uint32_t phase, int b) {
+          block(split.rows(v, n), static_cast<int>(phase), packed[v], split.units(b));
+        };
+        const Range rows = split.rows(w, n);
+        for (int phase = 0; phase < phases; phase++) {
+          packed[w] = pack(rows, phase);
+          claims.open(w, static_cast<uint32_t>(phase));
+          claims.run(w, [&](int b) { block(rows, phase, packed[w], split.units(b)); }, other);
+          leave(rows, phase);
+        }
+        claims.retire(w, other);
+      },
+      workers);
+}
+template <class Pack, class Block>
+void runBatchSplit(const BatchSplit& split, int workers, int phases, Pack&& pack, Block&& block) {
+  runBatchSplit(split, workers, phases, pack, block, [](Range, int) {});
+}
 
 // The pieces a forward step hands out (BlockClaims): one GEMM tile of batch rows by one tile
 // width of hidden units, in every gate. Piece i is row tile i % rowTiles of unit block

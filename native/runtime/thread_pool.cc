@@ -114,14 +114,15 @@ void SpinBarrier::wait() {
     phase_.store(phase + 1, std::memory_order_release);
     return;
   }
-  // Spin a few microseconds (the others are normally that close), then yield on every check: on a
-  // busy machine the thread we wait for may be waiting for this very core.
-  for (int spins = 0; phase_.load(std::memory_order_acquire) == phase; spins++) {
-    if (spins < 256) {
-      CELLSCAN_PAUSE();
-    } else {
-      std::this_thread::yield();
-    }
+  for (Backoff backoff; phase_.load(std::memory_order_acquire) == phase;) backoff.pause();
+}
+
+void Backoff::pause() {
+  if (spins_ < 256) {
+    spins_++;
+    CELLSCAN_PAUSE();
+  } else {
+    std::this_thread::yield();
   }
 }
 

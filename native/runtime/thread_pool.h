@@ -86,6 +86,17 @@ void parallelFor(int n, Body&& body) {
       workers);
 }
 
+// How a worker waits for another inside a job: spin a few microseconds (the others are normally
+// that close), then yield on every check: on a busy machine the thread it waits for may be
+// waiting for this very core.
+class Backoff {
+ public:
+  void pause();
+
+ private:
+  int spins_ = 0;
+};
+
 // Where the workers of one ThreadPool::run job meet between the steps of a time loop.
 class SpinBarrier {
  public:
