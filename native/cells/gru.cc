@@ -11,8 +11,9 @@
 namespace cellscan {
 namespace {
 
-void zeroGateColumns(float* dG, int B, int G, int H, int gates, Range u, const SequenceIndex& seq, int t) {
-  for (int b = 0; b < B; b++) {
+// Padded rows among `rows`: their gradients, gate columns u, are zero.
+void zeroGateColumns(float* dG, int G, int H, int gates, Range u, const SequenceIndex& seq, int t, Range rows) {
+  for (int b = rows.begin; b < rows.end; b++) {
     if (seq.active(t, b)) continue;
     for (int g = 0; g < gates; g++) {
       float* d = dG + static_cast<long>(b) * G + g * H;
@@ -167,65 +168,86 @@ void gruLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
   AlignedBuffer dhA(static_cast<size_t>(B) * H), dhB(static_cast<size_t>(B) * H);
   copyOrZero(dhA.data(), io.dhN, static_cast<long>(B) * H);
 
-  const int workers = stepWorkers(s, T, B);
-  SpinBarrier barrier(workers);
-  ThreadPool::instance().run(
-      [&](int w, int n) {
-        const Range u = shareOf(w, n, s).units;
-        float* dh = dhA.data();
-        float* dhBefore = dhB.data();
-        for (int step = T - 1; step >= 0; step--) {
-          const int t = seq.timeAt(step);
-          const float* hPrev = rowsAt(ws.h.data(), seq.slotBefore(t), B, H);
-          const float* gates = rowsAt(ws.gates.data(), t, B, G);
-          float* dGt = rowsAt(dG.data(), t, B, G);
-          stepGradient(dht.data(), dh, io, seq, t, H, u, {0, B});
-          carryPaddedRows(dhBefore, dh, false, seq, t, H, u, {0, B});
-
-          if (lbr) {
-            const float* ghn = rowsAt(ws.ghn.data(), t, B, H);
-            float* dGht = rowsAt(dGh.data(), t, B, G);
-            for (int b = 0; b < B; b++) {
-              const long r = b;
-              if (seq.active(t, b)) {
-                k.gruBackwardLbr(dGt + r * G, dGht + r * G, dhBefore + r * H, gates + r * G, ghn + r * H,
-                                 hPrev + r * H, dht.data() + r * H, H, u.begin, u.end);
-              }
-            }
-            zeroGateColumns(dGt, B, G, H, 3, u, seq, t);
-            zeroGateColumns(dGht, B, G, H, 3, u, seq, t);
-            barrier.wait();  // all of dGh for this step
-            const GroupOutput toDh{dhBefore, H, true};
-            gemmGroupColumns(B, MatrixRef{dGht, G, false}, bw.wHh, u.begin, u.end, &toDh);
-          } else {
-            // z and n first; r needs d(r ⊙ h) = dn_pre · Rn over every unit's dn_pre.
-            for (int b = 0; b < B; b++) {
-              const long r = b;
-              if (seq.active(t, b)) {
-                k.gruBackwardZn(dGt + r * G, dhBefore + r * H, gates + r * G, hPrev + r * H, dht.data() + r * H, H,
-                                u.begin, u.end);
-              }
-            }
-            zeroGateColumns(dGt, B, G, H, 3, u, seq, t);
-            barrier.wait();  // all of dn_pre
-            float* dRh = dGh.data();
-            const GroupOutput toDRh{dRh, H, false};
-            gemmGroupColumns(B, MatrixRef{dGt + 2 * H, G, false}, bw.wHn, u.begin, u.end, &toDRh);
-            for (int b = 0; b < B; b++) {
-              const long r = b;
-              if (seq.active(t, b)) {
-                k.gruBackwardR(dGt + r * G, dhBefore + r * H, gates + r * G, hPrev + r * H, dRh + r * H, H, u.begin,
-                               u.end);
-              }
-            }
-            barrier.wait();  // all of dr_pre
-            const GroupOutput toDh{dhBefore, H, true};
-            gemmGroupColumns(B, MatrixRef{dGt, G, false}, bw.wHh, u.begin, u.end, &toDh);
-          }
-          std::swap(dh, dhBefore);
+  // Step i from the end (the gradients arriving at it are in A when i is even) in phases, each
+  // over units u of rows r: the cell's gradients (linear before reset: every gate; otherwise z and
+  // n), with dhBefore carried from dh on padded rows; reset before linear only, d(r ⊙ h) = dn_pre ·
+  // Rn and then r's gradient; last, dhBefore += (the h-side gradients) · R. The products read every
+  // unit of the phase before, packed for rows r by `operand`.
+  const int phasesPerStep = lbr ? 2 : 3;
+  const auto operand = [&](int i, int phase, Range r) -> const float* {
+    const int t = seq.timeAt(T - 1 - i);
+    const long r0 = r.begin;
+    const int count = r.end - r.begin;
+    float* dGt = rowsAt(dG.data(), t, B, G);
+    if (phase == 0) return nullptr;
+    if (lbr) return packRows(count, MatrixRef{rowsAt(dGh.data(), t, B, G) + r0 * G, G, false}, bw.wHh);
+    if (phase == 1) return packRows(count, MatrixRef{dGt + r0 * G + 2 * H, G, false}, bw.wHn);
+    return packRows(count, MatrixRef{dGt + r0 * G, G, false}, bw.wHh);
+  };
+  const auto stepPhase = [&](int i, int phase, Range r, const float* a, Range u) {
+    const int t = seq.timeAt(T - 1 - i);
+    const float* dh = (i % 2 == 0 ? dhA : dhB).data();
+    float* dhBefore = (i % 2 == 0 ? dhB : dhA).data();
+    const float* hPrev = rowsAt(ws.h.data(), seq.slotBefore(t), B, H);
+    const float* gates = rowsAt(ws.gates.data(), t, B, G);
+    float* dGt = rowsAt(dG.data(), t, B, G);
+    const Range aRows{0, r.end - r.begin};
+    const long r0 = r.begin;
+    if (phase == phasesPerStep - 1) {
+      const GroupOutput toDh{dhBefore + r0 * H, H, true};
+      gemmGroupColumnsPacked(r.end - r.begin, a, bw.wHh, aRows, u.begin, u.end, &toDh);
+      return;
+    }
+    if (phase == 0) {
+      stepGradient(dht.data(), dh, io, seq, t, H, u, r);
+      carryPaddedRows(dhBefore, dh, false, seq, t, H, u, r);
+      float* dGht = lbr ? rowsAt(dGh.data(), t, B, G) : nullptr;
+      for (int b = r.begin; b < r.end; b++) {
+        const long q = b;
+        if (!seq.active(t, b)) continue;
+        if (lbr) {
+          k.gruBackwardLbr(dGt + q * G, dGht + q * G, dhBefore + q * H, gates + q * G,
+                           rowsAt(ws.ghn.data(), t, B, H) + q * H, hPrev + q * H, dht.data() + q * H, H, u.begin, u.end);
+        } else {
+          k.gruBackwardZn(dGt + q * G, dhBefore + q * H, gates + q * G, hPrev + q * H, dht.data() + q * H, H, u.begin,
+                          u.end);
         }
-      },
-      workers);
+      }
+      zeroGateColumns(dGt, G, H, 3, u, seq, t, r);
+      if (lbr) zeroGateColumns(dGht, G, H, 3, u, seq, t, r);
+      return;
+    }
+    float* dRh = dGh.data();
+    const GroupOutput toDRh{dRh + r0 * H, H, false};
+    gemmGroupColumnsPacked(r.end - r.begin, a, bw.wHn, aRows, u.begin, u.end, &toDRh);
+    for (int b = r.begin; b < r.end; b++) {
+      const long q = b;
+      if (seq.active(t, b)) {
+        k.gruBackwardR(dGt + q * G, dhBefore + q * H, gates + q * G, hPrev + q * H, dRh + q * H, H, u.begin, u.end);
+      }
+    }
+  };
+
+  const int workers = stepWorkers(s, T, B);
+  if (const BatchSplit split(s, B, workers); split) {
+    runBatchSplit(
+        split, workers, phasesPerStep * T,
+        [&](Range r, int p) { return operand(p / phasesPerStep, p % phasesPerStep, r); },
+        [&](Range r, int p, const float* a, Range u) { stepPhase(p / phasesPerStep, p % phasesPerStep, r, a, u); });
+  } else {
+    SpinBarrier barrier(workers);
+    ThreadPool::instance().run(
+        [&](int w, int n) {
+          const Range u = shareOf(w, n, s).units;
+          for (int i = 0; i < T; i++) {
+            for (int phase = 0; phase < phasesPerStep; phase++) {
+              if (phase > 0) barrier.wait();  // the phase before, on every unit
+              stepPhase(i, phase, {0, B}, operand(i, phase, {0, B}), u);
+            }
+          }
+        },
+        workers);
+  }
   std::memcpy(io.dh0, (T % 2 == 0 ? dhA : dhB).data(), static_cast<size_t>(B) * H * sizeof(float));
 
   inputGradients(io, ws, dG.data(), layer);

@@ -146,41 +146,46 @@ void lstmLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& l
   // time loop, so workers can run their own rows through it alone (see BatchSplit).
   const BatchSplit split(s, B, workers);
   if (split && !proj && !peep) {
-    ThreadPool::instance().run(
-        [&](int w, int n) {
-          const Range r = split.rows(w, n);
-          const Range all{0, H};
-          float* dh = dhA.data();
-          float* dhBefore = dhB.data();
-          float* dc = dcA.data();
-          float* dcBefore = dcB.data();
-          for (int step = T - 1; step >= 0; step--) {
-            const int t = seq.timeAt(step);
-            const float* cPrev = rowsAt(ws.c.data(), seq.slotBefore(t), B, H);
-            const float* cNew = rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
-            const float* gates = rowsAt(ws.gates.data(), t, B, G);
-            float* dGt = rowsAt(dG.data(), t, B, G);
-            float* dht = dHt.data();
-            stepGradient(dht, dh, io, seq, t, hout, all, r);
-            for (int b = r.begin; b < r.end; b++) {
-              const long q = b;
-              if (seq.active(t, b)) {
-                k.lstmBackward(dGt + q * G, dcBefore + q * H, nullptr, gates + q * G, cNew + q * H, cPrev + q * H,
-                               dht + q * H, dc + q * H, nullptr, H, 0, H);
-              } else {
-                std::fill(dGt + q * G, dGt + (q + 1) * G, 0.0f);
-              }
-            }
-            carryPaddedRows(dcBefore, dc, false, seq, t, H, all, r);
-            carryPaddedRows(dhBefore, dh, true, seq, t, hout, all, r);
-            const GroupOutput toDh{dhBefore + static_cast<long>(r.begin) * hout, hout, true};
-            const MatrixRef dGRows{dGt + static_cast<long>(r.begin) * G, G, false};
-            gemmGroupColumns(r.end - r.begin, dGRows, bw.wHh, 0, hout, &toDh);
-            std::swap(dh, dhBefore);
-            std::swap(dc, dcBefore);
-          }
+    // Two phases a step: the cell's gradients by blocks of units, then dh by blocks of its
+    // columns, a product that reads every unit's dG. Phase p is step i = p / 2 from the end; the
+    // gradients arriving at it are in A when i is even (as the ping-pong below swaps them).
+    runBatchSplit(
+        split, workers, 2 * T,
+        [&](Range r, int phase) -> const float* {
+          if (phase % 2 == 0) return nullptr;
+          const float* dGt = rowsAt(dG.data(), seq.timeAt(T - 1 - phase / 2), B, G);
+          return packRows(r.end - r.begin, MatrixRef{dGt + static_cast<long>(r.begin) * G, G, false}, bw.wHh);
         },
-        workers);
+        [&](Range r, int phase, const float* dGPacked, Range u) {
+          const int i = phase / 2;
+          const int t = seq.timeAt(T - 1 - i);
+          float* dh = (i % 2 == 0 ? dhA : dhB).data();
+          float* dhBefore = (i % 2 == 0 ? dhB : dhA).data();
+          if (phase % 2 == 1) {
+            const GroupOutput toDh{dhBefore + static_cast<long>(r.begin) * hout, hout, true};
+            gemmGroupColumnsPacked(r.end - r.begin, dGPacked, bw.wHh, {0, r.end - r.begin}, u.begin, u.end, &toDh);
+            return;
+          }
+          const float* dc = (i % 2 == 0 ? dcA : dcB).data();
+          float* dcBefore = (i % 2 == 0 ? dcB : dcA).data();
+          const float* cPrev = rowsAt(ws.c.data(), seq.slotBefore(t), B, H);
+          const float* cNew = rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
+          const float* gates = rowsAt(ws.gates.data(), t, B, G);
+          float* dGt = rowsAt(dG.data(), t, B, G);
+          float* dht = dHt.data();
+          stepGradient(dht, dh, io, seq, t, hout, u, r);
+          for (int b = r.begin; b < r.end; b++) {
+            const long q = b;
+            if (seq.active(t, b)) {
+              k.lstmBackward(dGt + q * G, dcBefore + q * H, nullptr, gates + q * G, cNew + q * H, cPrev + q * H,
+                             dht + q * H, dc + q * H, nullptr, H, u.begin, u.end);
+            } else {
+              for (int g = 0; g < 4; g++) std::fill(dGt + q * G + g * H + u.begin, dGt + q * G + g * H + u.end, 0.0f);
+            }
+          }
+          carryPaddedRows(dcBefore, dc, false, seq, t, H, u, r);
+          carryPaddedRows(dhBefore, dh, true, seq, t, hout, u, r);
+        });
   } else {
     SpinBarrier barrier(workers);
     ThreadPool::instance().run(

@@ -85,34 +85,61 @@ void rnnLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
   AlignedBuffer dhA(static_cast<size_t>(B) * H), dhB(static_cast<size_t>(B) * H);
   copyOrZero(dhA.data(), io.dhN, static_cast<long>(B) * H);
 
+  // Step i from the end, within the units u of rows r: the gradient on its pre-activations, and
+  // dhBefore prepared for the product (zero on active rows, carried on padded ones). The
+  // gradients arriving at step i are in A when i is even.
+  const auto cellGradient = [&](int i, Range r, Range u) {
+    const int t = seq.timeAt(T - 1 - i);
+    const float* dh = (i % 2 == 0 ? dhA : dhB).data();
+    float* dhBefore = (i % 2 == 0 ? dhB : dhA).data();
+    const float* hNew = rowsAt(ws.h.data(), seq.slotAfter(t), B, H);
+    float* dGt = rowsAt(dG.data(), t, B, H);
+    stepGradient(dht.data(), dh, io, seq, t, H, u, r);
+    for (int b = r.begin; b < r.end; b++) {
+      const long q = static_cast<long>(b) * H;
+      if (seq.active(t, b)) {
+        k.rnnBackward(dGt + q, hNew + q, dht.data() + q, relu, u.begin, u.end);
+      } else {
+        std::fill(dGt + q + u.begin, dGt + q + u.end, 0.0f);
+      }
+    }
+    carryPaddedRows(dhBefore, dh, true, seq, t, H, u, r);
+  };
+  const auto dhBeforeAt = [&](int i) { return (i % 2 == 0 ? dhB : dhA).data(); };
+
   const int workers = stepWorkers(s, T, B);
-  SpinBarrier barrier(workers);
-  ThreadPool::instance().run(
-      [&](int w, int n) {
-        const Range u = shareOf(w, n, s).units;
-        float* dh = dhA.data();
-        float* dhBefore = dhB.data();
-        for (int step = T - 1; step >= 0; step--) {
-          const int t = seq.timeAt(step);
-          const float* hNew = rowsAt(ws.h.data(), seq.slotAfter(t), B, H);
-          float* dGt = rowsAt(dG.data(), t, B, H);
-          stepGradient(dht.data(), dh, io, seq, t, H, u, {0, B});
-          for (int b = 0; b < B; b++) {
-            const long r = static_cast<long>(b) * H;
-            if (seq.active(t, b)) {
-              k.rnnBackward(dGt + r, hNew + r, dht.data() + r, relu, u.begin, u.end);
-            } else {
-              std::fill(dGt + r + u.begin, dGt + r + u.end, 0.0f);
-            }
+  if (const BatchSplit split(s, B, workers); split) {
+    // As in the LSTM's backward: cell gradients by unit blocks, then dh by column blocks.
+    runBatchSplit(
+        split, workers, 2 * T,
+        [&](Range r, int phase) -> const float* {
+          if (phase % 2 == 0) return nullptr;
+          const float* dGt = rowsAt(dG.data(), seq.timeAt(T - 1 - phase / 2), B, H);
+          return packRows(r.end - r.begin, MatrixRef{dGt + static_cast<long>(r.begin) * H, H, false}, bw.wHh);
+        },
+        [&](Range r, int phase, const float* dGPacked, Range u) {
+          if (phase % 2 == 0) {
+            cellGradient(phase / 2, r, u);
+            return;
           }
-          barrier.wait();  // all of dG for this step
-          carryPaddedRows(dhBefore, dh, true, seq, t, H, u, {0, B});
-          const GroupOutput toDh{dhBefore, H, true};
-          gemmGroupColumns(B, MatrixRef{dGt, H, false}, bw.wHh, u.begin, u.end, &toDh);
-          std::swap(dh, dhBefore);
-        }
-      },
-      workers);
+          const GroupOutput toDh{dhBeforeAt(phase / 2) + static_cast<long>(r.begin) * H, H, true};
+          gemmGroupColumnsPacked(r.end - r.begin, dGPacked, bw.wHh, {0, r.end - r.begin}, u.begin, u.end, &toDh);
+        });
+  } else {
+    SpinBarrier barrier(workers);
+    ThreadPool::instance().run(
+        [&](int w, int n) {
+          const Range u = shareOf(w, n, s).units;
+          for (int i = 0; i < T; i++) {
+            cellGradient(i, {0, B}, u);
+            barrier.wait();  // all of dG for this step
+            const GroupOutput toDh{dhBeforeAt(i), H, true};
+            const float* dGt = rowsAt(dG.data(), seq.timeAt(T - 1 - i), B, H);
+            gemmGroupColumns(B, MatrixRef{dGt, H, false}, bw.wHh, u.begin, u.end, &toDh);
+          }
+        },
+        workers);
+  }
   std::memcpy(io.dh0, (T % 2 == 0 ? dhA : dhB).data(), static_cast<size_t>(B) * H * sizeof(float));
 
   inputGradients(io, ws, dG.data(), layer);
