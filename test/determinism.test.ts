@@ -47,6 +47,8 @@ describe.each(backendRows())('bitwise determinism on %s', (backend) => {
   // (native/runtime/owner_claims.h).
   const wideBatchLstm = () => new LSTM({ inputSize: 16, hiddenSize: 512, seed: 1 });
   const wideBatchGru = () => new GRU({ inputSize: 16, hiddenSize: 512, linearBeforeReset: false, seed: 1 });
+  // Projection and peepholes keep backward off the batch split: three phases a step, at barriers.
+  const projLstm = () => new LSTM({ inputSize: 48, hiddenSize: 160, projSize: 64, peepholes: true, seed: 1 });
   test.each([
     ['LSTM', 7, 24, lstm],
     ['GRU', 7, 24, gru],
@@ -58,6 +60,7 @@ describe.each(backendRows())('bitwise determinism on %s', (backend) => {
     ['LSTM H=400', 12, 1, wideLstm],
     ['LSTM H=512', 12, 24, wideBatchLstm],
     ['GRU H=512 (reset before linear)', 12, 24, wideBatchGru],
+    ['LSTM projection peepholes', 9, 24, projLstm],
   ] as const)('%s T=%d B=%d: 1, 2 and 3 threads, and a repeated run, agree bit for bit', (_name, T, B, make) => {
     const layer = make();
     const one = trainStep(layer, 1, T, B);

@@ -184,7 +184,8 @@ void gruLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
     if (phase == 1) return packRows(count, MatrixRef{dGt + r0 * G + 2 * H, G, false}, bw.wHn);
     return packRows(count, MatrixRef{dGt + r0 * G, G, false}, bw.wHh);
   };
-  const auto stepPhase = [&](int i, int phase, Range r, const float* a, Range u) {
+  const auto stepPhase = [&](int i, int phase, Range r, const float* a, const Share& share) {
+    const Range u = share.units;
     const int t = seq.timeAt(T - 1 - i);
     const float* dh = (i % 2 == 0 ? dhA : dhB).data();
     float* dhBefore = (i % 2 == 0 ? dhB : dhA).data();
@@ -229,25 +230,7 @@ void gruLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
   };
 
   const int workers = stepWorkers(s, T, B);
-  if (const BatchSplit split(s, B, workers); split) {
-    runBatchSplit(
-        split, workers, phasesPerStep * T,
-        [&](Range r, int p) { return operand(p / phasesPerStep, p % phasesPerStep, r); },
-        [&](Range r, int p, const float* a, Range u) { stepPhase(p / phasesPerStep, p % phasesPerStep, r, a, u); });
-  } else {
-    SpinBarrier barrier(workers);
-    ThreadPool::instance().run(
-        [&](int w, int n) {
-          const Range u = shareOf(w, n, s).units;
-          for (int i = 0; i < T; i++) {
-            for (int phase = 0; phase < phasesPerStep; phase++) {
-              if (phase > 0) barrier.wait();  // the phase before, on every unit
-              stepPhase(i, phase, {0, B}, operand(i, phase, {0, B}), u);
-            }
-          }
-        },
-        workers);
-  }
+  runStepPhases(BatchSplit(s, B, workers), s, workers, B, T, phasesPerStep, operand, stepPhase);
   std::memcpy(io.dh0, (T % 2 == 0 ? dhA : dhB).data(), static_cast<size_t>(B) * H * sizeof(float));
 
   inputGradients(io, ws, dG.data(), layer);

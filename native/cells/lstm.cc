@@ -141,100 +141,69 @@ void lstmLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& l
   copyOrZero(dcA.data(), io.dcN, static_cast<long>(B) * H);
   if (peep) std::fill(io.grads.wPeep, io.grads.wPeep + 3 * H, 0.0f);
 
-  const int workers = stepWorkers(s, T, B);
-  // Without projection or peepholes a batch row's gradients never meet another row's inside the
-  // time loop, so workers can run their own rows through it alone (see BatchSplit).
-  const BatchSplit split(s, B, workers);
-  if (split && !proj && !peep) {
-    // Two phases a step: the cell's gradients by blocks of units, then dh by blocks of its
-    // columns, a product that reads every unit's dG. Phase p is step i = p / 2 from the end; the
-    // gradients arriving at it are in A when i is even (as the ping-pong below swaps them).
-    runBatchSplit(
-        split, workers, 2 * T,
-        [&](Range r, int phase) -> const float* {
-          if (phase % 2 == 0) return nullptr;
-          const float* dGt = rowsAt(dG.data(), seq.timeAt(T - 1 - phase / 2), B, G);
-          return packRows(r.end - r.begin, MatrixRef{dGt + static_cast<long>(r.begin) * G, G, false}, bw.wHh);
-        },
-        [&](Range r, int phase, const float* dGPacked, Range u) {
-          const int i = phase / 2;
-          const int t = seq.timeAt(T - 1 - i);
-          float* dh = (i % 2 == 0 ? dhA : dhB).data();
-          float* dhBefore = (i % 2 == 0 ? dhB : dhA).data();
-          if (phase % 2 == 1) {
-            const GroupOutput toDh{dhBefore + static_cast<long>(r.begin) * hout, hout, true};
-            gemmGroupColumnsPacked(r.end - r.begin, dGPacked, bw.wHh, {0, r.end - r.begin}, u.begin, u.end, &toDh);
-            return;
-          }
-          const float* dc = (i % 2 == 0 ? dcA : dcB).data();
-          float* dcBefore = (i % 2 == 0 ? dcB : dcA).data();
-          const float* cPrev = rowsAt(ws.c.data(), seq.slotBefore(t), B, H);
-          const float* cNew = rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
-          const float* gates = rowsAt(ws.gates.data(), t, B, G);
-          float* dGt = rowsAt(dG.data(), t, B, G);
-          float* dht = dHt.data();
-          stepGradient(dht, dh, io, seq, t, hout, u, r);
-          for (int b = r.begin; b < r.end; b++) {
-            const long q = b;
-            if (seq.active(t, b)) {
-              k.lstmBackward(dGt + q * G, dcBefore + q * H, nullptr, gates + q * G, cNew + q * H, cPrev + q * H,
-                             dht + q * H, dc + q * H, nullptr, H, u.begin, u.end);
-            } else {
-              for (int g = 0; g < 4; g++) std::fill(dGt + q * G + g * H + u.begin, dGt + q * G + g * H + u.end, 0.0f);
-            }
-          }
-          carryPaddedRows(dcBefore, dc, false, seq, t, H, u, r);
-          carryPaddedRows(dhBefore, dh, true, seq, t, hout, u, r);
-        });
-  } else {
-    SpinBarrier barrier(workers);
-    ThreadPool::instance().run(
-        [&](int w, int n) {
-          const Share share = shareOf(w, n, s);
-          const Range u = share.units;
-          const Range o = share.outs;
-          // Every worker swaps its own copies of the ping-pong pointers, in step.
-          float* dh = dhA.data();
-          float* dhBefore = dhB.data();
-          float* dc = dcA.data();
-          float* dcBefore = dcB.data();
-          for (int step = T - 1; step >= 0; step--) {
-            const int t = seq.timeAt(step);
-            const float* cPrev = rowsAt(ws.c.data(), seq.slotBefore(t), B, H);
-            const float* cNew = rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
-            const float* gates = rowsAt(ws.gates.data(), t, B, G);
-            float* dGt = rowsAt(dG.data(), t, B, G);
-            float* dht = proj ? rowsAt(dHt.data(), t, B, hout) : dHt.data();
+  // Step i from the end (the gradients arriving at it are in A when i is even) in phases: the total
+  // gradient on h (output columns); with projection, dm = dh · W_hr, which reads every output
+  // column; the cell's gradients (units); last, dhBefore += dG · W_hh (output columns), which
+  // reads every unit's dG.
+  const int phasesPerStep = proj ? 3 : 2;
+  const auto dhtAt = [&](int t) { return proj ? rowsAt(dHt.data(), t, B, hout) : dHt.data(); };
+  const auto operand = [&](int i, int phase, Range r) -> const float* {
+    const int t = seq.timeAt(T - 1 - i);
+    const long r0 = r.begin;
+    if (phase == phasesPerStep - 1) {
+      return packRows(r.end - r.begin, MatrixRef{rowsAt(dG.data(), t, B, G) + r0 * G, G, false}, bw.wHh);
+    }
+    if (proj && phase == 1) return packRows(r.end - r.begin, MatrixRef{dhtAt(t) + r0 * hout, hout, false}, bw.wHr);
+    return nullptr;
+  };
+  const auto stepPhase = [&](int i, int phase, Range r, const float* a, const Share& share) {
+    const int t = seq.timeAt(T - 1 - i);
+    const float* dh = (i % 2 == 0 ? dhA : dhB).data();
+    float* dhBefore = (i % 2 == 0 ? dhB : dhA).data();
+    const long r0 = r.begin;
+    const Range aRows{0, r.end - r.begin};
+    const Range u = share.units;
+    if (phase == phasesPerStep - 1) {
+      carryPaddedRows(dhBefore, dh, true, seq, t, hout, share.outs, r);
+      const GroupOutput toDh{dhBefore + r0 * hout, hout, true};
+      gemmGroupColumnsPacked(r.end - r.begin, a, bw.wHh, aRows, share.outs.begin, share.outs.end, &toDh);
+      return;
+    }
+    float* dht = dhtAt(t);
+    if (phase == 0) {
+      stepGradient(dht, dh, io, seq, t, hout, share.outs, r);
+      if (proj) return;
+    }
+    const float* dmt = dht;
+    if (proj) {
+      const GroupOutput toDm{dm.data() + r0 * H, H, false};
+      gemmGroupColumnsPacked(r.end - r.begin, a, bw.wHr, aRows, u.begin, u.end, &toDm);
+      dmt = dm.data();
+    }
+    const float* dc = (i % 2 == 0 ? dcA : dcB).data();
+    float* dcBefore = (i % 2 == 0 ? dcB : dcA).data();
+    const float* cPrev = rowsAt(ws.c.data(), seq.slotBefore(t), B, H);
+    const float* cNew = rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
+    const float* gates = rowsAt(ws.gates.data(), t, B, G);
+    float* dGt = rowsAt(dG.data(), t, B, G);
+    for (int b = r.begin; b < r.end; b++) {
+      const long q = b;
+      if (seq.active(t, b)) {
+        k.lstmBackward(dGt + q * G, dcBefore + q * H, io.grads.wPeep, gates + q * G, cNew + q * H, cPrev + q * H,
+                       dmt + q * H, dc + q * H, peep, H, u.begin, u.end);
+      } else {
+        for (int g = 0; g < 4; g++) std::fill(dGt + q * G + g * H + u.begin, dGt + q * G + g * H + u.end, 0.0f);
+      }
+    }
+    carryPaddedRows(dcBefore, dc, false, seq, t, H, u, r);
+  };
 
-            stepGradient(dht, dh, io, seq, t, hout, o, {0, B});
-            const float* dmt = dht;
-            if (proj) {
-              barrier.wait();  // all of dht
-              const GroupOutput toDm{dm.data(), H, false};
-              gemmGroupColumns(B, MatrixRef{dht, hout, false}, bw.wHr, u.begin, u.end, &toDm);
-              dmt = dm.data();
-            }
-            for (int b = 0; b < B; b++) {
-              const long r = b;
-              if (seq.active(t, b)) {
-                k.lstmBackward(dGt + r * G, dcBefore + r * H, io.grads.wPeep, gates + r * G, cNew + r * H, cPrev + r * H,
-                               dmt + r * H, dc + r * H, peep, H, u.begin, u.end);
-              } else {
-                for (int g = 0; g < 4; g++) std::fill(dGt + r * G + g * H + u.begin, dGt + r * G + g * H + u.end, 0.0f);
-              }
-            }
-            carryPaddedRows(dcBefore, dc, false, seq, t, H, u, {0, B});
-            barrier.wait();  // all of dG for this step
-            carryPaddedRows(dhBefore, dh, true, seq, t, hout, o, {0, B});
-            const GroupOutput toDh{dhBefore, hout, true};
-            gemmGroupColumns(B, MatrixRef{dGt, G, false}, bw.wHh, o.begin, o.end, &toDh);
-            // The next step reads only this worker's own columns of dh and dc: no barrier needed.
-            std::swap(dh, dhBefore);
-            std::swap(dc, dcBefore);
-          }
-        },
-        workers);
-  }
+  const int workers = stepWorkers(s, T, B);
+  // With projection or peepholes, gradients of different batch rows meet inside the time loop (dm's
+  // product, dW_peep), so the rows cannot go to different workers.
+  const BatchSplit split(s, B, proj || peep ? 1 : workers);
+  runStepPhases(split, s, workers, B, T, phasesPerStep, operand, stepPhase);
+
   // After T swaps the final gradients sit in A when T is even, in B when odd.
   const float* dh = (T % 2 == 0 ? dhA : dhB).data();
   const float* dc = (T % 2 == 0 ? dcA : dcB).data();

@@ -85,13 +85,24 @@ void rnnLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
   AlignedBuffer dhA(static_cast<size_t>(B) * H), dhB(static_cast<size_t>(B) * H);
   copyOrZero(dhA.data(), io.dhN, static_cast<long>(B) * H);
 
-  // Step i from the end, within the units u of rows r: the gradient on its pre-activations, and
-  // dhBefore prepared for the product (zero on active rows, carried on padded ones). The
-  // gradients arriving at step i are in A when i is even.
-  const auto cellGradient = [&](int i, Range r, Range u) {
+  // Step i from the end (the gradients arriving at it are in A when i is even) in two phases over
+  // units u of rows r: the gradient on the pre-activations, with dhBefore zero on active rows and
+  // carried on padded ones; then dhBefore += dG · R, which reads every unit's dG.
+  const auto operand = [&](int i, int phase, Range r) -> const float* {
+    if (phase == 0) return nullptr;
+    const float* dGt = rowsAt(dG.data(), seq.timeAt(T - 1 - i), B, H);
+    return packRows(r.end - r.begin, MatrixRef{dGt + static_cast<long>(r.begin) * H, H, false}, bw.wHh);
+  };
+  const auto stepPhase = [&](int i, int phase, Range r, const float* dGPacked, const Share& share) {
+    const Range u = share.units;
     const int t = seq.timeAt(T - 1 - i);
     const float* dh = (i % 2 == 0 ? dhA : dhB).data();
     float* dhBefore = (i % 2 == 0 ? dhB : dhA).data();
+    if (phase == 1) {
+      const GroupOutput toDh{dhBefore + static_cast<long>(r.begin) * H, H, true};
+      gemmGroupColumnsPacked(r.end - r.begin, dGPacked, bw.wHh, {0, r.end - r.begin}, u.begin, u.end, &toDh);
+      return;
+    }
     const float* hNew = rowsAt(ws.h.data(), seq.slotAfter(t), B, H);
     float* dGt = rowsAt(dG.data(), t, B, H);
     stepGradient(dht.data(), dh, io, seq, t, H, u, r);
@@ -105,41 +116,8 @@ void rnnLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
     }
     carryPaddedRows(dhBefore, dh, true, seq, t, H, u, r);
   };
-  const auto dhBeforeAt = [&](int i) { return (i % 2 == 0 ? dhB : dhA).data(); };
-
   const int workers = stepWorkers(s, T, B);
-  if (const BatchSplit split(s, B, workers); split) {
-    // As in the LSTM's backward: cell gradients by unit blocks, then dh by column blocks.
-    runBatchSplit(
-        split, workers, 2 * T,
-        [&](Range r, int phase) -> const float* {
-          if (phase % 2 == 0) return nullptr;
-          const float* dGt = rowsAt(dG.data(), seq.timeAt(T - 1 - phase / 2), B, H);
-          return packRows(r.end - r.begin, MatrixRef{dGt + static_cast<long>(r.begin) * H, H, false}, bw.wHh);
-        },
-        [&](Range r, int phase, const float* dGPacked, Range u) {
-          if (phase % 2 == 0) {
-            cellGradient(phase / 2, r, u);
-            return;
-          }
-          const GroupOutput toDh{dhBeforeAt(phase / 2) + static_cast<long>(r.begin) * H, H, true};
-          gemmGroupColumnsPacked(r.end - r.begin, dGPacked, bw.wHh, {0, r.end - r.begin}, u.begin, u.end, &toDh);
-        });
-  } else {
-    SpinBarrier barrier(workers);
-    ThreadPool::instance().run(
-        [&](int w, int n) {
-          const Range u = shareOf(w, n, s).units;
-          for (int i = 0; i < T; i++) {
-            cellGradient(i, {0, B}, u);
-            barrier.wait();  // all of dG for this step
-            const GroupOutput toDh{dhBeforeAt(i), H, true};
-            const float* dGt = rowsAt(dG.data(), seq.timeAt(T - 1 - i), B, H);
-            gemmGroupColumns(B, MatrixRef{dGt, H, false}, bw.wHh, u.begin, u.end, &toDh);
-          }
-        },
-        workers);
-  }
+  runStepPhases(BatchSplit(s, B, workers), s, workers, B, T, 2, operand, stepPhase);
   std::memcpy(io.dh0, (T % 2 == 0 ? dhA : dhB).data(), static_cast<size_t>(B) * H * sizeof(float));
 
   inputGradients(io, ws, dG.data(), layer);

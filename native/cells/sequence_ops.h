@@ -126,6 +126,36 @@ inline Share shareOf(int w, int n, const LayerSpec& s) {
   return {blockRange(w, n, s.hiddenSize, kShareBlock), blockRange(w, n, s.outSize(), kShareBlock)};
 }
 
+// A backward time loop of `steps` steps in `phasesPerStep` phases: batch-split when `split` is on,
+// else every worker on all B rows and its share of hidden units, meeting at a barrier between
+// phases (not between steps: a step's first phase reads only the columns of dh the worker's own
+// last phase wrote). operand(i, phase, rows) packs what the phase's product reads (or returns
+// null); body(i, phase, rows, packed, share) runs the phase for step i from the end over the
+// share's hidden units and output columns (a batch-split block is both: it needs outSize = H).
+template <class Operand, class Body>
+void runStepPhases(const BatchSplit& split, const LayerSpec& s, int workers, int B, int steps, int phasesPerStep,
+                   Operand&& operand, Body&& body) {
+  if (split) {
+    runBatchSplit(
+        split, workers, steps * phasesPerStep,
+        [&](Range r, int p) { return operand(p / phasesPerStep, p % phasesPerStep, r); },
+        [&](Range r, int p, const float* a, Range u) { body(p / phasesPerStep, p % phasesPerStep, r, a, Share{u, u}); });
+    return;
+  }
+  SpinBarrier barrier(workers);
+  ThreadPool::instance().run(
+      [&](int w, int n) {
+        const Share share = shareOf(w, n, s);
+        for (int i = 0; i < steps; i++) {
+          for (int phase = 0; phase < phasesPerStep; phase++) {
+            if (phase > 0) barrier.wait();  // the phase before, on every unit
+            body(i, phase, Range{0, B}, operand(i, phase, Range{0, B}), share);
+          }
+        }
+      },
+      workers);
+}
+
 // --- per-row helpers over a column range [c.begin, c.end) -------------------------------------
 
 // y rows of step t: the new state for active rows, 0 for padded ones (PyTorch's packed semantics).
