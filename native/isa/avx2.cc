@@ -90,6 +90,10 @@ void gemmTileFewRows(int kc, const float* a, const float* b, float* c, long ldc,
 // c[mr, nr] (+)= a-panel · b-panel with 6 x 16 accumulators in 12 ymm registers: per k, two loads
 // of b, six broadcasts of a, twelve FMAs. See gemm/microkernel.h for the panel layout.
 void gemmTile6x16Avx2(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate) {
+  for (int i = 0; i < mr; i++) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + kNr - 1), _MM_HINT_T0);
+  }
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
