@@ -48,14 +48,14 @@ class BatchSplit {
  public:
   BatchSplit(const LayerSpec& s, int B, int workers);
   explicit operator bool() const { return on_; }
-  // Worker w's rows of n workers (n as constructed).
-  Range rows(int w, int n) const { return blockRange(w, n, B_, kGrain); }
+  // Worker w's rows (n = the worker count it was constructed with).
+  Range rows(int w) const { return {bounds_[w], bounds_[w + 1]}; }
   int unitBlocks() const { return (H_ + unitWidth_ - 1) / unitWidth_; }
   Range units(int block) const { return {block * unitWidth_, std::min(H_, (block + 1) * unitWidth_)}; }
 
  private:
-  static constexpr int kGrain = 4;
   int B_, H_;
+  int bounds_[OwnerClaims::kMaxWorkers + 1] = {};
   int unitWidth_ = 0;
   bool on_ = false;
 };
@@ -72,9 +72,9 @@ void runBatchSplit(const BatchSplit& split, int workers, int phases, Pack&& pack
   ThreadPool::instance().run(
       [&](int w, int n) {
         const auto other = [&](int v, uint32_t phase, int b) {
-          block(split.rows(v, n), static_cast<int>(phase), packed[v], split.units(b));
+          block(split.rows(v), static_cast<int>(phase), packed[v], split.units(b));
         };
-        const Range rows = split.rows(w, n);
+        const Range rows = split.rows(w);
         for (int phase = 0; phase < phases; phase++) {
           packed[w] = pack(rows, phase);
           claims.open(w, static_cast<uint32_t>(phase));
