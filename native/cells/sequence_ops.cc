@@ -57,28 +57,34 @@ int stepWorkers(const LayerSpec& s, int T, int B) {
 }
 
 BatchSplit::BatchSplit(const LayerSpec& s, int B, int workers) : B_(B), H_(s.hiddenSize) {
-  if (workers < 2) return;
+  if (workers < 2 || workers > OwnerClaims::kMaxWorkers) return;
   const CpuKernels& k = cpuKernels();
   const int tile = k.tileRows;
-  const auto wholeTiles = [tile](int rows) { return rows % tile == 0 || rows % tile >= 4; };
   // A worker streams all the recurrent weights every step: it needs a full tile of rows (up to 8)
   // to outrun them from L3, and more where they are beyond a core's share of L3 and come from memory.
   // (AVX2, LSTM T=50 B=16 H=512 time loop: 6 + 10 rows 15.3-17.5 ms against 18.4-19.4 split by units.)
   const double weightBytes = 4.0 * s.gateSize() * s.outSize();
   const int minRows = weightBytes > 8e6 ? 32 : std::min(8, tile);
-  if (!wholeTiles(B) || workers > OwnerClaims::kMaxWorkers) return;
-  // Each boundary as near an even split as whole tiles allow (B = 64 on 6-row tiles: 30 and 34).
+  // Each boundary as near an even split as keeps every worker's last tile at 4 rows or more: a 1-3
+  // row tile costs nearly what a full one does (its FMA chains wait on each other). B = 64 on 6-row
+  // tiles: 30 + 34, not 32 + 32. Where no such boundary is near, the even one. Results do not
+  // depend on the boundaries (CpuKernels::gemmTile).
+  const auto wholeTiles = [tile](int rows) { return rows % tile == 0 || rows % tile >= 4; };
   for (int w = 1; w <= workers; w++) {
+    const int begin = bounds_[w - 1];
+    const auto fits = [&](int end) {
+      return end > begin && end < B && wholeTiles(end - begin) && (w + 1 < workers || wholeTiles(B - end));
+    };
     const int even = static_cast<int>((static_cast<long>(B) * w + workers / 2) / workers);
-    int end = w == workers ? B : -1;
-    for (int d = 0; end < 0 && d < tile; d++) {
-      for (const int at : {even - d, even + d}) {
-        if (end < 0 && at > bounds_[w - 1] && at < B && wholeTiles(at - bounds_[w - 1])) end = at;
+    int end = w == workers ? B : even;
+    for (int d = 0; w < workers && d < tile; d++) {
+      if (fits(even - d) || fits(even + d)) {
+        end = fits(even - d) ? even - d : even + d;
+        break;
       }
     }
-    if (end < 0) return;
+    if (end - begin < minRows) return;
     bounds_[w] = end;
-    if (end - bounds_[w - 1] < minRows || !wholeTiles(end - bounds_[w - 1])) return;
   }
   // Blocks of at least four tile widths: narrower ones interleave the gates' weight streams, which
   // cost LSTM T=100 B=16-per-worker H=256 steps 4-5 us of ~47 (/tmp harness, blocks of 32 or 64

@@ -35,12 +35,11 @@ inline const float* rowsAt(const float* base, int index, int B, int n) {
 // at a barrier would cost more than the work (results are the same either way).
 int stepWorkers(const LayerSpec& s, int T, int B);
 
-// Whether a forward time loop splits batch rows among its workers instead of hidden units. Each
-// worker then runs its rows through every step with no barrier and no exchange of h between
-// cores, at the price of every worker streaming all the recurrent weights each step, which its
-// tiles outrun once it has 8 rows or more. Only where every row comes out bit for bit as on one
-// thread: GEMM tiles of fewer than 4 rows sum k in split accumulators (isa/), so neither the whole
-// batch nor any worker's rows may end in a 1-3 row tile.
+// Whether a time loop splits batch rows among its workers instead of hidden units. Each worker
+// then runs its rows through every step with no barrier and no exchange of h between cores, at
+// the price of every worker streaming all the recurrent weights each step, which its tiles outrun
+// once it has a full tile of rows. Every row comes out bit for bit as on one thread, since a
+// product of 4 rows or more sums each element the same way in any tile (CpuKernels::gemmTile).
 //
 // A step's hidden units come in a few wide blocks that OwnerClaims hands out, so a worker ahead
 // can take over part of a slower one's step.

@@ -38,8 +38,8 @@ void zeroRows(int m, int n, float* c, long ldc) {
 // [tiles.begin, tiles.end) of the current (kc x nc) B block, packing its own A rows in kMc chunks.
 // With a bias (first K block only), each c tile starts as the bias rows and the tile adds onto
 // them while they are in L1, instead of a separate pass over all of c.
-void multiplyShare(MatrixRef a, int pc, int kc, Range rows, Range tiles, int nc, const float* bBlock, float* c,
-                   long ldc, bool accumulate, const float* bias, float* aPanels) {
+void multiplyShare(CpuKernels::Tile tile, MatrixRef a, int pc, int kc, Range rows, Range tiles, int nc,
+                   const float* bBlock, float* c, long ldc, bool accumulate, const float* bias, float* aPanels) {
   const CpuKernels& k = cpuKernels();
   const int tileCols = k.tilePanels * kNr;
   const int mr = k.tileRows;
@@ -56,7 +56,7 @@ void multiplyShare(MatrixRef a, int pc, int kc, Range rows, Range tiles, int nc,
         if (bias) {
           for (int r = 0; r < rowsHere; r++) std::copy(bias + j, bias + j + nr, cTile + r * ldc);
         }
-        k.gemmTile(kc, aPanels + static_cast<long>(i) * kc, bBlock + static_cast<long>(j) * kc, cTile, ldc, rowsHere,
+        tile(kc, aPanels + static_cast<long>(i) * kc, bBlock + static_cast<long>(j) * kc, cTile, ldc, rowsHere,
                    nr, accumulate || bias);
       }
     }
@@ -87,6 +87,7 @@ void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatri
   const CpuKernels& kernels = cpuKernels();
   const int kKc = kernels.kc;
   const int tileCols = kernels.tilePanels * kNr;
+  const CpuKernels::Tile tile = kernels.tileFor(m);
   ThreadPool& pool = ThreadPool::instance();
   // Below ~4 MFLOP the pool's wake-up and barriers cost more than they save.
   const double flops = 2.0 * m * n * k;
@@ -111,7 +112,7 @@ void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatri
           }
         };
         const auto multiply = [&](int jc, int nc, int pc, int kc, const float* bBlock, Range rows, Range tiles) {
-          multiplyShare(a, pc, kc, rows, tiles, nc, bBlock, c + jc, ldc, accumulate || pc > 0,
+          multiplyShare(tile, a, pc, kc, rows, tiles, nc, bBlock, c + jc, ldc, accumulate || pc > 0,
                         bias && pc == 0 ? bias + jc : nullptr, aPanels);
         };
         const auto tileCount = [tileCols](int nc) { return (nc + tileCols - 1) / tileCols; };
@@ -217,6 +218,7 @@ void gemmGroupColumnsPacked(int m, const float* aPacked, const PackedMatrix& b, 
   const int mr = kernels.tileRows;
   const int mPadded = roundUp(m, mr);
   const int tileCols = kernels.tilePanels * kNr;
+  const CpuKernels::Tile tile = kernels.tileFor(m);
   for (int pc = 0; pc < k; pc += kKc) {
     const int kc = std::min(kKc, k - pc);
     for (int g = 0; g < b.groups(); g++) {
@@ -232,7 +234,7 @@ void gemmGroupColumnsPacked(int m, const float* aPacked, const PackedMatrix& b, 
         const float* panels = b.block(pc, kc, g, j);
         const int nr = std::min(tileCols, j1 - j);
         for (int i = rows.begin; i < rows.end; i += mr) {
-          kernels.gemmTile(kc, aBlock + static_cast<long>(i) * kc, panels, out.c + i * out.ldc + j, out.ldc,
+          tile(kc, aBlock + static_cast<long>(i) * kc, panels, out.c + i * out.ldc + j, out.ldc,
                            std::min(mr, rows.end - i), nr, acc);
         }
       }

@@ -43,9 +43,9 @@ inline void storeRow(float* c, __m512 v, int count, bool accumulate) {
 
 // c[Rows, nr] (+)= a-panel · (Panels adjacent b-panels), nr ≤ Panels · 16. Each output element is
 // summed over k by `Split` interleaved accumulators added at the end (Split = 1: one FMA chain in k
-// order); few rows get Split > 1 so that at least 8 independent chains keep both FMA pipes busy.
-// The sum order depends only on the row count, never on Panels, so a column gives the same bits
-// whether a tile took it alone or with its neighbour.
+// order, what every tile of a product of 4 rows or more uses); products of 1-3 rows get Split > 1
+// so that at least 8 independent chains keep both FMA pipes busy. The sum order never depends on
+// Panels, so a column gives the same bits whether a tile took it alone or with its neighbour.
 
 template <int Rows, int Split, int Panels>
 void tile(int kc, const float* a, const float* b, float* c, long ldc, int nr, bool accumulate) {
@@ -110,9 +110,9 @@ void tile(int kc, const float* a, const float* b, float* c, long ldc, int nr, bo
 template <int Panels>
 void tileRows(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate) {
   switch (mr) {
-    case 1: return tile<1, 4, Panels>(kc, a, b, c, ldc, nr, accumulate);
-    case 2: return tile<2, 2, Panels>(kc, a, b, c, ldc, nr, accumulate);
-    case 3: return tile<3, 2, Panels>(kc, a, b, c, ldc, nr, accumulate);
+    case 1: return tile<1, 1, Panels>(kc, a, b, c, ldc, nr, accumulate);
+    case 2: return tile<2, 1, Panels>(kc, a, b, c, ldc, nr, accumulate);
+    case 3: return tile<3, 1, Panels>(kc, a, b, c, ldc, nr, accumulate);
     case 4: return tile<4, 1, Panels>(kc, a, b, c, ldc, nr, accumulate);
     case 5: return tile<5, 1, Panels>(kc, a, b, c, ldc, nr, accumulate);
     case 6: return tile<6, 1, Panels>(kc, a, b, c, ldc, nr, accumulate);
@@ -125,12 +125,30 @@ void tileRows(int kc, const float* a, const float* b, float* c, long ldc, int mr
   }
 }
 
-// The table's tile entry: up to two panels (nr ≤ 32); the second is read only when nr > 16.
+template <int Panels>
+void fewRows(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate) {
+  switch (mr) {
+    case 1: return tile<1, 4, Panels>(kc, a, b, c, ldc, nr, accumulate);
+    case 2: return tile<2, 2, Panels>(kc, a, b, c, ldc, nr, accumulate);
+    default: return tile<3, 2, Panels>(kc, a, b, c, ldc, nr, accumulate);
+  }
+}
+
+// The table's tile entries (kernel_table.h): up to two panels (nr ≤ 32); the second is read only
+// when nr > 16.
 void gemmTileAvx512(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate) {
   if (nr > kNr) {
     tileRows<2>(kc, a, b, c, ldc, mr, nr, accumulate);
   } else {
     tileRows<1>(kc, a, b, c, ldc, mr, nr, accumulate);
+  }
+}
+void gemmTileFewRowsAvx512(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr,
+                           bool accumulate) {
+  if (nr > kNr) {
+    fewRows<2>(kc, a, b, c, ldc, mr, nr, accumulate);
+  } else {
+    fewRows<1>(kc, a, b, c, ldc, mr, nr, accumulate);
   }
 }
 
@@ -162,7 +180,7 @@ void gemvAvx512(int kc, const float* a, const float* b, float* y, int n, bool ac
 }  // namespace
 
 const CpuKernels& avx512Kernels() {
-  static const CpuKernels kernels = makeKernels<VecAvx512>("avx512f", gemmTileAvx512, gemvAvx512, kRows, 2, kKc);
+  static const CpuKernels kernels = makeKernels<VecAvx512>("avx512f", gemmTileAvx512, gemmTileFewRowsAvx512, gemvAvx512, kRows, 2, kKc);
   return kernels;
 }
 

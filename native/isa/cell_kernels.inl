@@ -187,11 +187,12 @@ void rnnBackward(float* dPre, const float* h, const float* dh, bool relu, int j0
 
 // The table for vector type V plus the GEMM kernels.
 template <class V>
-CpuKernels makeKernels(const char* name, void (*tile)(int, const float*, const float*, float*, long, int, int, bool),
+CpuKernels makeKernels(const char* name, CpuKernels::Tile tile, CpuKernels::Tile tileFewRows,
                        void (*gemv)(int, const float*, const float*, float*, int, bool), int tileRows,
                        int tilePanels, int kc) {
   return CpuKernels{name,
                     tile,
+                    tileFewRows,
                     gemv,
                     tileRows,
                     tilePanels,

@@ -13,8 +13,14 @@ struct CpuKernels {
 
   // GEMM tile, see gemm/microkernel.h: mr ≤ tileRows rows of an A panel packed tileRows high, over
   // `tilePanels` adjacent packed panels: nr ≤ tilePanels·kNr (a tile reads the next panel only when
-  // nr > kNr).
+  // nr > kNr). Every output element is one FMA chain over k in order, so a product's results never
+  // depend on how its rows are cut into tiles or shared among threads.
   void (*gemmTile)(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate);
+  // The tile for products of fewer than 4 rows in all: each row's sum is split over interleaved k
+  // into several accumulators, for enough independent FMA chains. Used for every tile of such a
+  // product or for none, so that it too is the same on any thread count. See tileFor.
+  void (*gemmTileFewRows)(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr,
+                          bool accumulate);
   // One row of A against packed panels, the recurrent product of batch 1: y[n] (+)= a[kc] · the
   // ceil(n / kNr) panels that start at b (contiguous, kc x kNr each). Reads b as one sequential
   // stream with split accumulators; weights too big for L2 then arrive at L3's streaming rate.
@@ -56,6 +62,10 @@ struct CpuKernels {
   // RNN: h = act(pre); dPre = dh ⊙ act'(pre), read off h.
   void (*rnnForward)(float* h, const float* pre, bool relu, int j0, int j1);
   void (*rnnBackward)(float* dPre, const float* h, const float* dh, bool relu, int j0, int j1);
+
+  // The tile kernel for a product of m rows in all.
+  using Tile = void (*)(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate);
+  Tile tileFor(int m) const { return m < 4 ? gemmTileFewRows : gemmTile; }
 };
 
 const CpuKernels& portableKernels();

@@ -14,7 +14,8 @@ namespace {
 
 constexpr int kRows = 6;
 
-// c[mr, nr] (+)= a-panel · b-panel; see gemm/microkernel.h.
+// c[mr, nr] (+)= a-panel · b-panel; see gemm/microkernel.h. One chain per element at any row
+// count, so it is also the table's few-rows tile.
 void gemmTile6x16Portable(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr,
                           bool accumulate) {
   float acc[kRows][kNr] = {};
@@ -47,7 +48,7 @@ void gemvPortable(int kc, const float* a, const float* b, float* y, int n, bool 
 }  // namespace
 
 const CpuKernels& portableKernels() {
-  static const CpuKernels kernels = makeKernels<VecScalar>("portable", gemmTile6x16Portable, gemvPortable, kRows, 1, 256);
+  static const CpuKernels kernels = makeKernels<VecScalar>("portable", gemmTile6x16Portable, gemmTile6x16Portable, gemvPortable, kRows, 1, 256);
   return kernels;
 }
 
