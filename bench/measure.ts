@@ -26,37 +26,79 @@ export interface TaskTiming {
 export const WARMUP_CALLS = 8;
 export const WARMUP_CAP_BUDGETS = 3;
 
+/** One call site to time: a forward or a training step, and whether it returns a promise. */
+export interface Task {
+  fn: () => unknown;
+  isAsync: boolean;
+}
+
+/** Rounds in which timeTogether alternates its tasks. */
+export const ROUNDS = 4;
+
 /**
- * Median wall time of `fn` in ms in the steady state: first calls allocate, pack weights and
- * compile, and a process's first output arrays land on fresh pages (page faults cost ~10 µs per
- * 4 KiB on these machines) until the garbage collector has freed earlier ones for reuse. That
- * takes calls, not time: a forward returning 13 MB (S7) faults ~6000 pages per call for its first
- * five or so calls and none after. So every runtime gets the same untimed warm-up: half the budget
- * and at least WARMUP_CALLS calls (at least two, when that many would take over WARMUP_CAP_BUDGETS
- * budgets). A task slower than the budget gets a single timed run, so a heavy one costs a few
- * calls, not dozens. Errors thrown by fn propagate.
+ * Untimed calls until the steady state: first calls allocate, pack weights and compile, and a
+ * process's first output arrays land on fresh pages (page faults cost ~10 µs per 4 KiB on these
+ * machines) until the garbage collector has freed earlier ones for reuse. That takes calls, not
+ * time: a forward returning 13 MB (S7) faults ~6000 pages per call for its first five or so calls
+ * and none after. So every runtime gets the same warm-up: half the budget and at least
+ * WARMUP_CALLS calls (at least two, when that many would take over WARMUP_CAP_BUDGETS budgets).
+ * Returns the mean call time in ms.
  */
-export async function timeTask(fn: () => unknown, isAsync: boolean, o: TaskOptions): Promise<TaskTiming> {
+async function warmUp(t: Task, budgetMs: number): Promise<number> {
   const t0 = performance.now();
   let calls = 0;
   for (;;) {
-    await fn();
+    await t.fn();
     calls++;
     const elapsed = performance.now() - t0;
-    if (calls < 2 || elapsed < o.budgetMs / 2) continue;
-    if (calls >= WARMUP_CALLS || elapsed * (calls + 1) / calls > WARMUP_CAP_BUDGETS * o.budgetMs) break;
+    if (calls < 2 || elapsed < budgetMs / 2) continue;
+    if (calls >= WARMUP_CALLS || (elapsed * (calls + 1)) / calls > WARMUP_CAP_BUDGETS * budgetMs) break;
   }
-  const callMs = (performance.now() - t0) / calls;
-  const bench = new Bench({
-    time: o.budgetMs,
-    iterations: callMs > o.budgetMs ? 1 : (o.minRuns ?? 3),
-    warmup: false,
-    throws: true,
-  });
-  bench.add('task', fn, { async: isAsync });
+  return (performance.now() - t0) / calls;
+}
+
+/** Wall times in ms of `fn` over `timeMs` of sampling and at least `minRuns` calls. */
+async function sample(t: Task, timeMs: number, minRuns: number): Promise<number[]> {
+  const bench = new Bench({ time: timeMs, iterations: minRuns, warmup: false, throws: true, retainSamples: true });
+  bench.add('task', t.fn, { async: t.isAsync });
   await bench.run();
-  const task = bench.getTask('task')!;
-  const r = task.result;
+  const r = bench.getTask('task')!.result;
   if (r.state !== 'completed') throw new Error(`benchmark task did not complete: ${r.state}`);
-  return { medianMs: r.latency.p50, runs: task.runs };
+  return [...(r.latency.samples ?? [])];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/**
+ * Median wall time of each task in the steady state, the tasks timed in alternation: after every
+ * task's warm-up, ROUNDS rounds give each task a 1/ROUNDS share of its budget in turn, and each
+ * median is over all of a task's samples. A slow spell of the shared machine (seconds long; seen
+ * here to make one runtime's forward 1.5-1.8× slower than in the run before) then falls on every
+ * runtime alike instead of on whichever had the machine at the time, so ratios between tasks hold
+ * better than their absolute times. A task whose call is slower than its budget gets one timed
+ * call in the first round only, so a heavy one costs a few calls, not dozens. Errors thrown by a
+ * task's fn propagate.
+ */
+export async function timeTogether(tasks: Task[], o: TaskOptions): Promise<TaskTiming[]> {
+  const callMs: number[] = [];
+  for (const t of tasks) callMs.push(await warmUp(t, o.budgetMs));
+  const samples: number[][] = tasks.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < tasks.length; i++) {
+      const heavy = callMs[i] > o.budgetMs;
+      if (heavy && round > 0) continue;
+      const runs = heavy ? 1 : Math.ceil((o.minRuns ?? 3) / ROUNDS);
+      samples[i].push(...(await sample(tasks[i], heavy ? 0 : o.budgetMs / ROUNDS, runs)));
+    }
+  }
+  return samples.map((xs) => ({ medianMs: median(xs), runs: xs.length }));
+}
+
+/** One task alone (see timeTogether). */
+export async function timeTask(fn: () => unknown, isAsync: boolean, o: TaskOptions): Promise<TaskTiming> {
+  return (await timeTogether([{ fn, isAsync }], o))[0];
 }

@@ -1,7 +1,7 @@
 // RESULTS.md: machine and settings, one table of every runtime on every shape with its ratio to
 // cellscan native, and where each target of issue 4 stands, judged from the numbers of this run.
 import type { Machine } from './machine';
-import { type TaskTiming, WARMUP_CALLS, WARMUP_CAP_BUDGETS } from './measure';
+import { ROUNDS, type TaskTiming, WARMUP_CALLS, WARMUP_CAP_BUDGETS } from './measure';
 import type { SgemmResult } from './roofline';
 import { type Shape, describeShape, forwardFlops } from './shapes';
 
@@ -256,7 +256,9 @@ export function renderMarkdown(rep: Report): string {
     `- Median wall time per call (tinybench) in the steady state, after untimed warm-up calls: half the budget and at least ` +
       `${WARMUP_CALLS} calls (fewer, but at least two, when ${WARMUP_CALLS} would take over ${WARMUP_CAP_BUDGETS}× the budget), ` +
       'since a large output lands on freshly faulted pages until the garbage collector frees earlier outputs for reuse; each task samples for ' +
-      `${rep.budgetMs} ms (--time) and at least 3 runs, or exactly 1 run when a warm-up call alone took longer than that. ` +
+      `${rep.budgetMs} ms (--time), or exactly 1 run when a warm-up call alone took longer than that. ` +
+      `The runtimes of a shape take turns: ${ROUNDS} rounds of all the forwards, each sampling a ${ROUNDS}th of the budget, then the same for the training steps; ` +
+      "a task's median is over all its samples. A slow spell of the shared machine then falls on every runtime alike, so ratios within a shape hold better than absolute times. " +
       `A TF.js fit step estimated over ${(rep.peerBudgetMs / 1000).toFixed(0)} s (--peer-budget) is not run; the table says so where it happens.`,
     '- FLOPs as SPEC §7: `D·2·T·B·G·H·(I+H)` for a forward, 3× that for forward+backward (so both GFLOP/s columns are comparable).',
     '- cellscan forward+backward: `forward(x, {training: true})` then `backward(tape, {dOutput})` (no optimizer step). ' +

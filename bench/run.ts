@@ -1,8 +1,9 @@
 // npm run bench [-- --shapes S1,S3 --backends native --peers onnxruntime,tfjs|none --threads 2
 //                  --time 2000 --peer-budget 15000 --out bench/RESULTS.md]
-// Measures cellscan's backends and its peers on the shapes of SPEC §7 in one process, writes
-// RESULTS.md and a chart beside it, and prints the report. Exits non-zero when a peer's forward
-// disagreed with cellscan's (something is wrong in one of them, or in the conversion).
+// Measures cellscan's backends and its peers on the shapes of SPEC §7 in one process, the runtimes
+// of a shape taking turns (bench/measure.ts); writes RESULTS.md and a chart beside it, and prints
+// the report. Exits non-zero when a peer's forward disagreed with cellscan's (something is wrong
+// in one of them, or in the conversion).
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -10,7 +11,7 @@ import { parseArgs } from 'util';
 import { type RecurrentLayer, type Tensor, backends, setNumThreads, useBackend } from 'cellscan';
 import { renderChart } from './chart';
 import { describeMachine } from './machine';
-import { timeTask, type Subject, type TaskTiming } from './measure';
+import { type Subject, type Task, type TaskTiming, timeTogether } from './measure';
 import { type Peer, type PeerCase, type PeerVariant, PeerMismatch } from './peers/peer';
 import { type Report, type Row, forwardGflops, renderMarkdown, rowLabel, trainGflops } from './report';
 import { type SgemmResult, sgemmGflops } from './roofline';
@@ -108,17 +109,30 @@ function printRow(r: Row): void {
   console.log(`${r.shape.id.padEnd(4)} ${describeShape(r.shape).padEnd(34)} ${rowLabel(r).padEnd(16)} ${what}`);
 }
 
-/** Forward and training step of one cellscan layer on one backend. */
-async function measureCellscan(backend: BackendName, layer: RecurrentLayer, x: Tensor, shape: Shape, o: Options, variant?: string): Promise<Row> {
-  useBackend(backend);
-  setNumThreads(o.threads);
+/** One runtime on one shape: its table row and what to time for it. */
+interface Entry {
+  row: Row;
+  forward?: Task;
+  train?: Task;
+  /** Asked once the forward is timed: why the training step is not timed (undefined: it is). */
+  trainSkip?: () => string | undefined;
+  release?: () => void | Promise<void>;
+}
+
+/** A cellscan layer on one backend; each call selects the backend, since the runtimes take turns. */
+function cellscanEntry(backend: BackendName, layer: RecurrentLayer, x: Tensor, shape: Shape, o: Options, variant?: string): Entry {
   const subject: Subject = cellscanSubject(layer, x, shape);
   // What the backend really runs on (the wasm backend is single-threaded whatever was asked).
   const threads = backends().find((b) => b.name === backend)?.threads ?? o.threads;
-  const row: Row = { shape, runtime: `cellscan ${backend}`, variant, threads, notes: [] };
-  row.forward = await timeTask(subject.forward, false, { budgetMs: o.time });
-  row.train = await timeTask(subject.train!, false, { budgetMs: o.time });
-  return row;
+  const on = (fn: () => unknown) => () => {
+    useBackend(backend);
+    return fn();
+  };
+  return {
+    row: { shape, runtime: `cellscan ${backend}`, variant, threads, notes: [] },
+    forward: { fn: on(subject.forward), isAsync: false },
+    train: { fn: on(subject.train!), isAsync: false },
+  };
 }
 
 /** cellscan's forward on the primary backend: what each peer must reproduce. */
@@ -132,7 +146,41 @@ function reference(primary: BackendName, layer: RecurrentLayer, x: Tensor): { ou
 /** Every disagreement between a peer and cellscan in this run: the exit status reports them. */
 const mismatches: string[] = [];
 
-async function measurePeer(peer: Peer, c: PeerCase, o: Options, variant: PeerVariant | undefined): Promise<Row> {
+/**
+ * A peer's call whose error marks its row failed rather than ending the run (the other runtimes
+ * keep their turns); after a failure the call does nothing and the row's timings are dropped.
+ */
+function guarded(row: Row, peer: string, fn: () => unknown, isAsync: boolean): Task {
+  const fail = (e: unknown) => {
+    row.failed ??= `${peer} failed while timed: ${(e as Error).message}`;
+  };
+  if (isAsync) {
+    return {
+      isAsync,
+      fn: async () => {
+        if (row.failed) return;
+        try {
+          await fn();
+        } catch (e) {
+          fail(e);
+        }
+      },
+    };
+  }
+  return {
+    isAsync,
+    fn: () => {
+      if (row.failed) return;
+      try {
+        fn();
+      } catch (e) {
+        fail(e);
+      }
+    },
+  };
+}
+
+async function peerEntry(peer: Peer, c: PeerCase, o: Options, variant: PeerVariant | undefined): Promise<Entry> {
   const row: Row = { shape: c.shape, runtime: peer.name, threads: peer.threads, notes: [] };
   if (variant) {
     row.variant = 'GRU linearBeforeReset=false';
@@ -144,23 +192,41 @@ async function measurePeer(peer: Peer, c: PeerCase, o: Options, variant: PeerVar
   } catch (e) {
     row.failed = e instanceof PeerMismatch ? e.message : `${peer.name} failed to set up: ${(e as Error).message}`;
     if (e instanceof PeerMismatch) mismatches.push(e.message);
-    return row;
+    return { row };
   }
   row.threads = peer.threads;
-  try {
-    row.forward = await timeTask(subject.forward, subject.forwardAsync ?? false, { budgetMs: o.time });
-    const skip = subject.trainSkipped ?? subject.trainGate?.();
-    if (skip || !subject.train) {
-      row.notes.push(`forward+backward not measured: ${skip ?? 'the peer has no training step'}.`);
-    } else {
-      row.train = await timeTask(subject.train, subject.trainAsync ?? false, { budgetMs: o.time });
+  const s = subject;
+  return {
+    row,
+    forward: guarded(row, peer.name, s.forward, s.forwardAsync ?? false),
+    train: s.train && guarded(row, peer.name, s.train, s.trainAsync ?? false),
+    trainSkip: () => s.trainSkipped ?? s.trainGate?.() ?? (s.train ? undefined : 'the peer has no training step'),
+    release: () => s.release(),
+  };
+}
+
+/**
+ * Times every runtime of one shape in alternation (timeTogether): all forwards, then all the
+ * training steps that are timed.
+ */
+async function measureShape(entries: Entry[], o: Options): Promise<void> {
+  const timed = entries.filter((e) => e.forward && !e.row.failed);
+  const forwards = await timeTogether(timed.map((e) => e.forward!), { budgetMs: o.time });
+  timed.forEach((e, i) => (e.row.forward = forwards[i]));
+  const training = timed.filter((e) => {
+    if (e.row.failed) return false;
+    const skip = e.trainSkip?.();
+    if (skip) e.row.notes.push(`forward+backward not measured: ${skip}.`);
+    return !skip && e.train !== undefined;
+  });
+  const trains = await timeTogether(training.map((e) => e.train!), { budgetMs: o.time });
+  training.forEach((e, i) => (e.row.train = trains[i]));
+  for (const e of entries) {
+    if (e.row.failed) {
+      delete e.row.forward;
+      delete e.row.train;
     }
-  } catch (e) {
-    row.failed = `${peer.name} failed while timed: ${(e as Error).message}`;
-  } finally {
-    await subject.release();
   }
-  return row;
 }
 
 async function main(): Promise<void> {
@@ -204,28 +270,37 @@ async function main(): Promise<void> {
   };
   for (const shape of o.shapes) {
     if (shape.id === 'S7') await measureSgemm();
-    const layer = makeLayer(shape);
     const x = inputFor(shape);
-    for (const b of o.backends) add(await measureCellscan(b, layer, x, shape, o));
-    if (primary === undefined) continue;
-    // Each variant a peer needs is computed (and timed, for a ratio on the same math) once per shape.
-    const cases = new Map<string, PeerCase>();
-    const caseFor = async (variant: PeerVariant | undefined): Promise<PeerCase> => {
-      const key = variant ? 'lbr=false' : 'default';
-      let c = cases.get(key);
-      if (!c) {
-        const v: LayerVariant = variant ? { linearBeforeReset: variant.linearBeforeReset } : {};
-        const l = variant ? variantOf(layer, shape, v) : layer;
-        if (variant) add(await measureCellscan(primary, l, x, shape, o, 'GRU linearBeforeReset=false'));
-        c = { shape, weights: layerWeights(l, shape, v), x: x.data as Float32Array, ...reference(primary, l, x), threads: o.threads };
-        cases.set(key, c);
+    // A layer per backend (same seed, same weights), so that taking turns never repacks weights.
+    const layers = new Map(o.backends.map((b) => [b, makeLayer(shape)] as const));
+    const entries = o.backends.map((b) => cellscanEntry(b, layers.get(b)!, x, shape, o));
+    if (primary !== undefined) {
+      const layer = layers.get(primary)!;
+      // Each variant a peer needs is computed (and timed, for a ratio on the same math) once per shape.
+      const cases = new Map<string, PeerCase>();
+      const caseFor = (variant: PeerVariant | undefined): PeerCase => {
+        const key = variant ? 'lbr=false' : 'default';
+        let c = cases.get(key);
+        if (!c) {
+          const v: LayerVariant = variant ? { linearBeforeReset: variant.linearBeforeReset } : {};
+          const l = variant ? variantOf(layer, shape, v) : layer;
+          if (variant) entries.push(cellscanEntry(primary, l, x, shape, o, 'GRU linearBeforeReset=false'));
+          c = { shape, weights: layerWeights(l, shape, v), x: x.data as Float32Array, ...reference(primary, l, x), threads: o.threads };
+          cases.set(key, c);
+        }
+        return c;
+      };
+      for (const peer of peers) {
+        const variant = peer.variantFor(shape);
+        entries.push(await peerEntry(peer, caseFor(variant), o, variant));
       }
-      return c;
-    };
-    for (const peer of peers) {
-      const variant = peer.variantFor(shape);
-      add(await measurePeer(peer, await caseFor(variant), o, variant));
     }
+    try {
+      await measureShape(entries, o);
+    } finally {
+      for (const e of entries) await e.release?.();
+    }
+    for (const e of entries) add(e.row);
   }
 
   const chartFile = path.basename(o.out).replace(/\.md$/i, '') + '.svg';

@@ -32,7 +32,7 @@ export interface PeerSubject extends Subject {
   trainSkipped?: string;
   /** Asked after the forward was timed: a reason to skip the training step (too slow for the budget), or undefined. */
   trainGate?(): string | undefined;
-  /** Frees the peer's model and threads before the next runtime is timed. */
+  /** Frees the peer's model and threads once its shape is measured. */
   release(): void | Promise<void>;
 }
 

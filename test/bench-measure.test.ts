@@ -1,0 +1,60 @@
+// The benchmark's timing (bench/measure.ts): the runtimes of a shape take turns, so that a slow
+// spell of the machine cannot land on one of them only. tinybench is an ES module, which jest's
+// module loader cannot require, so the compiled module (npm test builds it first) runs in a child
+// Node process.
+import { execFileSync } from 'child_process';
+import * as path from 'path';
+
+const measure = path.join(__dirname, '..', 'dist', 'bench', 'measure.js');
+
+interface Outcome {
+  log: string[];
+  timings: { medianMs: number; runs: number }[];
+  rounds: number;
+}
+
+/** timeTogether over busy-waiting tasks of the given durations, each logging its name when called. */
+function run(tasks: [string, number][], budgetMs: number): Outcome {
+  const script = `
+    const { timeTogether, ROUNDS } = require(${JSON.stringify(measure)});
+    const log = [];
+    const task = (name, ms) => ({ isAsync: false, fn: () => {
+      log.push(name);
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    } });
+    timeTogether(${JSON.stringify(tasks)}.map(([n, ms]) => task(n, ms)), { budgetMs: ${budgetMs} })
+      .then((timings) => process.stdout.write(JSON.stringify({ log, timings, rounds: ROUNDS })));`;
+  return JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as Outcome;
+}
+
+/** How often consecutive calls switch from one task to another. */
+const switches = (log: string[]) => log.filter((name, i) => i > 0 && name !== log[i - 1]).length;
+
+describe('timeTogether', () => {
+  test('warms each task up in turn, then alternates them once per round and times each over all its rounds', () => {
+    const { log, timings, rounds } = run([['a', 1], ['b', 3]], 80);
+    expect(rounds).toBeGreaterThanOrEqual(2);
+    // Warm-up: all of a's calls, then b's; then a, b in every round: a switch at each change.
+    expect(log[0]).toBe('a');
+    expect(switches(log)).toBe(1 + 2 * rounds);
+    const [a, b] = timings;
+    expect(a.runs).toBeGreaterThanOrEqual(rounds);
+    expect(b.runs).toBeGreaterThanOrEqual(rounds);
+    expect(a.medianMs).toBeGreaterThanOrEqual(1);
+    expect(b.medianMs).toBeGreaterThanOrEqual(3);
+    expect(a.medianMs).toBeLessThan(b.medianMs);
+  });
+
+  test('a task slower than its budget is timed once, in the first round', () => {
+    const { log, timings, rounds } = run([['slow', 30], ['fast', 1]], 20);
+    const [slow, fast] = timings;
+    expect(slow.runs).toBe(1);
+    expect(slow.medianMs).toBeGreaterThanOrEqual(30);
+    expect(fast.runs).toBeGreaterThanOrEqual(rounds);
+    // After its first timed call, only the fast task runs.
+    const lastSlow = log.lastIndexOf('slow');
+    expect(log.slice(lastSlow + 1).every((n) => n === 'fast')).toBe(true);
+    expect(switches(log)).toBe(3);
+  });
+});
