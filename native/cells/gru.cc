@@ -117,7 +117,7 @@ void gruLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   } else {
     SpinBarrier barrier(workers);
     const StepPieces pieces(s, B);
-    BlockClaims claims(workers, pieces.count(), pieces.rowTiles());
+    BlockClaims claims(workers, pieces.count());
     ThreadPool::instance().run(
         [&](int w, int) {
           for (int step = 0; step < io.T; step++) {

@@ -1,12 +1,12 @@
 // LSTM over one direction of one layer, PyTorch's gate order (i, f, g, o), optional peepholes
 // (ONNX's definition) and projection (PyTorch's proj_size).
 //
-// The time loop runs on all step workers at once. Forward, with enough batch rows each worker runs
-// its own rows through every step and the others may finish blocks of its hidden units
-// (runBatchSplit); otherwise pieces of batch rows by hidden units (their columns of every gate and
-// their cell updates) are handed out, each worker's own first (BlockClaims). Backward, and for the
-// projection, each owns a fixed range. They meet at a barrier wherever the next phase reads what
-// every worker wrote.
+// The time loop runs on all step workers at once. With enough batch rows each worker runs its own
+// rows through every step and the others may finish blocks of its hidden units (runBatchSplit);
+// otherwise, forward, blocks of hidden units over all batch rows (their columns of every gate and
+// their cell updates) are handed out, each worker's own first (BlockClaims), and backward and the
+// projection give each worker a fixed range. They meet at a barrier wherever the next phase reads
+// what every worker wrote.
 #include <algorithm>
 #include <cstring>
 
@@ -92,7 +92,7 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   } else {
     SpinBarrier barrier(workers);
     const StepPieces pieces(s, B);
-    BlockClaims claims(workers, pieces.count(), pieces.rowTiles());
+    BlockClaims claims(workers, pieces.count());
     ThreadPool::instance().run(
         [&](int w, int n) {
           const Range o = shareOf(w, n, s).outs;

@@ -89,9 +89,9 @@ void runBatchSplit(const BatchSplit& split, int workers, int phases, Pack&& pack
   runBatchSplit(split, workers, phases, pack, block, [](Range, int) {});
 }
 
-// The pieces a forward step hands out (BlockClaims): one GEMM tile of batch rows by one tile
-// width of hidden units, in every gate. Piece i is row tile i % rowTiles of unit block
-// i / rowTiles, so a worker's own pieces share their weights.
+// The pieces a forward step hands out (BlockClaims): every batch row by a few tile widths of
+// hidden units, in every gate, so that each panel of weights a piece reads serves all rows while
+// it is in L1.
 struct StepPiece {
   Range rows;
   Range units;
@@ -99,17 +99,15 @@ struct StepPiece {
 class StepPieces {
  public:
   StepPieces(const LayerSpec& s, int B);
-  int count() const { return unitBlocks_ * rowTiles_; }
-  int rowTiles() const { return rowTiles_; }
+  int count() const { return (H_ + unitWidth_ - 1) / unitWidth_; }
   StepPiece at(int i) const {
-    const int u = i / rowTiles_ * unitWidth_, r = i % rowTiles_ * rowHeight_;
-    return {{r, r + rowHeight_ < B_ ? r + rowHeight_ : B_}, {u, u + unitWidth_ < H_ ? u + unitWidth_ : H_}};
+    const int u = i * unitWidth_;
+    return {{0, B_}, {u, u + unitWidth_ < H_ ? u + unitWidth_ : H_}};
   }
 
  private:
   int B_, H_;
-  int rowHeight_, unitWidth_;
-  int rowTiles_, unitBlocks_;
+  int unitWidth_;
 };
 
 // Threads split hidden units in whole GEMM panels, so each owns the same units in every gate.

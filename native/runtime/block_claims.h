@@ -21,9 +21,8 @@ class BlockClaims {
  public:
   static constexpr int kMaxWorkers = 64;
 
-  // Worker w owns a contiguous range of the blocks, in whole multiples of `grain` (blocks that
-  // share weights stay with one owner).
-  BlockClaims(int workers, int blocks, int grain = 1) : workers_(workers), blocks_(blocks), grain_(grain) {
+  // Worker w owns a contiguous range of the blocks.
+  BlockClaims(int workers, int blocks) : workers_(workers), blocks_(blocks) {
     for (int w = 0; w < workers_; w++) slots_[0][w].range.store(pack(owned(w)), std::memory_order_relaxed);
   }
 
@@ -49,7 +48,7 @@ class BlockClaims {
     std::atomic<uint64_t> range{0};  // untaken blocks [front, back): front in the high half
   };
 
-  Range owned(int w) const { return blockRange(w, workers_, blocks_, grain_); }
+  Range owned(int w) const { return blockRange(w, workers_, blocks_, 1); }
   static uint64_t pack(Range r) { return static_cast<uint64_t>(r.begin) << 32 | static_cast<uint32_t>(r.end); }
 
   static int takeFront(Slot& s) {
@@ -71,7 +70,6 @@ class BlockClaims {
 
   int workers_;
   int blocks_;
-  int grain_;
   Slot slots_[2][kMaxWorkers];
 };
 
