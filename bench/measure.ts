@@ -67,6 +67,16 @@ async function sample(t: Task, timeMs: number, minRuns: number): Promise<number[
   return [...(r.latency.samples ?? [])];
 }
 
+/**
+ * Lets the previous task's garbage go before the next task is timed: a full collection when Node
+ * runs with --expose-gc (npm run bench does), then a short pause. Without it, V8's background
+ * collection of what a TF.js or WebAssembly task left behind ran on the cores of the task after it.
+ */
+async function settle(): Promise<void> {
+  (globalThis as { gc?: () => void }).gc?.();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
@@ -75,8 +85,8 @@ function median(xs: number[]): number {
 
 /**
  * Median wall time of each task in the steady state, the tasks timed in alternation: after every
- * task's warm-up, ROUNDS rounds give each task a 1/ROUNDS share of its budget in turn, and each
- * median is over all of a task's samples. A slow spell of the shared machine (seconds long; seen
+ * task's warm-up, ROUNDS rounds give each task a 1/ROUNDS share of its budget in turn (in rotated
+ * order, each after settle()), and each median is over all of a task's samples. A slow spell of the shared machine (seconds long; seen
  * here to make one runtime's forward 1.5-1.8× slower than in the run before) then falls on every
  * runtime alike instead of on whichever had the machine at the time, so ratios between tasks hold
  * better than their absolute times. A task whose call is slower than its budget gets one timed
@@ -88,10 +98,13 @@ export async function timeTogether(tasks: Task[], o: TaskOptions): Promise<TaskT
   for (const t of tasks) callMs.push(await warmUp(t, o.budgetMs));
   const samples: number[][] = tasks.map(() => []);
   for (let round = 0; round < ROUNDS; round++) {
-    for (let i = 0; i < tasks.length; i++) {
+    // Each round starts one task later, so that no task always follows the same other one.
+    for (let j = 0; j < tasks.length; j++) {
+      const i = (round + j) % tasks.length;
       const heavy = callMs[i] > o.budgetMs;
       if (heavy && round > 0) continue;
       const runs = heavy ? 1 : Math.ceil((o.minRuns ?? 3) / ROUNDS);
+      await settle();
       samples[i].push(...(await sample(tasks[i], heavy ? 0 : o.budgetMs / ROUNDS, runs)));
     }
   }
