@@ -149,20 +149,6 @@ function targetOnnx(rep: Report): string[] {
           (notRun.length ? ` Shapes not in this run: ${notRun.join(', ')}.` : ''),
   );
   if (unmeasured.length) out.push('', `No onnxruntime figure for: ${unmeasured.join('; ')}.`);
-  // A training step does a forward's work and twice more at lower efficiency, so its GFLOP/s above
-  // the forward's means the forward's window ran slower than the machine's steady state: say so
-  // where such a shape is among the misses.
-  const slowWindows = rep.rows.filter(
-    (r) => r.runtime === 'cellscan native' && !r.variant && missed.some((m) => m.startsWith(`${r.shape.id} `)) &&
-      (trainGflops(r) ?? 0) > (forwardGflops(r) ?? Infinity),
-  );
-  if (slowWindows.length) {
-    out.push(
-      '',
-      `${slowWindows.map((r) => `${r.shape.id}: native forward+backward ran at ${g(trainGflops(r))} GFLOP/s, above its forward's ${g(forwardGflops(r))}`).join('; ')}. ` +
-        'A training step does the forward\'s work and twice more, less efficiently, so that forward was timed in a slower spell of the shared machine than the training step after it.',
-    );
-  }
   // A measured ceiling: where onnxruntime outruns the SGEMM of cellscan's own kernel, no recurrent
   // kernel built on that SGEMM can catch it; say so with the figures.
   const sg = rep.sgemm && !('unavailable' in rep.sgemm) ? rep.sgemm.gflops : undefined;
@@ -257,7 +243,7 @@ export function renderMarkdown(rep: Report): string {
       `${WARMUP_CALLS} calls (fewer, but at least two, when ${WARMUP_CALLS} would take over ${WARMUP_CAP_BUDGETS}× the budget), ` +
       'since a large output lands on freshly faulted pages until the garbage collector frees earlier outputs for reuse; each task samples for ' +
       `${rep.budgetMs} ms (--time), or exactly 1 run when a warm-up call alone took longer than that. ` +
-      `The runtimes of a shape take turns: ${ROUNDS} rounds of all the forwards, each sampling a ${ROUNDS}th of the budget, in an order rotated every round and each after a full garbage collection (\`node --expose-gc\`), then the same for the training steps; ` +
+      `The runtimes of a shape take turns: ${ROUNDS} rounds of all its forwards and training steps, each sampling a ${ROUNDS}th of the budget, in an order rotated every round and each after a full garbage collection (\`node --expose-gc\`); ` +
       "a task's median is over all its samples. A slow spell of the shared machine then falls on every runtime alike, so ratios within a shape hold better than absolute times. " +
       `A TF.js fit step estimated over ${(rep.peerBudgetMs / 1000).toFixed(0)} s (--peer-budget) is not run; the table says so where it happens.`,
     '- FLOPs as SPEC §7: `D·2·T·B·G·H·(I+H)` for a forward, 3× that for forward+backward (so both GFLOP/s columns are comparable).',

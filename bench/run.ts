@@ -206,21 +206,22 @@ async function peerEntry(peer: Peer, c: PeerCase, o: Options, variant: PeerVaria
 }
 
 /**
- * Times every runtime of one shape in alternation (timeTogether): all forwards, then all the
- * training steps that are timed.
+ * Times every runtime of one shape in alternation (timeTogether), forwards and training steps in
+ * the same rounds: a slow spell then weighs on each ratio's two sides alike, onnxruntime ÷ native
+ * and forward+backward ÷ forward.
  */
 async function measureShape(entries: Entry[], o: Options): Promise<void> {
   const timed = entries.filter((e) => e.forward && !e.row.failed);
-  const forwards = await timeTogether(timed.map((e) => e.forward!), { budgetMs: o.time });
-  timed.forEach((e, i) => (e.row.forward = forwards[i]));
   const training = timed.filter((e) => {
-    if (e.row.failed) return false;
     const skip = e.trainSkip?.();
     if (skip) e.row.notes.push(`forward+backward not measured: ${skip}.`);
     return !skip && e.train !== undefined;
   });
-  const trains = await timeTogether(training.map((e) => e.train!), { budgetMs: o.time });
-  training.forEach((e, i) => (e.row.train = trains[i]));
+  const timings = await timeTogether([...timed.map((e) => e.forward!), ...training.map((e) => e.train!)], {
+    budgetMs: o.time,
+  });
+  timed.forEach((e, i) => (e.row.forward = timings[i]));
+  training.forEach((e, i) => (e.row.train = timings[timed.length + i]));
   for (const e of entries) {
     if (e.row.failed) {
       delete e.row.forward;
