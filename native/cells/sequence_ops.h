@@ -47,7 +47,7 @@ class BatchSplit {
  public:
   BatchSplit(const LayerSpec& s, int B, int workers);
   explicit operator bool() const { return on_; }
-  // Worker w's rows (n = the worker count it was constructed with).
+  // Worker w's rows.
   Range rows(int w) const { return {bounds_[w], bounds_[w + 1]}; }
   int unitBlocks() const { return (H_ + unitWidth_ - 1) / unitWidth_; }
   Range units(int block) const { return {block * unitWidth_, std::min(H_, (block + 1) * unitWidth_)}; }

@@ -56,8 +56,8 @@ void multiplyShare(CpuKernels::Tile tile, MatrixRef a, int pc, int kc, Range row
         if (bias) {
           for (int r = 0; r < rowsHere; r++) std::copy(bias + j, bias + j + nr, cTile + r * ldc);
         }
-        tile(kc, aPanels + static_cast<long>(i) * kc, bBlock + static_cast<long>(j) * kc, cTile, ldc, rowsHere,
-                   nr, accumulate || bias);
+        tile(kc, aPanels + static_cast<long>(i) * kc, bBlock + static_cast<long>(j) * kc, cTile, ldc, rowsHere, nr,
+             accumulate || bias);
       }
     }
   }
@@ -241,7 +241,7 @@ void gemmGroupColumnsPacked(int m, const float* aPacked, const PackedMatrix& b, 
         const int nr = std::min(tileCols, j1 - j);
         for (int i = rows.begin; i < rows.end; i += mr) {
           tile(kc, aBlock + static_cast<long>(i) * kc, panels, out.c + i * out.ldc + j, out.ldc,
-                           std::min(mr, rows.end - i), nr, acc);
+               std::min(mr, rows.end - i), nr, acc);
         }
       }
     }

@@ -160,7 +160,8 @@ void gemvAvx2(int kc, const float* a, const float* b, float* y, int n, bool accu
 }  // namespace
 
 const CpuKernels& avx2Kernels() {
-  static const CpuKernels kernels = makeKernels<VecAvx2>("avx2_fma", gemmTileAvx2, gemmTileFewRowsAvx2, gemvAvx2, kRows, 1, 256);
+  static const CpuKernels kernels =
+      makeKernels<VecAvx2>("avx2_fma", gemmTileAvx2, gemmTileFewRowsAvx2, gemvAvx2, kRows, 1, 256);
   return kernels;
 }
 

@@ -180,7 +180,8 @@ void gemvAvx512(int kc, const float* a, const float* b, float* y, int n, bool ac
 }  // namespace
 
 const CpuKernels& avx512Kernels() {
-  static const CpuKernels kernels = makeKernels<VecAvx512>("avx512f", gemmTileAvx512, gemmTileFewRowsAvx512, gemvAvx512, kRows, 2, kKc);
+  static const CpuKernels kernels =
+      makeKernels<VecAvx512>("avx512f", gemmTileAvx512, gemmTileFewRowsAvx512, gemvAvx512, kRows, 2, kKc);
   return kernels;
 }
 

@@ -48,7 +48,8 @@ void gemvPortable(int kc, const float* a, const float* b, float* y, int n, bool 
 }  // namespace
 
 const CpuKernels& portableKernels() {
-  static const CpuKernels kernels = makeKernels<VecScalar>("portable", gemmTile6x16Portable, gemmTile6x16Portable, gemvPortable, kRows, 1, 256);
+  static const CpuKernels kernels =
+      makeKernels<VecScalar>("portable", gemmTile6x16Portable, gemmTile6x16Portable, gemvPortable, kRows, 1, 256);
   return kernels;
 }
 
