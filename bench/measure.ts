@@ -86,10 +86,10 @@ function median(xs: number[]): number {
 /**
  * Median wall time of each task in the steady state, the tasks timed in alternation: after every
  * task's warm-up, ROUNDS rounds give each task a 1/ROUNDS share of its budget in turn (in rotated
- * order, each after settle()), and each median is over all of a task's samples. A slow spell of the shared machine (seconds long; seen
- * here to make one runtime's forward 1.5-1.8× slower than in the run before) then falls on every
- * runtime alike instead of on whichever had the machine at the time, so ratios between tasks hold
- * better than their absolute times. A task whose call is slower than its budget gets one timed
+ * order, each after settle()), and each median is over all of a task's samples. A slow spell of
+ * the shared machine (seconds long; seen here to make one runtime's forward 1.5-1.8× slower than
+ * in the run before) then falls on every runtime alike instead of on whichever had the machine at
+ * the time, so ratios between tasks hold better than their absolute times. A task whose call is slower than its budget gets one timed
  * call in the first round only, so a heavy one costs a few calls, not dozens. Errors thrown by a
  * task's fn propagate.
  */

@@ -114,7 +114,7 @@ interface Entry {
   row: Row;
   forward?: Task;
   train?: Task;
-  /** Asked once the forward is timed: why the training step is not timed (undefined: it is). */
+  /** Why the training step is not timed (undefined: it is). */
   trainSkip?: () => string | undefined;
   release?: () => void | Promise<void>;
 }
@@ -232,6 +232,8 @@ async function measureShape(entries: Entry[], o: Options): Promise<void> {
 
 async function main(): Promise<void> {
   const o = options();
+  // Every runtime takes turns within a shape, so the thread count is set once, for the whole run.
+  setNumThreads(o.threads);
   const machine = describeMachine();
   const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
   console.log(
@@ -258,7 +260,6 @@ async function main(): Promise<void> {
   const measureSgemm = async () => {
     if (!o.backends.includes('native')) return;
     useBackend('native');
-    setNumThreads(o.threads);
     sgemm = await sgemmGflops(SGEMM_SIZE, o.time);
     console.log('unavailable' in sgemm ? `SGEMM: ${sgemm.unavailable}` : `SGEMM ${SGEMM_SIZE}³: ${sgemm.gflops.toFixed(1)} GFLOP/s`);
   };
