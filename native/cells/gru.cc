@@ -1,7 +1,7 @@
 // GRU over one direction of one layer, PyTorch's gate order (r, z, n). Two candidate forms:
 // linear-before-reset (PyTorch, Keras reset_after): n = tanh(Wn x + bn + r ⊙ (Rn h + rn));
 // reset-before-linear (ONNX default, Cho et al.):   n = tanh(Wn x + bn + Rn (r ⊙ h) + rn).
-// Threads share the time loop as in lstm.cc.
+// Threads share the time loops as in lstm.cc.
 #include <algorithm>
 #include <cstring>
 
@@ -42,24 +42,34 @@ void gruLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   const auto hAfter = [&](int t) { return rowsAt(ws.h.data(), seq.slotAfter(t), B, H); };
   const auto gatesAt = [&](int t) { return rowsAt(ws.gates.data(), t, B, G); };
   float* rh = ws.scratch.data();  // r ⊙ h, reset before linear only
+  const float* mask = io.recurrentMask;
+  // Reset before linear takes two phases a step: r and z from h, then n from r ⊙ h.
+  const int phasesPerStep = lbr ? 1 : 2;
 
-  // Pieces of step t (rows x units). `a` holds rows [r0, r0 + aRows) of the product's left operand
-  // (h, or r ⊙ h), packed; outputs are addressed from row r0.
-  const auto product = [&](const PackedMatrix& w, const float* a, int r0, int aRows, Range rows, Range u,
-                           const GroupOutput* outs) {
-    gemmGroupColumnsPacked(aRows, a, w, {rows.begin - r0, rows.end - r0}, u.begin, u.end, outs);
+  // The left operand of a phase's product for rows `rows`: the state entering the step, or r ⊙ h.
+  const auto operand = [&](int step, int phase, Range rows) {
+    const long r0 = rows.begin;
+    const int count = rows.end - rows.begin;
+    if (phase == 1) return packRows(count, MatrixRef{rh + r0 * H, H, false}, layer.candidateWeightsT());
+    return packRecurrentInput(count, hBefore(seq.timeAt(step)) + r0 * H, mask ? mask + r0 * H : nullptr, H,
+                              layer.recurrentWeightsT());
+  };
+  // Pieces of step t (rows x units); `a` holds `rows` of the product's left operand, packed.
+  const auto product = [&](const PackedMatrix& w, const float* a, Range rows, Range u, const GroupOutput* outs) {
+    gemmGroupColumnsPacked(rows.end - rows.begin, a, w, {0, rows.end - rows.begin}, u.begin, u.end, outs);
   };
   const auto finish = [&](int t, Range rows, Range u) {
+    zoneoutRows(hAfter(t), hBefore(t), hAfter(t), io.zoneoutH, seq, t, H, u, rows);
     carryPaddedRows(hAfter(t), hBefore(t), false, seq, t, H, u, rows);
     writeOutputRows(io, seq, t, hAfter(t), H, u, rows);
   };
   // Linear before reset: r and z gain R h in place; n's recurrent part stays apart, r scales it.
-  const auto lbrPiece = [&](int t, const float* h, int r0, int hRows, Range rows, Range u) {
+  const auto lbrPiece = [&](int t, const float* h, Range rows, Range u) {
     float* gates = gatesAt(t);
     float* ghn = rowsAt(ws.ghn.data(), t, B, H);
-    const long o = static_cast<long>(r0);
+    const long o = rows.begin;
     const GroupOutput outs[3] = {{gates + o * G, G, true}, {gates + o * G + H, G, true}, {ghn + o * H, H, false}};
-    product(layer.recurrentWeightsT(), h, r0, hRows, rows, u, outs);
+    product(layer.recurrentWeightsT(), h, rows, u, outs);
     for (int b = rows.begin; b < rows.end; b++) {
       const long r = b;
       if (seq.active(t, b)) {
@@ -68,83 +78,43 @@ void gruLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
     }
     finish(t, rows, u);
   };
-  // Reset before linear, first r and z (and r ⊙ h), then n from the product of r ⊙ h.
-  const auto rzPiece = [&](int t, const float* h, int r0, int hRows, Range rows, Range u) {
+  // Reset before linear, first r and z, and r ⊙ h (with recurrent dropout r ⊙ m ⊙ h).
+  const auto rzPiece = [&](int t, const float* h, Range rows, Range u) {
     float* gates = gatesAt(t);
-    const long o = static_cast<long>(r0);
+    const long o = rows.begin;
     const GroupOutput rz[2] = {{gates + o * G, G, true}, {gates + o * G + H, G, true}};
-    product(layer.recurrentWeightsT(), h, r0, hRows, rows, u, rz);
+    product(layer.recurrentWeightsT(), h, rows, u, rz);
     for (int b = rows.begin; b < rows.end; b++) {
-      const long r = b;
-      k.gruGatesRz(gates + r * G, rh + r * H, hBefore(t) + r * H, H, u.begin, u.end);
+      const long r = static_cast<long>(b) * H;
+      k.gruGatesRz(gates + b * static_cast<long>(G), rh + r, hBefore(t) + r, H, u.begin, u.end);
+      if (mask) {
+        for (int j = u.begin; j < u.end; j++) rh[r + j] *= mask[r + j];
+      }
     }
   };
-  const auto candidatePiece = [&](int t, const float* rhPacked, int r0, int hRows, Range rows, Range u) {
+  const auto candidatePiece = [&](int t, const float* rhPacked, Range rows, Range u) {
     float* gates = gatesAt(t);
-    const GroupOutput toN{gates + static_cast<long>(r0) * G + 2 * H, G, true};
-    product(layer.candidateWeightsT(), rhPacked, r0, hRows, rows, u, &toN);
+    const GroupOutput toN{gates + static_cast<long>(rows.begin) * G + 2 * H, G, true};
+    product(layer.candidateWeightsT(), rhPacked, rows, u, &toN);
     for (int b = rows.begin; b < rows.end; b++) {
       const long r = b;
       if (seq.active(t, b)) k.gruCandidate(gates + r * G, hAfter(t) + r * H, hBefore(t) + r * H, H, u.begin, u.end);
     }
     finish(t, rows, u);
   };
+  const auto piece = [&](int step, int phase, Range rows, const float* a, Range u) {
+    const int t = seq.timeAt(step);
+    if (lbr) {
+      lbrPiece(t, a, rows, u);
+    } else if (phase == 0) {
+      rzPiece(t, a, rows, u);
+    } else {
+      candidatePiece(t, a, rows, u);
+    }
+  };
 
   const int workers = stepWorkers(s, io.T, B);
-  if (const BatchSplit split(s, B, workers); split) {
-    // Reset before linear takes two phases a step: r and z from h, then n from r ⊙ h.
-    const int phasesPerStep = lbr ? 1 : 2;
-    runBatchSplit(
-        split, workers, io.T * phasesPerStep,
-        [&](Range rows, int phase) {
-          const long r0 = rows.begin;
-          const int count = rows.end - rows.begin;
-          if (phase % phasesPerStep == 1) return packRows(count, MatrixRef{rh + r0 * H, H, false}, layer.candidateWeightsT());
-          const MatrixRef h{hBefore(seq.timeAt(phase / phasesPerStep)) + r0 * H, H, false};
-          return packRows(count, h, layer.recurrentWeightsT());
-        },
-        [&](Range rows, int phase, const float* a, Range u) {
-          const int t = seq.timeAt(phase / phasesPerStep);
-          const int count = rows.end - rows.begin;
-          if (lbr) {
-            lbrPiece(t, a, rows.begin, count, rows, u);
-          } else if (phase % 2 == 0) {
-            rzPiece(t, a, rows.begin, count, rows, u);
-          } else {
-            candidatePiece(t, a, rows.begin, count, rows, u);
-          }
-        });
-  } else {
-    SpinBarrier barrier(workers);
-    const StepPieces pieces(s, B);
-    BlockClaims claims(workers, pieces.count());
-    ThreadPool::instance().run(
-        [&](int w, int) {
-          for (int step = 0; step < io.T; step++) {
-            const int t = seq.timeAt(step);
-            const float* h = packRows(B, MatrixRef{hBefore(t), H, false}, layer.recurrentWeightsT());
-            if (lbr) {
-              claims.forEach(w, step, [&](int i) {
-                const auto [rows, u] = pieces.at(i);
-                lbrPiece(t, h, 0, B, rows, u);
-              });
-            } else {
-              claims.forEach(w, 2 * step, [&](int i) {
-                const auto [rows, u] = pieces.at(i);
-                rzPiece(t, h, 0, B, rows, u);
-              });
-              barrier.wait();  // n's recurrent product reads r ⊙ h of every unit
-              const float* rhPacked = packRows(B, MatrixRef{rh, H, false}, layer.candidateWeightsT());
-              claims.forEach(w, 2 * step + 1, [&](int i) {
-                const auto [rows, u] = pieces.at(i);
-                candidatePiece(t, rhPacked, 0, B, rows, u);
-              });
-            }
-            barrier.wait();  // all of hNew before the next step reads it
-          }
-        },
-        workers);
-  }
+  runForwardSteps(BatchSplit(s, B, workers), s, workers, B, io.T, phasesPerStep, operand, piece);
   std::memcpy(io.hN, rowsAt(ws.h.data(), seq.finalSlot(), B, H), static_cast<size_t>(B) * H * sizeof(float));
 }
 
@@ -167,6 +137,8 @@ void gruLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
   AlignedBuffer dht(static_cast<size_t>(B) * H);
   AlignedBuffer dhA(static_cast<size_t>(B) * H), dhB(static_cast<size_t>(B) * H);
   copyOrZero(dhA.data(), io.dhN, static_cast<long>(B) * H);
+  const float* mask = ws.recurrentMaskOrNull();
+  AlignedBuffer dhRecurrent(mask ? static_cast<size_t>(B) * H : 0);  // dh's recurrent part, before the mask
 
   // Step i from the end (the gradients arriving at it are in A when i is even) in phases, each
   // over units u of rows r: the cell's gradients (linear before reset: every gate; otherwise z and
@@ -195,13 +167,15 @@ void gruLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
     const Range aRows{0, r.end - r.begin};
     const long r0 = r.begin;
     if (phase == phasesPerStep - 1) {
-      const GroupOutput toDh{dhBefore + r0 * H, H, true};
+      const GroupOutput toDh = mask ? GroupOutput{dhRecurrent.data() + r0 * H, H, false}
+                                    : GroupOutput{dhBefore + r0 * H, H, true};
       gemmGroupColumnsPacked(r.end - r.begin, a, bw.wHh, aRows, u.begin, u.end, &toDh);
+      if (mask) addMaskedRows(dhBefore, dhRecurrent.data(), mask, H, u, r);
       return;
     }
     if (phase == 0) {
       stepGradient(dht.data(), dh, io, seq, t, H, u, r);
-      carryPaddedRows(dhBefore, dh, false, seq, t, H, u, r);
+      beginPreviousGradient(dhBefore, dht.data(), dh, ws.zoneoutH, seq, t, H, u, r);
       float* dGht = lbr ? rowsAt(dGh.data(), t, B, G) : nullptr;
       for (int b = r.begin; b < r.end; b++) {
         const long q = b;
@@ -223,6 +197,11 @@ void gruLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
     gemmGroupColumnsPacked(r.end - r.begin, a, bw.wHn, aRows, u.begin, u.end, &toDRh);
     for (int b = r.begin; b < r.end; b++) {
       const long q = b;
+      // With recurrent dropout n's product saw r ⊙ m ⊙ h: scaled by m, d(r ⊙ h) gives both r's
+      // gradient (against the true h) and h's.
+      if (mask) {
+        for (int j = u.begin; j < u.end; j++) dRh[q * H + j] *= mask[q * H + j];
+      }
       if (seq.active(t, b)) {
         k.gruBackwardR(dGt + q * G, dhBefore + q * H, gates + q * G, hPrev + q * H, dRh + q * H, H, u.begin, u.end);
       }
@@ -234,7 +213,8 @@ void gruLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
   std::memcpy(io.dh0, (T % 2 == 0 ? dhA : dhB).data(), static_cast<size_t>(B) * H * sizeof(float));
 
   inputGradients(io, ws, dG.data(), layer);
-  const float* hPrevAll = rowsAt(ws.h.data(), seq.firstSlotBefore(), B, H);
+  AlignedBuffer maskedStates;
+  const float* hPrevAll = recurrentInputs(maskedStates, ws, seq, H);
   if (lbr) {
     sgemm(G, H, static_cast<int>(rows), MatrixRef{dGh.data(), G, true}, MatrixRef{hPrevAll, H, false},
           io.grads.wHh, H, false);
@@ -245,7 +225,7 @@ void gruLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
     // The candidate's recurrent weights saw r ⊙ h_prev, rebuilt here from the stored r.
     AlignedBuffer rh(rows * H);
     for (int t = 0; t < T; t++) {
-      const float* hp = rowsAt(ws.h.data(), seq.slotBefore(t), B, H);
+      const float* hp = rowsAt(hPrevAll, t, B, H);
       const float* g = rowsAt(ws.gates.data(), t, B, G);
       float* out = rowsAt(rh.data(), t, B, H);
       for (int b = 0; b < B; b++) {

@@ -49,21 +49,36 @@ const Layer::BackwardWeights& Layer::backwardWeights() const {
   return backward_;
 }
 
-void Layer::allocateWorkspace(Workspace& ws, int T, int B, bool keepInput) const {
+void Layer::allocateWorkspace(Workspace& ws, const ForwardIO& io, bool keepInput) const {
+  const int T = io.T;
+  const int B = io.B;
   const size_t tb = static_cast<size_t>(T) * B;
   const size_t h = spec_.hiddenSize;
+  const size_t hout = spec_.outSize();
   ws.T = T;
   ws.B = B;
   ws.keepsInput = keepInput;
   if (keepInput) ws.x.grow(tb * spec_.inputSize);
-  ws.h.grow((tb + B) * spec_.outSize());
+  ws.h.grow((tb + B) * hout);
   ws.gates.grow(tb * spec_.gateSize());
   if (spec_.cell == CellKind::Lstm) {
     ws.c.grow((tb + B) * h);
     if (spec_.projSize > 0) ws.m.grow(tb * h);
+    if (io.zoneoutC.on()) ws.cCand.grow(tb * h);
   }
   if (spec_.cell == CellKind::Gru && spec_.linearBeforeReset) ws.ghn.grow(tb * h);
   if (spec_.cell == CellKind::Gru && !spec_.linearBeforeReset) ws.scratch.grow(static_cast<size_t>(B) * h);
+  if (!keepInput) return;
+  ws.hasRecurrentMask = io.recurrentMask != nullptr;
+  if (io.recurrentMask) {
+    std::memcpy(ws.recurrentMask.grow(B * hout), io.recurrentMask, B * hout * sizeof(float));
+  }
+  const auto keepZoneout = [&](std::vector<uint8_t>& store, const Zoneout& z, size_t n) {
+    if (z.mask) store.assign(z.mask, z.mask + tb * n);
+    return Zoneout{z.mask ? store.data() : nullptr, z.p};
+  };
+  ws.zoneoutH = keepZoneout(ws.zoneoutHMask, io.zoneoutH, hout);
+  ws.zoneoutC = keepZoneout(ws.zoneoutCMask, io.zoneoutC, h);
 }
 
 void Layer::forward(const ForwardIO& io, Workspace& ws) const {

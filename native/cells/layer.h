@@ -1,5 +1,6 @@
 #pragma once
 // One direction of one recurrent layer over a whole sequence: the unit of work a backend computes.
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -47,6 +48,16 @@ struct ParamGrads {
   float* wPeep = nullptr;
 };
 
+// Zoneout of one state (Krueger et al. 2016): the state after a step is d ⊙ previous + (1 − d) ⊙ the
+// cell's new one, with d = mask[t, b, j] (0 or 1, drawn per step in training) or p everywhere (its
+// expectation, in evaluation). Off when there is neither.
+struct Zoneout {
+  const uint8_t* mask = nullptr;  // [T, B, n] or null
+  float p = 0.0f;
+  bool on() const { return mask != nullptr || p != 0.0f; }
+  float at(long i) const { return mask ? static_cast<float>(mask[i]) : p; }
+};
+
 // What forward keeps for backward. States live in T + 1 time-indexed slots so that the state before
 // step t and the state after it are adjacent whichever way the direction runs (see SequenceIndex).
 struct Workspace {
@@ -61,9 +72,17 @@ struct Workspace {
   AlignedBuffer m;           // [T, B, H] LSTM output before projection, o ⊙ tanh(c)
   AlignedBuffer ghn;         // [T, B, H] GRU (linear before reset): Rn h + rn
   AlignedBuffer scratch;     // [B, H] per-step scratch (GRU reset before linear: r ⊙ h)
+  AlignedBuffer cCand;       // [T, B, H] LSTM with cell zoneout: the cell's own new state c̃
+  // The variants' masks, copied for backward (training only).
+  AlignedBuffer recurrentMask;  // [B, Hout] recurrent dropout, when hasRecurrentMask
+  bool hasRecurrentMask = false;
+  std::vector<uint8_t> zoneoutHMask, zoneoutCMask;
+  Zoneout zoneoutH, zoneoutC;  // views of the masks above, or p
+  const float* recurrentMaskOrNull() const { return hasRecurrentMask ? recurrentMask.data() : nullptr; }
   size_t bytes() const {
-    return (x.size() + h.size() + c.size() + gates.size() + m.size() + ghn.size() + scratch.size()) * sizeof(float) +
-           lengths.size() * sizeof(int);
+    return (x.size() + h.size() + c.size() + gates.size() + m.size() + ghn.size() + scratch.size() + cCand.size() +
+            recurrentMask.size()) * sizeof(float) +
+           lengths.size() * sizeof(int) + zoneoutHMask.size() + zoneoutCMask.size();
   }
 };
 
@@ -78,6 +97,10 @@ struct ForwardIO {
   long ldy = 0;
   float* hN = nullptr;  // [B, Hout]
   float* cN = nullptr;  // [B, H] (LSTM)
+  // Variants: recurrent dropout's mask [B, Hout] on the state entering the recurrent product, or
+  // null; zoneout of h ([T, B, Hout]) and c ([T, B, H], LSTM).
+  const float* recurrentMask = nullptr;
+  Zoneout zoneoutH, zoneoutC;
 };
 
 struct BackwardIO {
@@ -117,7 +140,8 @@ class Layer {
   const LayerParams& params() const { return params_; }
 
   // Workspace sizes depend only on the spec and the sequence shape.
-  void allocateWorkspace(Workspace& ws, int T, int B, bool keepInput) const;
+  // keepInput: a training forward, whose inputs and masks backward reads again.
+  void allocateWorkspace(Workspace& ws, const ForwardIO& io, bool keepInput) const;
   void forward(const ForwardIO& io, Workspace& ws) const;
   void backward(const BackwardIO& io, const Workspace& ws) const;
 

@@ -1,12 +1,13 @@
 // LSTM over one direction of one layer, PyTorch's gate order (i, f, g, o), optional peepholes
 // (ONNX's definition) and projection (PyTorch's proj_size).
 //
-// The time loop runs on all step workers at once. With enough batch rows each worker runs its own
-// rows through every step and the others may finish blocks of its hidden units (runBatchSplit);
-// otherwise, forward, blocks of hidden units over all batch rows (their columns of every gate and
-// their cell updates) are handed out, each worker's own first (BlockClaims), and backward and the
+// The time loops run on all step workers at once (runForwardSteps, runStepPhases). With enough batch
+// rows each worker runs its own rows through every step and the others may finish blocks of its
+// hidden units; otherwise, forward, blocks of hidden units over all batch rows (their columns of
+// every gate and their cell updates) are handed out, each worker's own first, and backward and the
 // projection give each worker a fixed range. They meet at a barrier wherever the next phase reads
-// what every worker wrote.
+// what every worker wrote. The variants (zoneout, recurrent dropout) act on the rows and units a
+// piece owns, so they change no schedule.
 #include <algorithm>
 #include <cstring>
 
@@ -37,23 +38,36 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   const auto gatesAt = [&](int t) { return rowsAt(ws.gates.data(), t, B, G); };
   // Without projection the cell output is the new hidden state itself.
   const auto mAt = [&](int t) { return proj ? rowsAt(ws.m.data(), t, B, H) : hAfter(t); };
+  // With cell zoneout the cell's own new state c̃ is kept apart from the state carried on.
+  const auto cCandAt = [&](int t) {
+    return io.zoneoutC.on() ? rowsAt(ws.cCand.data(), t, B, H) : rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
+  };
 
-  // Rows x units of step t: the recurrent product onto the gates, then the cell update. `h` holds
-  // rows [r0, r0 + hRows) of the state before the step, packed.
-  const auto piece = [&](int t, const float* h, int r0, int hRows, Range rows, Range u) {
+  // The state entering step t's recurrent product, rows `rows`, packed.
+  const auto operand = [&](int step, int, Range rows) {
+    const long r0 = rows.begin;
+    return packRecurrentInput(rows.end - rows.begin, hBefore(seq.timeAt(step)) + r0 * hout,
+                              io.recurrentMask ? io.recurrentMask + r0 * hout : nullptr, hout, layer.recurrentWeightsT());
+  };
+  // Rows x units of a step: the recurrent product onto the gates, then the cell update. `h` holds
+  // `rows` of the state entering the product, packed.
+  const auto piece = [&](int step, int, Range rows, const float* h, Range u) {
+    const int t = seq.timeAt(step);
     float* gates = gatesAt(t);
-    float* gatesR0 = gates + static_cast<long>(r0) * G;
+    float* gatesR0 = gates + static_cast<long>(rows.begin) * G;
     const GroupOutput toGates[4] = {{gatesR0, G, true}, {gatesR0 + H, G, true}, {gatesR0 + 2 * H, G, true},
                                     {gatesR0 + 3 * H, G, true}};
-    gemmGroupColumnsPacked(hRows, h, layer.recurrentWeightsT(), {rows.begin - r0, rows.end - r0}, u.begin, u.end,
-                           toGates);
+    gemmGroupColumnsPacked(rows.end - rows.begin, h, layer.recurrentWeightsT(), {0, rows.end - rows.begin}, u.begin,
+                           u.end, toGates);
     const float* cPrev = rowsAt(ws.c.data(), seq.slotBefore(t), B, H);
     float* cNew = rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
+    float* cCand = cCandAt(t);
     float* m = mAt(t);
     for (int b = rows.begin; b < rows.end; b++) {
       const long r = b;
-      if (seq.active(t, b)) k.lstmForward(gates + r * G, cNew + r * H, m + r * H, cPrev + r * H, peep, H, u.begin, u.end);
+      if (seq.active(t, b)) k.lstmForward(gates + r * G, cCand + r * H, m + r * H, cPrev + r * H, peep, H, u.begin, u.end);
     }
+    zoneoutRows(cNew, cPrev, cCand, io.zoneoutC, seq, t, H, u, rows);
     carryPaddedRows(cNew, cPrev, false, seq, t, H, u, rows);
     if (proj) {
       // dW_hr sums over every row of m: a padded row must hold zeros, not stale memory.
@@ -61,57 +75,25 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
         if (!seq.active(t, b)) std::fill(m + b * H + u.begin, m + b * H + u.end, 0.0f);
       }
     } else {
+      zoneoutRows(hAfter(t), hBefore(t), hAfter(t), io.zoneoutH, seq, t, H, u, rows);
       carryPaddedRows(hAfter(t), hBefore(t), false, seq, t, H, u, rows);
       writeOutputRows(io, seq, t, hAfter(t), hout, u, rows);
     }
   };
   // With projection, output columns o of rows: h = m · W_hrᵀ.
-  const auto project = [&](int t, Range rows, Range o) {
+  const auto project = [&](int step, Range rows, Range o) {
+    const int t = seq.timeAt(step);
     const long r0 = rows.begin;
     const GroupOutput toH{hAfter(t) + r0 * hout, hout, false};
     gemmGroupColumns(rows.end - rows.begin, MatrixRef{mAt(t) + r0 * H, H, false}, layer.projectionWeightsT(), o.begin,
                      o.end, &toH);
+    zoneoutRows(hAfter(t), hBefore(t), hAfter(t), io.zoneoutH, seq, t, hout, o, rows);
     carryPaddedRows(hAfter(t), hBefore(t), false, seq, t, hout, o, rows);
     writeOutputRows(io, seq, t, hAfter(t), hout, o, rows);
   };
 
   const int workers = stepWorkers(s, io.T, B);
-  if (const BatchSplit split(s, B, workers); split) {
-    runBatchSplit(
-        split, workers, io.T,
-        [&](Range rows, int step) {
-          const MatrixRef h{hBefore(seq.timeAt(step)) + static_cast<long>(rows.begin) * hout, hout, false};
-          return packRows(rows.end - rows.begin, h, layer.recurrentWeightsT());
-        },
-        [&](Range rows, int step, const float* h, Range u) {
-          piece(seq.timeAt(step), h, rows.begin, rows.end - rows.begin, rows, u);
-        },
-        [&](Range rows, int step) {
-          if (proj) project(seq.timeAt(step), rows, {0, hout});
-        });
-  } else {
-    SpinBarrier barrier(workers);
-    const StepPieces pieces(s, B);
-    BlockClaims claims(workers, pieces.count());
-    ThreadPool::instance().run(
-        [&](int w, int n) {
-          const Range o = shareOf(w, n, s).outs;
-          for (int step = 0; step < io.T; step++) {
-            const int t = seq.timeAt(step);
-            const float* h = packRows(B, MatrixRef{hBefore(t), hout, false}, layer.recurrentWeightsT());
-            claims.forEach(w, step, [&](int i) {
-              const auto [rows, u] = pieces.at(i);
-              piece(t, h, 0, B, rows, u);
-            });
-            if (proj) {
-              barrier.wait();  // all of m
-              project(t, {0, B}, o);
-            }
-            barrier.wait();  // all of hNew before the next step reads it
-          }
-        },
-        workers);
-  }
+  runForwardSteps(BatchSplit(s, B, workers), s, workers, B, io.T, 1, operand, piece, proj, project);
   std::memcpy(io.hN, rowsAt(ws.h.data(), seq.finalSlot(), B, hout), static_cast<size_t>(B) * hout * sizeof(float));
   std::memcpy(io.cN, rowsAt(ws.c.data(), seq.finalSlot(), B, H), static_cast<size_t>(B) * H * sizeof(float));
 }
@@ -137,14 +119,21 @@ void lstmLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& l
   AlignedBuffer dm(static_cast<size_t>(B) * H);
   AlignedBuffer dhA(static_cast<size_t>(B) * hout), dhB(static_cast<size_t>(B) * hout);
   AlignedBuffer dcA(static_cast<size_t>(B) * H), dcB(static_cast<size_t>(B) * H);
+  const Zoneout& zh = ws.zoneoutH;
+  const Zoneout& zc = ws.zoneoutC;
+  const float* recurrentMask = ws.recurrentMaskOrNull();
+  // Cell zoneout: the share of dc that reaches the cell's own new state. Recurrent dropout: the
+  // recurrent product's gradient before the mask scales it.
+  AlignedBuffer dcCand(zc.on() ? static_cast<size_t>(B) * H : 0);
+  AlignedBuffer dhRecurrent(recurrentMask ? static_cast<size_t>(B) * hout : 0);
   copyOrZero(dhA.data(), io.dhN, static_cast<long>(B) * hout);
   copyOrZero(dcA.data(), io.dcN, static_cast<long>(B) * H);
   if (peep) std::fill(io.grads.wPeep, io.grads.wPeep + 3 * H, 0.0f);
 
   // Step i from the end (the gradients arriving at it are in A when i is even) in phases: the total
-  // gradient on h (output columns); with projection, dm = dh · W_hr, which reads every output
-  // column; the cell's gradients (units); last, dhBefore += dG · W_hh (output columns), which
-  // reads every unit's dG.
+  // gradient on h and the start of dhBefore (output columns); with projection, dm = dh · W_hr, which
+  // reads every output column; the cell's gradients (units); last, dhBefore += dG · W_hh (output
+  // columns), which reads every unit's dG.
   const int phasesPerStep = proj ? 3 : 2;
   const auto dhtAt = [&](int t) { return proj ? rowsAt(dHt.data(), t, B, hout) : dHt.data(); };
   const auto operand = [&](int i, int phase, Range r) -> const float* {
@@ -164,14 +153,16 @@ void lstmLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& l
     const Range aRows{0, r.end - r.begin};
     const Range u = share.units;
     if (phase == phasesPerStep - 1) {
-      carryPaddedRows(dhBefore, dh, true, seq, t, hout, share.outs, r);
-      const GroupOutput toDh{dhBefore + r0 * hout, hout, true};
+      const GroupOutput toDh = recurrentMask ? GroupOutput{dhRecurrent.data() + r0 * hout, hout, false}
+                                             : GroupOutput{dhBefore + r0 * hout, hout, true};
       gemmGroupColumnsPacked(r.end - r.begin, a, bw.wHh, aRows, share.outs.begin, share.outs.end, &toDh);
+      if (recurrentMask) addMaskedRows(dhBefore, dhRecurrent.data(), recurrentMask, hout, share.outs, r);
       return;
     }
     float* dht = dhtAt(t);
     if (phase == 0) {
       stepGradient(dht, dh, io, seq, t, hout, share.outs, r);
+      beginPreviousGradient(dhBefore, dht, dh, zh, seq, t, hout, share.outs, r);
       if (proj) return;
     }
     const float* dmt = dht;
@@ -182,19 +173,26 @@ void lstmLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& l
     }
     const float* dc = (i % 2 == 0 ? dcA : dcB).data();
     float* dcBefore = (i % 2 == 0 ? dcB : dcA).data();
+    const float* dcIn = dc;
+    if (zc.on()) {
+      zoneoutCellGradient(dcCand.data(), dc, zc, seq, t, H, u, r);
+      dcIn = dcCand.data();
+    }
     const float* cPrev = rowsAt(ws.c.data(), seq.slotBefore(t), B, H);
-    const float* cNew = rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
+    // The cell's own new state c̃, which tanh and the o peephole saw.
+    const float* cCand = zc.on() ? rowsAt(ws.cCand.data(), t, B, H) : rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
     const float* gates = rowsAt(ws.gates.data(), t, B, G);
     float* dGt = rowsAt(dG.data(), t, B, G);
     for (int b = r.begin; b < r.end; b++) {
       const long q = b;
       if (seq.active(t, b)) {
-        k.lstmBackward(dGt + q * G, dcBefore + q * H, io.grads.wPeep, gates + q * G, cNew + q * H, cPrev + q * H,
-                       dmt + q * H, dc + q * H, peep, H, u.begin, u.end);
+        k.lstmBackward(dGt + q * G, dcBefore + q * H, io.grads.wPeep, gates + q * G, cCand + q * H, cPrev + q * H,
+                       dmt + q * H, dcIn + q * H, peep, H, u.begin, u.end);
       } else {
         for (int g = 0; g < 4; g++) std::fill(dGt + q * G + g * H + u.begin, dGt + q * G + g * H + u.end, 0.0f);
       }
     }
+    if (zc.on()) finishZoneoutCell(dcBefore, dc, zc, seq, t, H, u, r);
     carryPaddedRows(dcBefore, dc, false, seq, t, H, u, r);
   };
 
@@ -211,7 +209,8 @@ void lstmLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& l
   std::memcpy(io.dc0, dc, static_cast<size_t>(B) * H * sizeof(float));
 
   inputGradients(io, ws, dG.data(), layer);
-  const float* hPrevAll = rowsAt(ws.h.data(), seq.firstSlotBefore(), B, hout);
+  AlignedBuffer maskedStates;
+  const float* hPrevAll = recurrentInputs(maskedStates, ws, seq, hout);
   sgemm(G, hout, static_cast<int>(rows), MatrixRef{dG.data(), G, true}, MatrixRef{hPrevAll, hout, false},
         io.grads.wHh, hout, false);
   if (s.bias) columnSums(io.grads.bHh, dG.data(), rows, G, G);

@@ -1,5 +1,5 @@
 // Vanilla RNN over one direction of one layer: h' = act(W x + b + R h + r), act = tanh or relu.
-// Threads share the time loop as in lstm.cc.
+// Threads share the time loops as in lstm.cc.
 #include <algorithm>
 #include <cstring>
 
@@ -21,50 +21,32 @@ void rnnLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   copyOrZero(rowsAt(ws.h.data(), seq.firstSlot(), B, H), io.h0, static_cast<long>(B) * H);
   const auto hBefore = [&](int t) { return rowsAt(ws.h.data(), seq.slotBefore(t), B, H); };
   const auto hAfter = [&](int t) { return rowsAt(ws.h.data(), seq.slotAfter(t), B, H); };
-  // Rows x units of step t; `h` holds rows [r0, r0 + hRows) of the state before it, packed.
-  const auto piece = [&](int t, const float* h, int r0, int hRows, Range rows, Range u) {
+  const auto operand = [&](int step, int, Range rows) {
+    const long r0 = rows.begin;
+    return packRecurrentInput(rows.end - rows.begin, hBefore(seq.timeAt(step)) + r0 * H,
+                              io.recurrentMask ? io.recurrentMask + r0 * H : nullptr, H, layer.recurrentWeightsT());
+  };
+  // Rows x units of a step; `h` holds `rows` of the state entering the product, packed. With
+  // zoneout the cell's own new state replaces its pre-activation (backward reads act' off it).
+  const auto piece = [&](int step, int, Range rows, const float* h, Range u) {
+    const int t = seq.timeAt(step);
     float* pre = rowsAt(ws.gates.data(), t, B, H);
-    const GroupOutput toPre{pre + static_cast<long>(r0) * H, H, true};
-    gemmGroupColumnsPacked(hRows, h, layer.recurrentWeightsT(), {rows.begin - r0, rows.end - r0}, u.begin, u.end,
-                           &toPre);
+    const GroupOutput toPre{pre + static_cast<long>(rows.begin) * H, H, true};
+    gemmGroupColumnsPacked(rows.end - rows.begin, h, layer.recurrentWeightsT(), {0, rows.end - rows.begin}, u.begin,
+                           u.end, &toPre);
     float* hNew = hAfter(t);
+    float* cand = io.zoneoutH.on() ? pre : hNew;
     for (int b = rows.begin; b < rows.end; b++) {
       const long r = static_cast<long>(b) * H;
-      if (seq.active(t, b)) k.rnnForward(hNew + r, pre + r, relu, u.begin, u.end);
+      if (seq.active(t, b)) k.rnnForward(cand + r, pre + r, relu, u.begin, u.end);
     }
+    zoneoutRows(hNew, hBefore(t), cand, io.zoneoutH, seq, t, H, u, rows);
     carryPaddedRows(hNew, hBefore(t), false, seq, t, H, u, rows);
     writeOutputRows(io, seq, t, hNew, H, u, rows);
   };
 
   const int workers = stepWorkers(s, io.T, B);
-  if (const BatchSplit split(s, B, workers); split) {
-    runBatchSplit(
-        split, workers, io.T,
-        [&](Range rows, int step) {
-          const MatrixRef h{hBefore(seq.timeAt(step)) + static_cast<long>(rows.begin) * H, H, false};
-          return packRows(rows.end - rows.begin, h, layer.recurrentWeightsT());
-        },
-        [&](Range rows, int step, const float* h, Range u) {
-          piece(seq.timeAt(step), h, rows.begin, rows.end - rows.begin, rows, u);
-        });
-  } else {
-    SpinBarrier barrier(workers);
-    const StepPieces pieces(s, B);
-    BlockClaims claims(workers, pieces.count());
-    ThreadPool::instance().run(
-        [&](int w, int) {
-          for (int step = 0; step < io.T; step++) {
-            const int t = seq.timeAt(step);
-            const float* h = packRows(B, MatrixRef{hBefore(t), H, false}, layer.recurrentWeightsT());
-            claims.forEach(w, step, [&](int i) {
-              const auto [rows, u] = pieces.at(i);
-              piece(t, h, 0, B, rows, u);
-            });
-            barrier.wait();  // all of hNew before the next step reads it
-          }
-        },
-        workers);
-  }
+  runForwardSteps(BatchSplit(s, B, workers), s, workers, B, io.T, 1, operand, piece);
   std::memcpy(io.hN, rowsAt(ws.h.data(), seq.finalSlot(), B, H), static_cast<size_t>(B) * H * sizeof(float));
 }
 
@@ -84,10 +66,13 @@ void rnnLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
   AlignedBuffer dht(static_cast<size_t>(B) * H);
   AlignedBuffer dhA(static_cast<size_t>(B) * H), dhB(static_cast<size_t>(B) * H);
   copyOrZero(dhA.data(), io.dhN, static_cast<long>(B) * H);
+  const Zoneout& zh = ws.zoneoutH;
+  const float* mask = ws.recurrentMaskOrNull();
+  AlignedBuffer dhRecurrent(mask ? static_cast<size_t>(B) * H : 0);  // dh's recurrent part, before the mask
 
   // Step i from the end (the gradients arriving at it are in A when i is even) in two phases over
-  // units u of rows r: the gradient on the pre-activations, with dhBefore zero on active rows and
-  // carried on padded ones; then dhBefore += dG · R, which reads every unit's dG.
+  // units u of rows r: the gradient on the pre-activations, with dhBefore started (carried on padded
+  // rows, zoneout's direct path on active ones); then dhBefore += dG · R, which reads every unit's dG.
   const auto operand = [&](int i, int phase, Range r) -> const float* {
     if (phase == 0) return nullptr;
     const float* dGt = rowsAt(dG.data(), seq.timeAt(T - 1 - i), B, H);
@@ -99,13 +84,18 @@ void rnnLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
     const float* dh = (i % 2 == 0 ? dhA : dhB).data();
     float* dhBefore = (i % 2 == 0 ? dhB : dhA).data();
     if (phase == 1) {
-      const GroupOutput toDh{dhBefore + static_cast<long>(r.begin) * H, H, true};
+      const long r0 = r.begin;
+      const GroupOutput toDh = mask ? GroupOutput{dhRecurrent.data() + r0 * H, H, false}
+                                    : GroupOutput{dhBefore + r0 * H, H, true};
       gemmGroupColumnsPacked(r.end - r.begin, dGPacked, bw.wHh, {0, r.end - r.begin}, u.begin, u.end, &toDh);
+      if (mask) addMaskedRows(dhBefore, dhRecurrent.data(), mask, H, u, r);
       return;
     }
-    const float* hNew = rowsAt(ws.h.data(), seq.slotAfter(t), B, H);
+    // The cell's own new state, whose value gives act'.
+    const float* hNew = zh.on() ? rowsAt(ws.gates.data(), t, B, H) : rowsAt(ws.h.data(), seq.slotAfter(t), B, H);
     float* dGt = rowsAt(dG.data(), t, B, H);
     stepGradient(dht.data(), dh, io, seq, t, H, u, r);
+    beginPreviousGradient(dhBefore, dht.data(), dh, zh, seq, t, H, u, r);
     for (int b = r.begin; b < r.end; b++) {
       const long q = static_cast<long>(b) * H;
       if (seq.active(t, b)) {
@@ -114,14 +104,14 @@ void rnnLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
         std::fill(dGt + q + u.begin, dGt + q + u.end, 0.0f);
       }
     }
-    carryPaddedRows(dhBefore, dh, true, seq, t, H, u, r);
   };
   const int workers = stepWorkers(s, T, B);
   runStepPhases(BatchSplit(s, B, workers), s, workers, B, T, 2, operand, stepPhase);
   std::memcpy(io.dh0, (T % 2 == 0 ? dhA : dhB).data(), static_cast<size_t>(B) * H * sizeof(float));
 
   inputGradients(io, ws, dG.data(), layer);
-  const float* hPrevAll = rowsAt(ws.h.data(), seq.firstSlotBefore(), B, H);
+  AlignedBuffer maskedStates;
+  const float* hPrevAll = recurrentInputs(maskedStates, ws, seq, H);
   sgemm(H, H, static_cast<int>(rows), MatrixRef{dG.data(), H, true}, MatrixRef{hPrevAll, H, false},
         io.grads.wHh, H, false);
   if (s.bias) columnSums(io.grads.bHh, dG.data(), rows, H, H);

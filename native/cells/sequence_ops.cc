@@ -151,8 +151,87 @@ void carryPaddedRows(float* dst, const float* carry, bool zeroActive, const Sequ
   }
 }
 
-void zeroColumns(float* dst, int B, int n, Range c) {
-  for (int b = 0; b < B; b++) std::fill(dst + static_cast<long>(b) * n + c.begin, dst + static_cast<long>(b) * n + c.end, 0.0f);
+const float* packRecurrentInput(int rows, const float* h, const float* mask, int n, const PackedMatrix& w) {
+  if (mask == nullptr) return packRows(rows, MatrixRef{h, n, false}, w);
+  // Apart from packRows' own scratch: a single row is "packed" by handing back its address.
+  thread_local AlignedBuffer masked;
+  const long count = static_cast<long>(rows) * n;
+  float* m = masked.grow(count);
+  for (long i = 0; i < count; i++) m[i] = h[i] * mask[i];
+  return packRows(rows, MatrixRef{m, n, false}, w);
+}
+
+void zoneoutRows(float* state, const float* prev, const float* cand, const Zoneout& z, const SequenceIndex& seq, int t,
+                 int n, Range c, Range rows) {
+  if (!z.on()) return;
+  for (int b = rows.begin; b < rows.end; b++) {
+    if (!seq.active(t, b)) continue;
+    const long r = static_cast<long>(b) * n;
+    const long d0 = (static_cast<long>(t) * seq.B + b) * n;
+    for (int j = c.begin; j < c.end; j++) {
+      const float d = z.at(d0 + j);
+      state[r + j] = d * prev[r + j] + (1.0f - d) * cand[r + j];
+    }
+  }
+}
+
+void beginPreviousGradient(float* dPrev, float* dht, const float* dh, const Zoneout& z, const SequenceIndex& seq,
+                           int t, int n, Range c, Range rows) {
+  const size_t bytes = static_cast<size_t>(c.end - c.begin) * sizeof(float);
+  for (int b = rows.begin; b < rows.end; b++) {
+    const long r = static_cast<long>(b) * n;
+    if (!seq.active(t, b)) {
+      std::memcpy(dPrev + r + c.begin, dh + r + c.begin, bytes);
+    } else if (!z.on()) {
+      std::fill(dPrev + r + c.begin, dPrev + r + c.end, 0.0f);
+    } else {
+      const long d0 = (static_cast<long>(t) * seq.B + b) * n;
+      for (int j = c.begin; j < c.end; j++) {
+        const float d = z.at(d0 + j);
+        dPrev[r + j] = d * dht[r + j];
+        dht[r + j] = (1.0f - d) * dht[r + j];
+      }
+    }
+  }
+}
+
+void zoneoutCellGradient(float* dCand, const float* dc, const Zoneout& z, const SequenceIndex& seq, int t, int n,
+                         Range c, Range rows) {
+  for (int b = rows.begin; b < rows.end; b++) {
+    if (!seq.active(t, b)) continue;
+    const long r = static_cast<long>(b) * n;
+    const long d0 = (static_cast<long>(t) * seq.B + b) * n;
+    for (int j = c.begin; j < c.end; j++) dCand[r + j] = (1.0f - z.at(d0 + j)) * dc[r + j];
+  }
+}
+
+void finishZoneoutCell(float* dcPrev, const float* dc, const Zoneout& z, const SequenceIndex& seq, int t, int n,
+                       Range c, Range rows) {
+  for (int b = rows.begin; b < rows.end; b++) {
+    if (!seq.active(t, b)) continue;
+    const long r = static_cast<long>(b) * n;
+    const long d0 = (static_cast<long>(t) * seq.B + b) * n;
+    for (int j = c.begin; j < c.end; j++) dcPrev[r + j] += z.at(d0 + j) * dc[r + j];
+  }
+}
+
+void addMaskedRows(float* dst, const float* src, const float* mask, int n, Range c, Range rows) {
+  for (int b = rows.begin; b < rows.end; b++) {
+    const long r = static_cast<long>(b) * n;
+    for (int j = c.begin; j < c.end; j++) dst[r + j] += mask[r + j] * src[r + j];
+  }
+}
+
+const float* recurrentInputs(AlignedBuffer& store, const Workspace& ws, const SequenceIndex& seq, int n) {
+  const float* h = rowsAt(ws.h.data(), seq.firstSlotBefore(), ws.B, n);
+  const float* mask = ws.recurrentMaskOrNull();
+  if (mask == nullptr) return h;
+  const long perStep = static_cast<long>(ws.B) * n;
+  float* out = store.grow(static_cast<size_t>(ws.T) * perStep);
+  for (long t = 0; t < ws.T; t++) {
+    for (long i = 0; i < perStep; i++) out[t * perStep + i] = h[t * perStep + i] * mask[i];
+  }
+  return out;
 }
 
 }  // namespace cellscan

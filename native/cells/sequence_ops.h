@@ -153,6 +153,54 @@ void runStepPhases(const BatchSplit& split, const LayerSpec& s, int workers, int
       workers);
 }
 
+// A forward time loop of `steps` steps in `phasesPerStep` phases (GRU without linear-before-reset
+// needs r before n's product), run on `workers` threads: batch-split (runBatchSplit) when `split`
+// is on, else StepPieces of every phase handed out by BlockClaims, with a barrier after each phase.
+// operand(step, phase, rows) packs the left operand of the phase's product for those rows;
+// piece(step, phase, rows, packed, units) computes the phase on units of those rows. With
+// `finishes`, finish(step, rows, outs) then ends each step on output columns `outs`: all of them for
+// the owner's rows when batch-split, else each worker's share of them over all rows, after a barrier
+// (LSTM's projection, which reads every unit of m).
+template <class Operand, class Piece, class Finish>
+void runForwardSteps(const BatchSplit& split, const LayerSpec& s, int workers, int B, int steps, int phasesPerStep,
+                     Operand&& operand, Piece&& piece, bool finishes, Finish&& finish) {
+  if (split) {
+    runBatchSplit(
+        split, workers, steps * phasesPerStep,
+        [&](Range rows, int p) { return operand(p / phasesPerStep, p % phasesPerStep, rows); },
+        [&](Range rows, int p, const float* a, Range u) { piece(p / phasesPerStep, p % phasesPerStep, rows, a, u); },
+        [&](Range rows, int p) {
+          if (finishes && p % phasesPerStep == phasesPerStep - 1) finish(p / phasesPerStep, rows, Range{0, s.outSize()});
+        });
+    return;
+  }
+  SpinBarrier barrier(workers);
+  const StepPieces pieces(s, B);
+  BlockClaims claims(workers, pieces.count());
+  ThreadPool::instance().run(
+      [&](int w, int n) {
+        const Range all{0, B};
+        const Range outs = shareOf(w, n, s).outs;
+        for (int step = 0; step < steps; step++) {
+          for (int phase = 0; phase < phasesPerStep; phase++) {
+            const float* a = operand(step, phase, all);
+            claims.forEach(w, step * phasesPerStep + phase, [&](int i) { piece(step, phase, all, a, pieces.at(i).units); });
+            barrier.wait();  // every unit of the phase, before the next phase or step reads them
+          }
+          if (finishes) {
+            finish(step, all, outs);
+            barrier.wait();
+          }
+        }
+      },
+      workers);
+}
+template <class Operand, class Piece>
+void runForwardSteps(const BatchSplit& split, const LayerSpec& s, int workers, int B, int steps, int phasesPerStep,
+                     Operand&& operand, Piece&& piece) {
+  runForwardSteps(split, s, workers, B, steps, phasesPerStep, operand, piece, false, [](int, Range, Range) {});
+}
+
 // --- per-row helpers over a column range [c.begin, c.end) -------------------------------------
 
 // y rows of step t: the new state for active rows, 0 for padded ones (PyTorch's packed semantics).
@@ -170,7 +218,36 @@ void stepGradient(float* dht, const float* dh, const BackwardIO& io, const Seque
 void carryPaddedRows(float* dst, const float* carry, bool zeroActive, const SequenceIndex& seq, int t, int n, Range c,
                      Range rows);
 
-// Rows [0, B) of an [B, n] block, columns c, set to zero.
-void zeroColumns(float* dst, int B, int n, Range c);
+// --- the variants ------------------------------------------------------------------------------
+
+// rows x n of the state entering a recurrent product (h, rows n apart), packed for `w`; with
+// recurrent dropout each element times mask (same layout as h) first. Valid until this thread's
+// next packRows or GEMM.
+const float* packRecurrentInput(int rows, const float* h, const float* mask, int n, const PackedMatrix& w);
+
+// Zoneout of step t's new state on the active rows among `rows`, columns c: state = d ⊙ prev +
+// (1 − d) ⊙ cand, for d = 1 exactly prev and for d = 0 exactly cand ([B, n] each; state may be cand).
+void zoneoutRows(float* state, const float* prev, const float* cand, const Zoneout& z, const SequenceIndex& seq, int t,
+                 int n, Range c, Range rows);
+
+// Starts the gradient on the state before step t, which the cell and the recurrent product then
+// add to: padded rows carry dh; active rows take zoneout's direct path d ⊙ dht (0 without zoneout),
+// and dht keeps (1 − d) ⊙ dht, what reaches the cell's own new state.
+void beginPreviousGradient(float* dPrev, float* dht, const float* dh, const Zoneout& z, const SequenceIndex& seq,
+                           int t, int n, Range c, Range rows);
+
+// The cell-state version for LSTM: dCand = (1 − d) ⊙ dc for the cell's backward, and, once that has
+// written dcPrev, finishZoneoutCell adds the direct path d ⊙ dc (active rows).
+void zoneoutCellGradient(float* dCand, const float* dc, const Zoneout& z, const SequenceIndex& seq, int t, int n,
+                         Range c, Range rows);
+void finishZoneoutCell(float* dcPrev, const float* dc, const Zoneout& z, const SequenceIndex& seq, int t, int n,
+                       Range c, Range rows);
+
+// dst += mask ⊙ src over rows x columns c ([B, n] each): recurrent dropout's share of dh.
+void addMaskedRows(float* dst, const float* src, const float* mask, int n, Range c, Range rows);
+
+// The states that entered every step's recurrent product, in time order: the workspace's own slots,
+// or with recurrent dropout mask ⊙ them in `store`. For the weight gradient after the loop.
+const float* recurrentInputs(AlignedBuffer& store, const Workspace& ws, const SequenceIndex& seq, int n);
 
 }  // namespace cellscan

@@ -114,7 +114,7 @@ void gruBackwardLbr(float* dG, float* dGh, float* dhBefore, const float* gates, 
     dpr.store(dGh + j);
     dpz.store(dGh + H + j);
     (dpn * r).store(dGh + 2 * H + j);
-    (d * z).store(dhBefore + j);
+    W::fmadd(d, z, W::load(dhBefore + j)).store(dhBefore + j);
   });
 }
 
@@ -150,7 +150,7 @@ void gruBackwardZn(float* dG, float* dhBefore, const float* gates, const float* 
     const W d = W::load(dh + j);
     (d * (W::load(hPrev + j) - n) * z * (one - z)).store(dG + H + j);
     (d * (one - z) * (one - n * n)).store(dG + 2 * H + j);
-    (d * z).store(dhBefore + j);
+    W::fmadd(d, z, W::load(dhBefore + j)).store(dhBefore + j);
   });
 }
 

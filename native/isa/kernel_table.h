@@ -44,7 +44,7 @@ struct CpuKernels {
   // GRU, linear before reset: gates [3H] with r, z holding x- and h-side sums and n only the x side;
   // ghn [H] in: Rn h, out: Rn h + bn (bhn may be null). Writes h [H].
   void (*gruForwardLbr)(float* gates, float* h, float* ghn, const float* bhn, const float* hPrev, int H, int j0, int j1);
-  // dG [3H] x-side gradients, dGh [3H] h-side (n scaled by r), dhBefore [H] = dh ⊙ z.
+  // dG [3H] x-side gradients, dGh [3H] h-side (n scaled by r), dhBefore [H] += dh ⊙ z.
   void (*gruBackwardLbr)(float* dG, float* dGh, float* dhBefore, const float* gates, const float* ghn,
                          const float* hPrev, const float* dh, int H, int j0, int j1);
 
@@ -52,7 +52,7 @@ struct CpuKernels {
   void (*gruGatesRz)(float* gates, float* rh, const float* hPrev, int H, int j0, int j1);
   // n = tanh(gates_n) in place (x side and Rn (r ⊙ h) already summed), h = (1 − z) n + z hPrev.
   void (*gruCandidate)(float* gates, float* h, const float* hPrev, int H, int j0, int j1);
-  // dG's z and n parts, dhBefore [H] = dh ⊙ z.
+  // dG's z and n parts, dhBefore [H] += dh ⊙ z.
   void (*gruBackwardZn)(float* dG, float* dhBefore, const float* gates, const float* hPrev, const float* dh, int H,
                         int j0, int j1);
   // dG's r part from dRh = d(r ⊙ hPrev); dhBefore += dRh ⊙ r.

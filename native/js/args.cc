@@ -132,4 +132,30 @@ Span<int32_t> getInt32(const Napi::Object& o, const char* key, const char* where
   return {a.Data(), a.ElementLength()};
 }
 
+Span<uint8_t> getMask(const Napi::Object& o, const char* key, const char* where, size_t length) {
+  Napi::Value v = o.Get(key);
+  const auto expected = [&] { return "a Uint8Array of " + std::to_string(length) + " elements (0 or 1 each)"; };
+  if (isAbsent(v)) return {};
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throwTypeError(o.Env(), where, key, expected() + " or undefined", v);
+  }
+  Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+  if (a.ElementLength() != length) throwRangeError(o.Env(), where, key, expected(), describe(v));
+  return {a.Data(), length};
+}
+
+double getNumber(const Napi::Object& o, const char* key, const char* where, double min, double max, double fallback) {
+  Napi::Value v = o.Get(key);
+  if (isAbsent(v)) return fallback;
+  const auto range = [&] {
+    std::ostringstream s;
+    s << "a number in [" << min << ", " << max << "]";
+    return s.str();
+  };
+  if (!v.IsNumber()) throwTypeError(o.Env(), where, key, range(), v);
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= min && d <= max)) throwRangeError(o.Env(), where, key, range(), describe(v));
+  return d;
+}
+
 }  // namespace cellscan::js

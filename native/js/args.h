@@ -37,5 +37,10 @@ Span<float> getFloat32(const Napi::Object& o, const char* key, const char* where
 // Must be absent: the argument does not apply to this layer (say why).
 void requireAbsent(const Napi::Object& o, const char* key, const char* where, const char* because);
 Span<int32_t> getInt32(const Napi::Object& o, const char* key, const char* where, size_t length, bool optional);
+// A Uint8Array of exactly `length` elements, or absent (data null). Its values (0 or 1: a zoneout
+// mask) are used as they are; any byte is memory-safe.
+Span<uint8_t> getMask(const Napi::Object& o, const char* key, const char* where, size_t length);
+// A number in [min, max] (NaN refused), or the fallback when absent.
+double getNumber(const Napi::Object& o, const char* key, const char* where, double min, double max, double fallback);
 
 }  // namespace cellscan::js

@@ -165,8 +165,9 @@ struct ForwardJob {
   bool training = false;
   ForwardIO io;
   // Async calls work on copies so that JS may not touch memory the worker thread uses.
-  std::vector<float> x, h0, c0, y, hN, cN;
+  std::vector<float> x, h0, c0, y, hN, cN, recurrentMask;
   std::vector<int> lengths;
+  std::vector<uint8_t> zoneoutHMask, zoneoutCMask;
 
   void run() {
     std::lock_guard<std::mutex> session(ThreadPool::instance().sessionMutex());
@@ -174,14 +175,16 @@ struct ForwardJob {
     // call allocates nothing here.
     if (training) ws = std::make_shared<Workspace>();
     Workspace& w = training ? *ws : layer->inferenceWorkspace();
-    layer->allocateWorkspace(w, io.T, io.B, training);
+    layer->allocateWorkspace(w, io, training);
     layer->forward(io, w);
   }
 };
 
 struct ForwardArgs {
-  Span<float> x, h0, c0, y, hN, cN;
+  Span<float> x, h0, c0, y, hN, cN, recurrentMask;
   Span<int32_t> lengths;
+  Span<uint8_t> zoneoutHMask, zoneoutCMask;
+  float zoneoutH = 0, zoneoutC = 0;
   int T = 0, B = 0;
   long yStride = 0;
   bool training = false;
@@ -220,7 +223,36 @@ ForwardArgs readForwardArgs(const Napi::CallbackInfo& info, const LayerSpec& s, 
   a.yStride = getInteger(o, "yStride", where, static_cast<long>(hout), kMaxRows, static_cast<long>(hout));
   a.y = getFloat32(o, "y", where, (rows - 1) * a.yStride + hout, false, true);
   a.training = getBoolean(o, "training", where, false);
+  // The variants: masks drawn by the caller, zoneout's probabilities for evaluation.
+  a.recurrentMask = getFloat32(o, "recurrentMask", where, a.B * hout, true);
+  a.zoneoutH = static_cast<float>(getNumber(o, "zoneoutHidden", where, 0, 1, 0));
+  a.zoneoutHMask = getMask(o, "zoneoutHiddenMask", where, rows * hout);
+  if (s.hasCellState()) {
+    a.zoneoutC = static_cast<float>(getNumber(o, "zoneoutCell", where, 0, 1, 0));
+    a.zoneoutCMask = getMask(o, "zoneoutCellMask", where, rows * h);
+  } else {
+    requireAbsent(o, "zoneoutCell", where, "only LSTM has a cell state");
+    requireAbsent(o, "zoneoutCellMask", where, "only LSTM has a cell state");
+  }
   return a;
+}
+
+ForwardIO forwardIO(const ForwardArgs& a) {
+  ForwardIO io;
+  io.T = a.T;
+  io.B = a.B;
+  io.x = a.x.data;
+  io.h0 = a.h0.data;
+  io.c0 = a.c0.data;
+  io.lengths = a.lengths.data;
+  io.y = a.y.data;
+  io.ldy = a.yStride;
+  io.hN = a.hN.data;
+  io.cN = a.cN.data;
+  io.recurrentMask = a.recurrentMask.data;
+  io.zoneoutH = Zoneout{a.zoneoutHMask.data, a.zoneoutH};
+  io.zoneoutC = Zoneout{a.zoneoutCMask.data, a.zoneoutC};
+  return io;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -414,7 +446,7 @@ Napi::Value LayerWrap::Forward(const Napi::CallbackInfo& info) {
   ForwardJob job;
   job.layer = layer_;
   job.training = a.training;
-  job.io = ForwardIO{a.T, a.B, a.x.data, a.h0.data, a.c0.data, a.lengths.data, a.y.data, a.yStride, a.hN.data, a.cN.data};
+  job.io = forwardIO(a);
   job.run();
   if (!a.training) return env.Undefined();
   return WorkspaceWrap::Create(env, job.ws, layer_);
@@ -429,12 +461,14 @@ Napi::Value LayerWrap::ForwardAsync(const Napi::CallbackInfo& info) {
   job->training = a.training;
   const int hout = s.outSize();
   ForwardIO& io = job->io;
-  io.T = a.T;
-  io.B = a.B;
+  io = forwardIO(a);
   io.x = keep(job->x, a.x);
   io.h0 = keep(job->h0, a.h0);
   io.c0 = keep(job->c0, a.c0);
   io.lengths = keep(job->lengths, a.lengths);
+  io.recurrentMask = keep(job->recurrentMask, a.recurrentMask);
+  io.zoneoutH.mask = keep(job->zoneoutHMask, a.zoneoutHMask);
+  io.zoneoutC.mask = keep(job->zoneoutCMask, a.zoneoutCMask);
   job->y.resize(static_cast<size_t>(a.T) * a.B * hout);
   job->hN.resize(a.hN.length);
   job->cN.resize(a.cN.length);
