@@ -5,14 +5,10 @@ import * as path from 'path';
 import { loadSafetensors, type SafetensorsMap } from '../../src/io/safetensors';
 import type { Tensor } from '../../src/tensor';
 
-// ../shared/fixtures beside the checkout; a fresh clone elsewhere finds the workplace copy.
+// The repository's own copy (SPEC §6): a fresh clone anywhere has it. CELLSCAN_FIXTURES points the
+// suite at another folder of the same files (test/fixtures/generate.py --write makes one).
 function resolveFixturesDir(): string {
-  const candidates = [
-    process.env.CELLSCAN_FIXTURES,
-    path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures'),
-    '/work/shared/fixtures',
-  ].filter((c): c is string => !!c);
-  return candidates.find((c) => fs.existsSync(c)) ?? candidates[0];
+  return process.env.CELLSCAN_FIXTURES || path.resolve(__dirname, '..', 'fixtures');
 }
 
 export const FIXTURES_DIR = resolveFixturesDir();
