@@ -3,10 +3,10 @@
 // layerForward or layerBackward runs one layer direction over the whole sequence.
 import { CELL_GRU, CELL_LSTM, LayerDesc } from './cells/layer';
 import { gruBackwardScratch, gruForwardScratch, gruLayerBackward, gruLayerForward } from './cells/gru';
-import { lstmBackwardScratch, lstmLayerBackward, lstmLayerForward } from './cells/lstm';
-import { rnnBackwardScratch, rnnLayerBackward, rnnLayerForward } from './cells/rnn';
+import { lstmBackwardScratch, lstmForwardScratch, lstmLayerBackward, lstmLayerForward } from './cells/lstm';
+import { rnnBackwardScratch, rnnForwardScratch, rnnLayerBackward, rnnLayerForward } from './cells/rnn';
 import { beginScratch } from './cells/scratch';
-import { Workspace, workspaceInit } from './cells/workspace';
+import { VARIANT_RECURRENT_MASK, Workspace, workspaceInit } from './cells/workspace';
 import { sigmoid4, tanh4 } from './activations';
 import { at, loadLanes, storeLanes } from './lanes';
 
@@ -16,7 +16,10 @@ export {
   CELL_GRU, CELL_LSTM, CELL_RNN_RELU, CELL_RNN_TANH, FLAG_BIAS, FLAG_LINEAR_BEFORE_RESET, FLAG_PEEPHOLES, FLAG_REVERSE,
   layerBackwardBytes, layerBytes, layerInit, layerPack, layerPackBackward, layerParam, layerParamsBytes,
 } from './cells/layer';
-export { WORKSPACE_INPUT_OFFSET, workspaceBytes } from './cells/workspace';
+export {
+  VARIANT_RECURRENT_MASK, VARIANT_ZONEOUT_CELL, VARIANT_ZONEOUT_CELL_MASK, VARIANT_ZONEOUT_HIDDEN_MASK, WORKSPACE_INPUT_OFFSET,
+  workspaceBytes,
+} from './cells/workspace';
 
 // Where the host's heap may begin: everything below holds this module's static data.
 export function heapBase(): usize {
@@ -24,20 +27,27 @@ export function heapBase(): usize {
 }
 
 export function forwardScratchBytes(d: LayerDesc, B: i32): f64 {
-  return d.cell == CELL_GRU ? <f64>gruForwardScratch(d, B) : 0;
+  if (d.cell == CELL_LSTM) return <f64>lstmForwardScratch(d, B);
+  if (d.cell == CELL_GRU) return <f64>gruForwardScratch(d, B);
+  return <f64>rnnForwardScratch(d, B);
 }
 
-export function backwardScratchBytes(d: LayerDesc, T: i32, B: i32): f64 {
-  if (d.cell == CELL_LSTM) return <f64>lstmBackwardScratch(d, T, B);
-  if (d.cell == CELL_GRU) return <f64>gruBackwardScratch(d, T, B);
-  return <f64>rnnBackwardScratch(d, T, B);
+// `variants` as the workspace of the forward whose backward this is (VARIANT_* bits).
+export function backwardScratchBytes(d: LayerDesc, T: i32, B: i32, variants: i32): f64 {
+  const masked = (variants & VARIANT_RECURRENT_MASK) != 0;
+  if (d.cell == CELL_LSTM) return <f64>lstmBackwardScratch(d, T, B, masked);
+  if (d.cell == CELL_GRU) return <f64>gruBackwardScratch(d, T, B, masked);
+  return <f64>rnnBackwardScratch(d, T, B, masked);
 }
 
-// ws: a workspaceBytes(d, T, B) region whose input slot (WORKSPACE_INPUT_OFFSET) holds x [T, B, I].
-// Writes y [T, B, Hout] (contiguous), hN [B, Hout], cN [B, H] (LSTM); h0, c0, lengths may be 0.
+// ws: a workspaceBytes(d, T, B, variants) region whose input slot (WORKSPACE_INPUT_OFFSET) holds
+// x [T, B, I]. Writes y [T, B, Hout] (contiguous), hN [B, Hout], cN [B, H] (LSTM); h0, c0, lengths
+// may be 0, and so may the variants' masks that `variants` does not name (SPEC §3a: recurrent
+// dropout's [B, Hout] f32, zoneout's [T, B, Hout] and [T, B, H] bytes; zoneout p where no mask).
 export function layerForward(d: LayerDesc, ws: Workspace, scratch: usize, scratchBytes: usize, T: i32, B: i32,
-  lengths: usize, h0: usize, c0: usize, y: usize, hN: usize, cN: usize): void {
-  workspaceInit(ws, d, T, B, lengths);
+  lengths: usize, h0: usize, c0: usize, y: usize, hN: usize, cN: usize, variants: i32, recurrentMask: usize,
+  zoneoutHidden: f32, zoneoutHiddenMask: usize, zoneoutCell: f32, zoneoutCellMask: usize): void {
+  workspaceInit(ws, d, T, B, variants, lengths, recurrentMask, zoneoutHidden, zoneoutHiddenMask, zoneoutCell, zoneoutCellMask);
   beginScratch(scratch, scratchBytes);
   if (d.cell == CELL_LSTM) {
     lstmLayerForward(y, d.outSize, hN, cN, ws, h0, c0, d);

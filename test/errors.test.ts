@@ -77,7 +77,7 @@ describe.each(backendRows())('forward and backward arguments on %s', (backend) =
     ['lengths fractional', () => lstm.forward(x, { lengths: [2.5, 2] }), RangeError, /lengths\[0\] must be an integer in 0..5, got 2.5$/],
     ['lengths not array-like', () => lstm.forward(x, { lengths: 3 as any }), TypeError, /lengths must be an array of 2 integers in 0..5, got 3$/],
     ['training not boolean', () => lstm.forward(x, { training: 'yes' as any }), TypeError, /^LSTM.forward: training must be a boolean, got "yes"$/],
-    ['unknown forward option', () => lstm.forward(x, { h_0: Tensor.zeros([2, 2, 4]) } as any), TypeError, /^LSTM.forward: unknown options key "h_0"; expected h0, c0, lengths, training$/],
+    ['unknown forward option', () => lstm.forward(x, { h_0: Tensor.zeros([2, 2, 4]) } as any), TypeError, /^LSTM.forward: unknown options key "h_0"; expected h0, c0, lengths, training, tape$/],
   ];
   test.each(cases)('%s', (_name, fn, ctor, message) => {
     expect(fn).toThrow(ctor);
@@ -111,7 +111,7 @@ describe.each(backendRows())('forward and backward arguments on %s', (backend) =
     // Without training, forward returns no tape; passing that along is named as such.
     const inference = lstm.forward(x);
     expect(inference.tape).toBeUndefined();
-    expect(() => lstm.backward(inference.tape!, {})).toThrow(/^LSTM.backward: tape must be the Tape of a forward with training: true, got undefined$/);
+    expect(() => lstm.backward(inference.tape!, {})).toThrow(/^LSTM.backward: tape must be the Tape of a forward with training: true or tape: true, got undefined$/);
   });
 
   test('async variants reject with the same errors', async () => {

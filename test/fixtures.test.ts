@@ -22,16 +22,21 @@ export function layerFor(f: Fixture): RecurrentLayer {
     bias: c.bias,
     batchFirst: c.batchFirst,
     bidirectional: c.bidirectional,
+    residual: c.residual,
+    dropout: c.dropout,
+    recurrentDropout: c.recurrentDropout,
+    weightDropout: c.weightDropout,
   };
+  const zoneout = c.zoneout;
   switch (c.mode) {
     case 'LSTM':
-      return new LSTM({ ...common, projSize: c.projSize, peepholes: c.peepholes });
+      return new LSTM({ ...common, zoneout, projSize: c.projSize, peepholes: c.peepholes });
     case 'GRU':
-      return new GRU({ ...common, linearBeforeReset: c.linearBeforeReset });
+      return new GRU({ ...common, zoneout: zoneout && { hidden: zoneout.hidden }, linearBeforeReset: c.linearBeforeReset });
     case 'RNN_TANH':
-      return new RNN({ ...common, nonlinearity: 'tanh' });
+      return new RNN({ ...common, zoneout: zoneout && { hidden: zoneout.hidden }, nonlinearity: 'tanh' });
     case 'RNN_RELU':
-      return new RNN({ ...common, nonlinearity: 'relu' });
+      return new RNN({ ...common, zoneout: zoneout && { hidden: zoneout.hidden }, nonlinearity: 'relu' });
   }
 }
 
@@ -49,12 +54,15 @@ describe.each(backendRows())('fixtures on %s', (backend) => {
     const t = f.tensors;
     const layer = layerFor(f);
     layer.loadStateDict(fixtureParameters(f));
-    const training = f.config.hasGradients;
+    // Variant cases hold the evaluation-mode function's gradients (a tape without training).
+    const evaluation = f.config.tape === true;
+    const backward = f.config.hasGradients;
+    const mode = evaluation ? { tape: true } : { training: backward };
     const { output, hN, cN, tape } = layer.forward(t.get('input')!, {
       h0: t.get('h0'),
       c0: t.get('c0'),
       lengths: t.get('lengths'),
-      training,
+      ...mode,
     });
     const problems = [
       mismatch('output', output.data, t.get('output')!.data, OUTPUT_TOL),
@@ -64,7 +72,7 @@ describe.each(backendRows())('fixtures on %s', (backend) => {
     if (t.has('cN')) problems.push(mismatch('cN', cN!.data, t.get('cN')!.data, OUTPUT_TOL));
     else expect(cN).toBeUndefined();
 
-    if (training) {
+    if (backward) {
       const grads = layer.backward(tape!, { dOutput: t.get('dOutput'), dhN: t.get('dhN'), dcN: t.get('dcN') });
       problems.push(mismatch('grad.input', grads.dInput.data, t.get('grad.input')!.data, GRAD_TOL));
       // Fixtures without an initial state carry no grad.h0 / grad.c0; the gradient exists regardless.
@@ -83,7 +91,7 @@ describe.each(backendRows())('fixtures on %s', (backend) => {
         h0: t.get('h0'),
         c0: t.get('c0'),
         lengths: t.get('lengths'),
-        training: true,
+        ...mode,
       });
       expect(a.output.data).toEqual(output.data);
       const ag = await layer.backwardAsync(a.tape!, { dOutput: t.get('dOutput'), dhN: t.get('dhN'), dcN: t.get('dcN') });

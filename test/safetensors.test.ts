@@ -396,7 +396,7 @@ describe('golden fixtures', () => {
       expect(typeof out.metadata.config).toBe('string');
       const config = JSON.parse(out.metadata.config);
       expect(config).toHaveProperty('mode');
-      expect(['LSTM', 'GRU', 'RNN_TANH', 'RNN_RELU']).toContain(config.mode);
+      expect(['LSTM', 'GRU', 'RNN_TANH', 'RNN_RELU', 'LSTMCell', 'GRUCell', 'RNNCell_TANH', 'RNNCell_RELU']).toContain(config.mode);
       expect(out.size).toBeGreaterThan(0);
       for (const [name, t] of out) {
         const n = t.shape.reduce((a, b) => a * b, 1);

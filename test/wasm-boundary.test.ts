@@ -392,12 +392,18 @@ describeWasm('wasm kernels', () => {
     { cell: 'rnn_relu', I: 2, H: 2, P: 0, set: [] },
   ];
 
-  test.each(variants)('$cell I=$I H=$H $set: forward and backward write nothing past the regions they are given', ({ cell, I, H, P, set }) => {
+  // Each configuration bare, and with the seed's variants: every mask and zoneout on c kept apart.
+  const cases = variants.flatMap((v) => [
+    { ...v, seed: 'bare' },
+    { ...v, seed: 'with masks' },
+  ]);
+  test.each(cases)('$cell I=$I H=$H $set $seed: forward and backward write nothing past the regions they are given', ({ cell, I, H, P, set, seed }) => {
     const flags = set.reduce((f, name) => f | constants.flags[name], 0);
     const T = 3;
     const B = 7;
     const hout = P || H;
     const code = constants.cells[cell];
+    const lstm = cell === 'lstm';
     const regions: { ptr: number; check: () => boolean; release: () => void }[] = [];
     const region = (bytes: number) => {
       const r = guarded(bytes);
@@ -411,17 +417,31 @@ describeWasm('wasm kernels', () => {
       if (p) heap.f32(p, 3).fill(0.1);
     }
     exports.layerPack(d);
-    const wsBytes = exports.workspaceBytes(d, T, B);
+    const bits = constants.variants;
+    const masked = seed === 'with masks';
+    const variantBits = masked
+      ? bits.recurrentMask | bits.zoneoutHiddenMask | (lstm ? bits.zoneoutCellMask | bits.zoneoutCell : 0)
+      : 0;
+    const wsBytes = exports.workspaceBytes(d, T, B, variantBits);
     const ws = region(wsBytes);
     heap.f32(ws + constants.workspaceInputOffset, T * B * I).fill(0.5);
     const fScratch = exports.forwardScratchBytes(d, B);
     const lengths = region(B * 4);
     new Int32Array(heap.memory.buffer, lengths, B).set([3, 0, 1, 2, 3, 1, 0]);
-    const lstm = cell === 'lstm';
-    exports.layerForward(d, ws, region(fScratch), fScratch, T, B, lengths, 0, 0, region(T * B * hout * 4), region(B * hout * 4), lstm ? region(B * H * 4) : 0);
+    const maskRegion = (bytes: number, fill: (ptr: number) => void) => {
+      if (!masked) return 0;
+      const ptr = region(bytes);
+      fill(ptr);
+      return ptr;
+    };
+    const recurrentMask = maskRegion(B * hout * 4, (ptr) => heap.f32(ptr, B * hout).fill(2));
+    const hiddenMask = maskRegion(T * B * hout, (ptr) => heap.u8(ptr, T * B * hout).forEach((_, i, a) => (a[i] = i % 2)));
+    const cellMask = lstm ? maskRegion(T * B * H, (ptr) => heap.u8(ptr, T * B * H).fill(1)) : 0;
+    exports.layerForward(d, ws, region(fScratch), fScratch, T, B, lengths, 0, 0, region(T * B * hout * 4), region(B * hout * 4),
+      lstm ? region(B * H * 4) : 0, variantBits, recurrentMask, 0, hiddenMask, 0, cellMask);
     const back = region(exports.layerBackwardBytes(d));
     exports.layerPackBackward(d, back);
-    const bScratch = exports.backwardScratchBytes(d, T, B);
+    const bScratch = exports.backwardScratchBytes(d, T, B, variantBits);
     const dY = region(T * B * hout * 4);
     heap.f32(dY, T * B * hout).fill(0.2);
     exports.layerBackward(d, ws, region(bScratch), bScratch, dY, 0, 0, region(T * B * I * 4), region(B * hout * 4), lstm ? region(B * H * 4) : 0, region(kernels.layerParamsBytes(d)));

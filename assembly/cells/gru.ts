@@ -6,7 +6,10 @@ import { gemmPacked, gemmTransA } from '../gemm/gemm';
 import { at, copyFloats, loadLanes, multiplyFloats, rowAt, rowsAt, storeLanes, zeroFloats } from '../lanes';
 import { LayerDesc } from './layer';
 import { scratchFloats, scratchSize } from './scratch';
-import { columnSums, copyOrZero, inputGradients, projectInputs, stepGradient, writeOutputRows } from './sequence';
+import {
+  addMaskedFloats, beginPreviousGradient, columnSums, copyOrZero, inputGradients, projectInputs, recurrentInput,
+  recurrentInputs, stepGradient, writeOutputRows, zoneoutRows,
+} from './sequence';
 import { Workspace } from './workspace';
 
 @inline function oneMinus(v: v128): v128 {
@@ -35,12 +38,6 @@ import { Workspace } from './workspace';
   storeLanes(at(h, j), blend(z, cand, loadLanes(at(hPrev, j), n)), n);
 }
 
-function gruRowForwardLbr(gates: usize, h: usize, ghn: usize, rec: usize, bhn: usize, hPrev: usize, H: i32): void {
-  let j = 0;
-  for (; j + 4 <= H; j += 4) gruCellForwardLbr(gates, h, ghn, rec, bhn, hPrev, H, j, 4);
-  if (j < H) gruCellForwardLbr(gates, h, ghn, rec, bhn, hPrev, H, j, H - j);
-}
-
 // Units [j, j + n) of one row, reset before linear, first half: r and z activated in place (their
 // pre-activations already hold R_rz h), rh = r ⊙ hPrev, the input of the candidate's recurrent product
 @inline function gruCellGatesRbl(gates: usize, rh: usize, hPrev: usize, H: i32, j: i32, n: i32): void {
@@ -58,7 +55,7 @@ function gruRowForwardLbr(gates: usize, h: usize, ghn: usize, rec: usize, bhn: u
 }
 
 // Units [j, j + n) of one row, backward, linear before reset. dG [3H] on the x-side pre-activations,
-// dGh [3H] on the recurrent side (they differ in n: r scales Rn h + rn), dhBefore [H] the direct part;
+// dGh [3H] on the recurrent side (they differ in n: r scales Rn h + rn), dhBefore [H] += the direct part;
 // gates [3H] activated, ghn [H], hPrev [H], dh [H] total gradient on this step's h
 @inline function gruCellBackwardLbr(dG: usize, dGh: usize, dhBefore: usize, gates: usize, ghn: usize, hPrev: usize,
   dh: usize, H: i32, j: i32, n: i32): void {
@@ -75,24 +72,18 @@ function gruRowForwardLbr(gates: usize, h: usize, ghn: usize, rec: usize, bhn: u
   storeLanes(at(dGh, j), dpr, n);
   storeLanes(at(dGh, H + j), dpz, n);
   storeLanes(at(dGh, 2 * H + j), f32x4.mul(dpn, r), n);
-  storeLanes(at(dhBefore, j), f32x4.mul(dhv, z), n);
+  storeLanes(at(dhBefore, j), f32x4.add(loadLanes(at(dhBefore, j), n), f32x4.mul(dhv, z)), n);
 }
 
-function gruRowBackwardLbr(dG: usize, dGh: usize, dhBefore: usize, gates: usize, ghn: usize, hPrev: usize, dh: usize, H: i32): void {
-  let j = 0;
-  for (; j + 4 <= H; j += 4) gruCellBackwardLbr(dG, dGh, dhBefore, gates, ghn, hPrev, dh, H, j, 4);
-  if (j < H) gruCellBackwardLbr(dG, dGh, dhBefore, gates, ghn, hPrev, dh, H, j, H - j);
-}
-
-// Reset before linear, backward, first half: z and n pre-activation gradients into dG [3H] and the direct
-// part of dhBefore [H]; gates [3H] activated, hPrev [H], dh [H] total gradient on this step's h
+// Reset before linear, backward, first half: z and n pre-activation gradients into dG [3H], and the direct
+// part added to dhBefore [H]; gates [3H] activated, hPrev [H], dh [H] total gradient on this step's h
 @inline function gruCellBackwardZnRbl(dG: usize, dhBefore: usize, gates: usize, hPrev: usize, dh: usize, H: i32, j: i32, n: i32): void {
   const z = loadLanes(at(gates, H + j), n);
   const cand = loadLanes(at(gates, 2 * H + j), n);
   const dhv = loadLanes(at(dh, j), n);
   storeLanes(at(dG, H + j), f32x4.mul(f32x4.mul(f32x4.mul(dhv, f32x4.sub(loadLanes(at(hPrev, j), n), cand)), z), oneMinus(z)), n);
   storeLanes(at(dG, 2 * H + j), f32x4.mul(f32x4.mul(dhv, oneMinus(z)), oneMinus(f32x4.mul(cand, cand))), n);
-  storeLanes(at(dhBefore, j), f32x4.mul(dhv, z), n);
+  storeLanes(at(dhBefore, j), f32x4.add(loadLanes(at(dhBefore, j), n), f32x4.mul(dhv, z)), n);
 }
 
 // Second half, once dRh = d(r ⊙ h) = dn_pre · Rn is known: r's pre-activation gradient, and r's share of dhBefore
@@ -104,7 +95,7 @@ function gruRowBackwardLbr(dG: usize, dGh: usize, dhBefore: usize, gates: usize,
 }
 
 export function gruForwardScratch(d: LayerDesc, B: i32): u64 {
-  return scratchSize(<u64>B * <u64>(d.linearBeforeReset ? d.gateSize : d.hiddenSize));
+  return scratchSize(<u64>B * <u64>(d.linearBeforeReset ? d.gateSize : d.hiddenSize)) + scratchSize(<u64>B * <u64>d.hiddenSize);
 }
 
 // y [T, B, H] (rows ldy apart), hN [B, H], ws; x [T, B, I] (in ws), h0 [B, H] (or 0)
@@ -114,41 +105,49 @@ export function gruLayerForward(y: usize, ldy: i32, hN: usize, ws: Workspace, h0
   const B = ws.B;
   const lbr = d.linearBeforeReset;
   const bhn = d.bias && lbr ? at(d.bHh, 2 * H) : 0;
+  const mask = ws.recurrentMask;
 
   projectInputs(ws.gates, ws.x, ws.rows, d);
   copyOrZero(rowsAt(ws.h, ws.firstSlot, B, H), h0, B * H);
   // lbr: R h for all three gates; otherwise r ⊙ h, the input of the candidate's recurrent product.
   const scratch = scratchFloats(B * (lbr ? G : H));
+  const hMasked = scratchFloats(B * H); // recurrent dropout: mask ⊙ h
 
   for (let step = 0; step < ws.T; step++) {
     const t = ws.timeAt(step);
     const hPrev = rowsAt(ws.h, ws.slotBefore(t), B, H);
     const hNew = rowsAt(ws.h, ws.slotAfter(t), B, H);
     const gates = rowsAt(ws.gates, t, B, G);
+    const hIn = recurrentInput(hMasked, hPrev, mask, B * H);
 
     if (lbr) {
       const rec = scratch;
       const ghn = rowsAt(ws.ghn, t, B, H);
-      gemmPacked(B, hPrev, <usize>H, d.wHhT, rec, <usize>G, false);
+      gemmPacked(B, hIn, <usize>H, d.wHhT, rec, <usize>G, false);
       for (let b = 0; b < B; b++) {
-        if (ws.active(t, b)) {
-          gruRowForwardLbr(rowAt(gates, b, G), rowAt(hNew, b, H), rowAt(ghn, b, H), rowAt(rec, b, G), bhn, rowAt(hPrev, b, H), H);
-        } else {
+        if (!ws.active(t, b)) {
           copyFloats(rowAt(hNew, b, H), rowAt(hPrev, b, H), H);
+          continue;
         }
+        const g = rowAt(gates, b, G);
+        const hn = rowAt(hNew, b, H);
+        const gh = rowAt(ghn, b, H);
+        const rc = rowAt(rec, b, G);
+        const hp = rowAt(hPrev, b, H);
+        for (let j = 0; j < H; j += 4) gruCellForwardLbr(g, hn, gh, rc, bhn, hp, H, j, H - j);
       }
     } else {
       const rh = scratch;
       // r and z pre-activations gain R_rz h in place; n's gains Rn (r ⊙ h) once r is known.
-      gemmPacked(B, hPrev, <usize>H, d.wHhT, gates, <usize>G, true);
+      gemmPacked(B, hIn, <usize>H, d.wHhT, gates, <usize>G, true);
       for (let b = 0; b < B; b++) {
         const g = rowAt(gates, b, G);
         const hp = rowAt(hPrev, b, H);
         const rhRow = rowAt(rh, b, H);
-        let j = 0;
-        for (; j + 4 <= H; j += 4) gruCellGatesRbl(g, rhRow, hp, H, j, 4);
-        if (j < H) gruCellGatesRbl(g, rhRow, hp, H, j, H - j);
+        for (let j = 0; j < H; j += 4) gruCellGatesRbl(g, rhRow, hp, H, j, H - j);
       }
+      // With recurrent dropout n's product sees r ⊙ m ⊙ h.
+      if (mask != 0) multiplyFloats(rh, rh, mask, B * H);
       gemmPacked(B, rh, <usize>H, d.wHnT, at(gates, 2 * H), <usize>G, true);
       for (let b = 0; b < B; b++) {
         if (!ws.active(t, b)) {
@@ -158,23 +157,23 @@ export function gruLayerForward(y: usize, ldy: i32, hN: usize, ws: Workspace, h0
         const g = rowAt(gates, b, G);
         const hp = rowAt(hPrev, b, H);
         const hn = rowAt(hNew, b, H);
-        let j = 0;
-        for (; j + 4 <= H; j += 4) gruCellOutputRbl(g, hn, hp, H, j, 4);
-        if (j < H) gruCellOutputRbl(g, hn, hp, H, j, H - j);
+        for (let j = 0; j < H; j += 4) gruCellOutputRbl(g, hn, hp, H, j, H - j);
       }
     }
+    zoneoutRows(hNew, hPrev, hNew, ws.zoneoutHiddenMask, ws.zoneoutHidden, ws, t, H);
     writeOutputRows(y, ldy, ws, t, hNew, H);
   }
   copyFloats(hN, rowsAt(ws.h, ws.finalSlot, B, H), B * H);
 }
 
-export function gruBackwardScratch(d: LayerDesc, T: i32, B: i32): u64 {
+export function gruBackwardScratch(d: LayerDesc, T: i32, B: i32, recurrentMask: bool): u64 {
   const rows = <u64>T * <u64>B;
   const H = <u64>d.hiddenSize;
   const G = 3 * H;
   const lbr = d.linearBeforeReset;
   const candidateInput = lbr ? 0 : scratchSize(rows * H);
-  return scratchSize(rows * G) + scratchSize(lbr ? rows * G : <u64>B * H) + 3 * scratchSize(<u64>B * H) + candidateInput;
+  const masked = recurrentMask ? scratchSize(<u64>B * H) + scratchSize(rows * H) : 0;
+  return scratchSize(rows * G) + scratchSize(lbr ? rows * G : <u64>B * H) + 3 * scratchSize(<u64>B * H) + candidateInput + masked;
 }
 
 // dX [T, B, I], dh0 [B, H], grads (written); dY [T, B, H] (rows ldDY apart), dhN [B, H] (or 0), ws
@@ -184,6 +183,7 @@ export function gruLayerBackward(dX: usize, dh0: usize, grads: usize, dY: usize,
   const B = ws.B;
   const rows = ws.rows;
   const lbr = d.linearBeforeReset;
+  const mask = ws.recurrentMask;
 
   const dG = scratchFloats(rows * G);
   // lbr: the recurrent-side gradients differ from dG in n; otherwise only d(r ⊙ h) per step is needed.
@@ -191,6 +191,7 @@ export function gruLayerBackward(dX: usize, dh0: usize, grads: usize, dY: usize,
   const dht = scratchFloats(B * H);
   let dh = scratchFloats(B * H);
   let dhBefore = scratchFloats(B * H);
+  const dhRecurrent = mask != 0 ? scratchFloats(B * H) : 0; // dh's recurrent part, before the mask
   copyOrZero(dh, dhN, B * H);
 
   for (let step = ws.T - 1; step >= 0; step--) {
@@ -199,27 +200,34 @@ export function gruLayerBackward(dX: usize, dh0: usize, grads: usize, dY: usize,
     const gates = rowsAt(ws.gates, t, B, G);
     const dGt = rowsAt(dG, t, B, G);
     stepGradient(dht, dh, dY, ldDY, ws, t, H);
+    beginPreviousGradient(dhBefore, dht, dh, ws.zoneoutHiddenMask, ws.zoneoutHidden, ws, t, H);
 
+    // The h-side gradients whose product with R reaches the previous state.
+    let dRecurrent = dGt;
     if (lbr) {
       const ghn = rowsAt(ws.ghn, t, B, H);
       const dGht = rowsAt(dGh, t, B, G);
       for (let b = 0; b < B; b++) {
-        if (ws.active(t, b)) {
-          gruRowBackwardLbr(rowAt(dGt, b, G), rowAt(dGht, b, G), rowAt(dhBefore, b, H), rowAt(gates, b, G),
-            rowAt(ghn, b, H), rowAt(hPrev, b, H), rowAt(dht, b, H), H);
-        } else {
+        if (!ws.active(t, b)) {
           zeroFloats(rowAt(dGt, b, G), G);
           zeroFloats(rowAt(dGht, b, G), G);
-          copyFloats(rowAt(dhBefore, b, H), rowAt(dh, b, H), H);
+          continue;
         }
+        const dGb = rowAt(dGt, b, G);
+        const dGhb = rowAt(dGht, b, G);
+        const dhb = rowAt(dhBefore, b, H);
+        const g = rowAt(gates, b, G);
+        const gh = rowAt(ghn, b, H);
+        const hp = rowAt(hPrev, b, H);
+        const dhr = rowAt(dht, b, H);
+        for (let j = 0; j < H; j += 4) gruCellBackwardLbr(dGb, dGhb, dhb, g, gh, hp, dhr, H, j, H - j);
       }
-      gemmPacked(B, dGht, <usize>G, d.wHhB, dhBefore, <usize>H, true);
+      dRecurrent = dGht;
     } else {
       // z and n first; r needs d(r ⊙ h) = dn_pre · Rn.
       for (let b = 0; b < B; b++) {
         if (!ws.active(t, b)) {
           zeroFloats(rowAt(dGt, b, G), G);
-          copyFloats(rowAt(dhBefore, b, H), rowAt(dh, b, H), H);
           continue;
         }
         const dGrow = rowAt(dGt, b, G);
@@ -227,12 +235,13 @@ export function gruLayerBackward(dX: usize, dh0: usize, grads: usize, dY: usize,
         const g = rowAt(gates, b, G);
         const hp = rowAt(hPrev, b, H);
         const dhr = rowAt(dht, b, H);
-        let j = 0;
-        for (; j + 4 <= H; j += 4) gruCellBackwardZnRbl(dGrow, dhb, g, hp, dhr, H, j, 4);
-        if (j < H) gruCellBackwardZnRbl(dGrow, dhb, g, hp, dhr, H, j, H - j);
+        for (let j = 0; j < H; j += 4) gruCellBackwardZnRbl(dGrow, dhb, g, hp, dhr, H, j, H - j);
       }
       const dRh = dGh;
       gemmPacked(B, at(dGt, 2 * H), <usize>G, d.wHnB, dRh, <usize>H, false);
+      // With recurrent dropout n's product saw r ⊙ m ⊙ h: scaled by m, d(r ⊙ h) gives both r's
+      // gradient (against the true h) and h's.
+      if (mask != 0) multiplyFloats(dRh, dRh, mask, B * H);
       for (let b = 0; b < B; b++) {
         if (!ws.active(t, b)) continue;
         const dGrow = rowAt(dGt, b, G);
@@ -240,11 +249,14 @@ export function gruLayerBackward(dX: usize, dh0: usize, grads: usize, dY: usize,
         const g = rowAt(gates, b, G);
         const hp = rowAt(hPrev, b, H);
         const drh = rowAt(dRh, b, H);
-        let j = 0;
-        for (; j + 4 <= H; j += 4) gruCellBackwardRRbl(dGrow, dhb, g, hp, drh, j, 4);
-        if (j < H) gruCellBackwardRRbl(dGrow, dhb, g, hp, drh, j, H - j);
+        for (let j = 0; j < H; j += 4) gruCellBackwardRRbl(dGrow, dhb, g, hp, drh, j, H - j);
       }
-      gemmPacked(B, dGt, <usize>G, d.wHhB, dhBefore, <usize>H, true);
+    }
+    if (mask != 0) {
+      gemmPacked(B, dRecurrent, <usize>G, d.wHhB, dhRecurrent, <usize>H, false);
+      addMaskedFloats(dhBefore, dhRecurrent, mask, B * H);
+    } else {
+      gemmPacked(B, dRecurrent, <usize>G, d.wHhB, dhBefore, <usize>H, true);
     }
     const dhNext = dh;
     dh = dhBefore;
@@ -253,7 +265,7 @@ export function gruLayerBackward(dX: usize, dh0: usize, grads: usize, dY: usize,
   copyFloats(dh0, dh, B * H);
 
   inputGradients(dX, d.gradOf(grads, d.wIh), d.gradOf(grads, d.bIh), dG, ws, d);
-  const hPrevAll = rowsAt(ws.h, ws.firstSlotBefore, B, H);
+  const hPrevAll = recurrentInputs(mask != 0 ? scratchFloats(rows * H) : 0, ws, H);
   const gWHh = d.gradOf(grads, d.wHh);
   const gBHh = d.gradOf(grads, d.bHh);
   if (lbr) {
@@ -262,10 +274,11 @@ export function gruLayerBackward(dX: usize, dh0: usize, grads: usize, dY: usize,
     return;
   }
   gemmTransA(2 * H, H, rows, dG, <usize>G, hPrevAll, <usize>H, gWHh, <usize>H);
-  // The candidate's recurrent weights saw r ⊙ h_prev, rebuilt here from the stored r.
+  // The candidate's recurrent weights saw r ⊙ h_prev (with recurrent dropout, the masked h),
+  // rebuilt here from the stored r.
   const rh = scratchFloats(rows * H);
   for (let t = 0; t < ws.T; t++) {
-    const hp = rowsAt(ws.h, ws.slotBefore(t), B, H);
+    const hp = rowsAt(hPrevAll, t, B, H);
     const g = rowsAt(ws.gates, t, B, G);
     const out = rowsAt(rh, t, B, H);
     for (let b = 0; b < B; b++) multiplyFloats(rowAt(out, b, H), rowAt(g, b, G), rowAt(hp, b, H), H);
@@ -273,4 +286,3 @@ export function gruLayerBackward(dX: usize, dh0: usize, grads: usize, dY: usize,
   gemmTransA(H, H, rows, at(dG, 2 * H), <usize>G, rh, <usize>H, at(gWHh, 2 * H * H), <usize>H);
   if (d.bias) columnSums(gBHh, dG, rows, G, G);
 }
-

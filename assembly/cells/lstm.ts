@@ -6,7 +6,10 @@ import { gemmPacked, gemmTransA } from '../gemm/gemm';
 import { at, copyFloats, loadLanes, rowAt, rowsAt, storeLanes, zeroFloats } from '../lanes';
 import { LayerDesc } from './layer';
 import { scratchFloats, scratchSize } from './scratch';
-import { columnSums, copyOrZero, inputGradients, projectInputs, stepGradient, writeOutputRows } from './sequence';
+import {
+  addMaskedFloats, beginPreviousGradient, columnSums, copyOrZero, finishZoneoutCell, inputGradients, projectInputs,
+  recurrentInput, recurrentInputs, stepGradient, writeOutputRows, zoneoutCellGradient, zoneoutRows,
+} from './sequence';
 import { Workspace } from './workspace';
 
 @inline function oneMinus(v: v128): v128 {
@@ -36,12 +39,6 @@ import { Workspace } from './workspace';
   storeLanes(at(gates, 3 * H + j), o, n);
   storeLanes(at(cNew, j), c, n);
   storeLanes(at(m, j), f32x4.mul(o, tanh4(c)), n);
-}
-
-function lstmRowForward(gates: usize, cNew: usize, m: usize, cPrev: usize, peep: usize, H: i32): void {
-  let j = 0;
-  for (; j + 4 <= H; j += 4) lstmCellForward(gates, cNew, m, cPrev, peep, H, j, 4);
-  if (j < H) lstmCellForward(gates, cNew, m, cPrev, peep, H, j, H - j);
 }
 
 // Units [j, j + n) of one row, backward. dG [4H] pre-activation gradients, dcPrev [H], dPeep [3H] (+=);
@@ -77,11 +74,8 @@ function lstmRowForward(gates: usize, cNew: usize, m: usize, cPrev: usize, peep:
   storeLanes(at(dcPrev, j), dcp, n);
 }
 
-function lstmRowBackward(dG: usize, dcPrev: usize, dPeep: usize, gates: usize, c: usize, cPrev: usize, dm: usize,
-  dc: usize, peep: usize, H: i32): void {
-  let j = 0;
-  for (; j + 4 <= H; j += 4) lstmCellBackward(dG, dcPrev, dPeep, gates, c, cPrev, dm, dc, peep, H, j, 4);
-  if (j < H) lstmCellBackward(dG, dcPrev, dPeep, gates, c, cPrev, dm, dc, peep, H, j, H - j);
+export function lstmForwardScratch(d: LayerDesc, B: i32): u64 {
+  return scratchSize(<u64>B * <u64>d.outSize);
 }
 
 // y [T, B, Hout] (rows ldy apart), hN [B, Hout], cN [B, H], ws; x [T, B, I] (in ws), h0 [B, Hout], c0 [B, H] (or 0)
@@ -92,6 +86,7 @@ export function lstmLayerForward(y: usize, ldy: i32, hN: usize, cN: usize, ws: W
   const B = ws.B;
   const proj = d.projSize > 0;
   const peep = d.peepholes ? d.wPeep : 0;
+  const hMasked = scratchFloats(B * hout); // recurrent dropout: mask ⊙ h
 
   projectInputs(ws.gates, ws.x, ws.rows, d);
   copyOrZero(rowsAt(ws.h, ws.firstSlot, B, hout), h0, B * hout);
@@ -103,14 +98,20 @@ export function lstmLayerForward(y: usize, ldy: i32, hN: usize, cN: usize, ws: W
     const hNew = rowsAt(ws.h, ws.slotAfter(t), B, hout);
     const cPrev = rowsAt(ws.c, ws.slotBefore(t), B, H);
     const cNew = rowsAt(ws.c, ws.slotAfter(t), B, H);
+    // With cell zoneout the cell's own new state c̃ is kept apart from the state carried on.
+    const cCand = ws.zonesCell ? rowsAt(ws.cCand, t, B, H) : cNew;
     const gates = rowsAt(ws.gates, t, B, G);
     // Without projection the cell output is the new hidden state itself.
     const m = proj ? rowsAt(ws.m, t, B, H) : hNew;
 
-    gemmPacked(B, hPrev, <usize>hout, d.wHhT, gates, <usize>G, true);
+    gemmPacked(B, recurrentInput(hMasked, hPrev, ws.recurrentMask, B * hout), <usize>hout, d.wHhT, gates, <usize>G, true);
     for (let b = 0; b < B; b++) {
       if (ws.active(t, b)) {
-        lstmRowForward(rowAt(gates, b, G), rowAt(cNew, b, H), rowAt(m, b, H), rowAt(cPrev, b, H), peep, H);
+        const g = rowAt(gates, b, G);
+        const cc = rowAt(cCand, b, H);
+        const mb = rowAt(m, b, H);
+        const cp = rowAt(cPrev, b, H);
+        for (let j = 0; j < H; j += 4) lstmCellForward(g, cc, mb, cp, peep, H, j, H - j);
         continue;
       }
       copyFloats(rowAt(cNew, b, H), rowAt(cPrev, b, H), H);
@@ -121,25 +122,28 @@ export function lstmLayerForward(y: usize, ldy: i32, hN: usize, cN: usize, ws: W
         copyFloats(rowAt(hNew, b, H), rowAt(hPrev, b, H), H);
       }
     }
+    zoneoutRows(cNew, cPrev, cCand, ws.zoneoutCellMask, ws.zoneoutCell, ws, t, H);
     if (proj) {
       gemmPacked(B, m, <usize>H, d.wHrT, hNew, <usize>hout, false);
       for (let b = 0; b < B; b++) {
         if (!ws.active(t, b)) copyFloats(rowAt(hNew, b, hout), rowAt(hPrev, b, hout), hout);
       }
     }
+    zoneoutRows(hNew, hPrev, hNew, ws.zoneoutHiddenMask, ws.zoneoutHidden, ws, t, hout);
     writeOutputRows(y, ldy, ws, t, hNew, hout);
   }
   copyFloats(hN, rowsAt(ws.h, ws.finalSlot, B, hout), B * hout);
   copyFloats(cN, rowsAt(ws.c, ws.finalSlot, B, H), B * H);
 }
 
-export function lstmBackwardScratch(d: LayerDesc, T: i32, B: i32): u64 {
+export function lstmBackwardScratch(d: LayerDesc, T: i32, B: i32, recurrentMask: bool): u64 {
   const rows = <u64>T * <u64>B;
   const H = <u64>d.hiddenSize;
   const hout = <u64>d.outSize;
   const perStepDh = d.projSize > 0 ? rows * hout : <u64>B * hout;
+  const masked = recurrentMask ? scratchSize(<u64>B * hout) + scratchSize(rows * hout) : 0;
   return scratchSize(rows * 4 * H) + scratchSize(perStepDh) + scratchSize(<u64>B * H) +
-    2 * scratchSize(<u64>B * hout) + 2 * scratchSize(<u64>B * H);
+    2 * scratchSize(<u64>B * hout) + 3 * scratchSize(<u64>B * H) + masked;
 }
 
 // dX [T, B, I], dh0 [B, Hout], dc0 [B, H], grads (written); dY [T, B, Hout] (rows ldDY apart), dhN, dcN (or 0), ws
@@ -153,6 +157,7 @@ export function lstmLayerBackward(dX: usize, dh0: usize, dc0: usize, grads: usiz
   const proj = d.projSize > 0;
   const peep = d.peepholes ? d.wPeep : 0;
   const dPeep = d.gradOf(grads, d.wPeep);
+  const recurrentMask = ws.recurrentMask;
 
   const dG = scratchFloats(rows * G);
   // With projection, the gradient reaching each step's h is kept for dW_hr after the loop.
@@ -162,6 +167,8 @@ export function lstmLayerBackward(dX: usize, dh0: usize, dc0: usize, grads: usiz
   let dhBefore = scratchFloats(B * hout);
   let dc = scratchFloats(B * H);
   let dcBefore = scratchFloats(B * H);
+  const dcCand = scratchFloats(B * H); // cell zoneout: the share of dc that reaches c̃
+  const dhRecurrent = recurrentMask != 0 ? scratchFloats(B * hout) : 0; // before the mask scales it
   copyOrZero(dh, dhN, B * hout);
   copyOrZero(dc, dcN, B * H);
   if (peep != 0) zeroFloats(dPeep, 3 * H);
@@ -169,30 +176,48 @@ export function lstmLayerBackward(dX: usize, dh0: usize, dc0: usize, grads: usiz
   for (let step = ws.T - 1; step >= 0; step--) {
     const t = ws.timeAt(step);
     const cPrev = rowsAt(ws.c, ws.slotBefore(t), B, H);
-    const cNew = rowsAt(ws.c, ws.slotAfter(t), B, H);
+    // The cell's own new state c̃, which tanh and the o peephole saw.
+    const cCand = ws.zonesCell ? rowsAt(ws.cCand, t, B, H) : rowsAt(ws.c, ws.slotAfter(t), B, H);
     const gates = rowsAt(ws.gates, t, B, G);
     const dGt = rowsAt(dG, t, B, G);
     const dht = proj ? rowsAt(dHt, t, B, hout) : dHt;
 
-    // Gradient on this step's h: from the steps after it and from the output (padded rows get neither).
+    // Gradient on this step's h: from the steps after it and from the output (padded rows get
+    // neither); zoneout's direct share goes straight to the state before.
     stepGradient(dht, dh, dY, ldDY, ws, t, hout);
+    beginPreviousGradient(dhBefore, dht, dh, ws.zoneoutHiddenMask, ws.zoneoutHidden, ws, t, hout);
     let dmt = dht;
     if (proj) {
       gemmPacked(B, dht, <usize>hout, d.wHrB, dm, <usize>H, false);
       dmt = dm;
     }
+    let dcIn = dc;
+    if (ws.zonesCell) {
+      zoneoutCellGradient(dcCand, dc, ws.zoneoutCellMask, ws.zoneoutCell, ws, t, H);
+      dcIn = dcCand;
+    }
     for (let b = 0; b < B; b++) {
       if (ws.active(t, b)) {
-        lstmRowBackward(rowAt(dGt, b, G), rowAt(dcBefore, b, H), dPeep, rowAt(gates, b, G), rowAt(cNew, b, H),
-          rowAt(cPrev, b, H), rowAt(dmt, b, H), rowAt(dc, b, H), peep, H);
-        zeroFloats(rowAt(dhBefore, b, hout), hout);
+        const g = rowAt(gates, b, G);
+        const dGb = rowAt(dGt, b, G);
+        const dcp = rowAt(dcBefore, b, H);
+        const cc = rowAt(cCand, b, H);
+        const cp = rowAt(cPrev, b, H);
+        const dmb = rowAt(dmt, b, H);
+        const dcb = rowAt(dcIn, b, H);
+        for (let j = 0; j < H; j += 4) lstmCellBackward(dGb, dcp, dPeep, g, cc, cp, dmb, dcb, peep, H, j, H - j);
       } else {
         zeroFloats(rowAt(dGt, b, G), G);
         copyFloats(rowAt(dcBefore, b, H), rowAt(dc, b, H), H);
-        copyFloats(rowAt(dhBefore, b, hout), rowAt(dh, b, hout), hout);
       }
     }
-    gemmPacked(B, dGt, <usize>G, d.wHhB, dhBefore, <usize>hout, true);
+    if (ws.zonesCell) finishZoneoutCell(dcBefore, dc, ws.zoneoutCellMask, ws.zoneoutCell, ws, t, H);
+    if (recurrentMask != 0) {
+      gemmPacked(B, dGt, <usize>G, d.wHhB, dhRecurrent, <usize>hout, false);
+      addMaskedFloats(dhBefore, dhRecurrent, recurrentMask, B * hout);
+    } else {
+      gemmPacked(B, dGt, <usize>G, d.wHhB, dhBefore, <usize>hout, true);
+    }
     const dhNext = dh;
     dh = dhBefore;
     dhBefore = dhNext;
@@ -204,7 +229,7 @@ export function lstmLayerBackward(dX: usize, dh0: usize, dc0: usize, grads: usiz
   copyFloats(dc0, dc, B * H);
 
   inputGradients(dX, d.gradOf(grads, d.wIh), d.gradOf(grads, d.bIh), dG, ws, d);
-  const hPrevAll = rowsAt(ws.h, ws.firstSlotBefore, B, hout);
+  const hPrevAll = recurrentInputs(recurrentMask != 0 ? scratchFloats(rows * hout) : 0, ws, hout);
   gemmTransA(G, hout, rows, dG, <usize>G, hPrevAll, <usize>hout, d.gradOf(grads, d.wHh), <usize>hout);
   if (d.bias) columnSums(d.gradOf(grads, d.bHh), dG, rows, G, G);
   if (proj) gemmTransA(hout, H, rows, dHt, <usize>hout, ws.m, <usize>H, d.gradOf(grads, d.wHr), <usize>H);

@@ -1,7 +1,7 @@
 // Steps every cell shares: the input projection before the time loop, states in and out of the
 // workspace slots, outputs of a step, and the products deferred until after the backward time loop.
 import { gemmPacked, gemmTransA } from '../gemm/gemm';
-import { addFloats, copyFloats, rowAt, zeroFloats } from '../lanes';
+import { addFloats, at, copyFloats, multiplyFloats, rowAt, rowsAt, zeroFloats } from '../lanes';
 import { LayerDesc } from './layer';
 import { Workspace } from './workspace';
 
@@ -58,7 +58,7 @@ export function writeOutputRows(y: usize, ldy: i32, ws: Workspace, t: i32, hNew:
 }
 
 // Row b of step t's dY (rows ldDY apart), or 0 when there is no dY
-@inline export function dYRow(dY: usize, ldDY: i32, ws: Workspace, t: i32, b: i32): usize {
+@inline function dYRow(dY: usize, ldDY: i32, ws: Workspace, t: i32, b: i32): usize {
   return dY == 0 ? 0 : rowAt(dY, t * ws.B + b, ldDY);
 }
 
@@ -79,4 +79,101 @@ export function stepGradient(d: usize, carried: usize, dY: usize, ldDY: i32, ws:
       addFloats(dRow, cRow, yRow, n);
     }
   }
+}
+
+// --- the variants --------------------------------------------------------------------------------
+
+// Zoneout's d for element i of a [T, B, n] state: the step's mask (0 or 1) when there is one, else p.
+@inline function zoneoutFactor(mask: usize, p: f32, i: i32): f32 {
+  return mask != 0 ? <f32>load<u8>(mask + <usize>i) : p;
+}
+
+// Zoneout of step t's new state on its active rows: state = d·prev + (1 − d)·cand, exactly prev at
+// d = 1 and cand at d = 0 ([B, n] each; state may be cand). Nothing when zoneout is off.
+export function zoneoutRows(state: usize, prev: usize, cand: usize, mask: usize, p: f32, ws: Workspace, t: i32, n: i32): void {
+  if (mask == 0 && p == 0) return;
+  const B = ws.B;
+  for (let b = 0; b < B; b++) {
+    if (!ws.active(t, b)) continue;
+    const r = b * n;
+    const d0 = (t * B + b) * n;
+    for (let j = 0; j < n; j++) {
+      const d = zoneoutFactor(mask, p, d0 + j);
+      store<f32>(at(state, r + j), d * load<f32>(at(prev, r + j)) + (1 - d) * load<f32>(at(cand, r + j)));
+    }
+  }
+}
+
+// Starts the gradient on the state before step t, which the cell and the recurrent product then add
+// to: padded rows carry dh; active rows take zoneout's direct path d·dht (0 without zoneout), and
+// dht keeps (1 − d)·dht, the part that reaches the cell's own new state.
+export function beginPreviousGradient(dPrev: usize, dht: usize, dh: usize, mask: usize, p: f32, ws: Workspace, t: i32, n: i32): void {
+  const B = ws.B;
+  const zoned = mask != 0 || p != 0;
+  for (let b = 0; b < B; b++) {
+    const r = b * n;
+    if (!ws.active(t, b)) {
+      copyFloats(rowAt(dPrev, b, n), rowAt(dh, b, n), n);
+    } else if (!zoned) {
+      zeroFloats(rowAt(dPrev, b, n), n);
+    } else {
+      const d0 = (t * B + b) * n;
+      for (let j = 0; j < n; j++) {
+        const d = zoneoutFactor(mask, p, d0 + j);
+        const g = load<f32>(at(dht, r + j));
+        store<f32>(at(dPrev, r + j), d * g);
+        store<f32>(at(dht, r + j), (1 - d) * g);
+      }
+    }
+  }
+}
+
+// Cell zoneout, backward: dCand = (1 − d)·dc for the cell's own new state, then (once the cell has
+// written dcPrev) dcPrev += d·dc, on the active rows.
+export function zoneoutCellGradient(dCand: usize, dc: usize, mask: usize, p: f32, ws: Workspace, t: i32, n: i32): void {
+  const B = ws.B;
+  for (let b = 0; b < B; b++) {
+    if (!ws.active(t, b)) continue;
+    const d0 = (t * B + b) * n;
+    for (let j = 0; j < n; j++) {
+      store<f32>(at(dCand, b * n + j), (1 - zoneoutFactor(mask, p, d0 + j)) * load<f32>(at(dc, b * n + j)));
+    }
+  }
+}
+
+export function finishZoneoutCell(dcPrev: usize, dc: usize, mask: usize, p: f32, ws: Workspace, t: i32, n: i32): void {
+  const B = ws.B;
+  for (let b = 0; b < B; b++) {
+    if (!ws.active(t, b)) continue;
+    const d0 = (t * B + b) * n;
+    for (let j = 0; j < n; j++) {
+      const i = b * n + j;
+      store<f32>(at(dcPrev, i), load<f32>(at(dcPrev, i)) + zoneoutFactor(mask, p, d0 + j) * load<f32>(at(dc, i)));
+    }
+  }
+}
+
+// dst[count] += mask ⊙ src: recurrent dropout's share of the gradient on the previous state.
+export function addMaskedFloats(dst: usize, src: usize, mask: usize, count: i32): void {
+  for (let i = 0; i < count; i++) {
+    store<f32>(at(dst, i), load<f32>(at(dst, i)) + load<f32>(at(mask, i)) * load<f32>(at(src, i)));
+  }
+}
+
+// The state entering a recurrent product: h itself, or mask ⊙ h in `scratch` (B·n floats).
+export function recurrentInput(scratch: usize, h: usize, mask: usize, count: i32): usize {
+  if (mask == 0) return h;
+  multiplyFloats(scratch, h, mask, count);
+  return scratch;
+}
+
+// The states that entered every step's recurrent product, in time order (for the weight gradient
+// after the loop): the workspace's slots, or mask ⊙ them in `scratch` (T·B·n floats).
+export function recurrentInputs(scratch: usize, ws: Workspace, n: i32): usize {
+  const h = rowsAt(ws.h, ws.firstSlotBefore, ws.B, n);
+  const mask = ws.recurrentMask;
+  if (mask == 0) return h;
+  const perStep = ws.B * n;
+  for (let t = 0; t < ws.T; t++) multiplyFloats(at(scratch, t * perStep), at(h, t * perStep), mask, perStep);
+  return scratch;
 }

@@ -4,6 +4,12 @@
 import { LayerDesc, CELL_GRU, CELL_LSTM } from './layer';
 import { alignUp, floatBytes } from './layout';
 
+// Which of the variants' buffers a workspace holds (the host passes these bits with the call).
+export const VARIANT_RECURRENT_MASK = 1; // recurrent dropout's mask [B, Hout]
+export const VARIANT_ZONEOUT_HIDDEN_MASK = 2; // zoneout's per-step mask of h [T, B, Hout] (bytes)
+export const VARIANT_ZONEOUT_CELL_MASK = 4; // and of c [T, B, H] (bytes)
+export const VARIANT_ZONEOUT_CELL = 8; // c is zoned out (mask or probability): c̃ is kept apart
+
 @unmanaged export class Workspace {
   T: i32;
   B: i32;
@@ -16,6 +22,13 @@ import { alignUp, floatBytes } from './layout';
   mAt: usize; // [T, B, H] LSTM with projection: o ⊙ tanh(c) before W_hr
   ghnAt: usize; // [T, B, H] GRU with linear-before-reset: Rn h + rn
   lengthsAt: usize; // [B] i32
+  // The variants: masks copied in by workspaceInit, and zoneout's probabilities for evaluation.
+  recurrentMaskAt: usize; // [B, Hout] f32
+  zoneoutHiddenMaskAt: usize; // [T, B, Hout] u8
+  zoneoutCellMaskAt: usize; // [T, B, H] u8
+  cCandAt: usize; // [T, B, H] LSTM with cell zoneout: the cell's own new state c̃
+  zoneoutHidden: f32;
+  zoneoutCell: f32;
 
   // The input [T, B, I] comes first, right after the header, so the host can copy it straight in.
   @inline get x(): usize {
@@ -38,6 +51,25 @@ import { alignUp, floatBytes } from './layout';
   }
   @inline get lengths(): usize {
     return changetype<usize>(this) + this.lengthsAt;
+  }
+  // 0 where the variant is off.
+  @inline get recurrentMask(): usize {
+    return this.recurrentMaskAt == 0 ? 0 : changetype<usize>(this) + this.recurrentMaskAt;
+  }
+  @inline get zoneoutHiddenMask(): usize {
+    return this.zoneoutHiddenMaskAt == 0 ? 0 : changetype<usize>(this) + this.zoneoutHiddenMaskAt;
+  }
+  @inline get zoneoutCellMask(): usize {
+    return this.zoneoutCellMaskAt == 0 ? 0 : changetype<usize>(this) + this.zoneoutCellMaskAt;
+  }
+  @inline get cCand(): usize {
+    return changetype<usize>(this) + this.cCandAt;
+  }
+  @inline get zonesHidden(): bool {
+    return this.zoneoutHiddenMaskAt != 0 || this.zoneoutHidden != 0;
+  }
+  @inline get zonesCell(): bool {
+    return this.zoneoutCellMaskAt != 0 || this.zoneoutCell != 0;
   }
   @inline get rows(): i32 {
     return this.T * this.B;
@@ -76,7 +108,7 @@ export const WORKSPACE_INPUT_OFFSET: usize = (offsetof<Workspace>() + 15) & ~15;
 const sizing = changetype<Workspace>(memory.data(<i32>offsetof<Workspace>()));
 
 // Fills the header for a sequence of T steps and B rows; returns the workspace's size in bytes.
-function layoutWorkspace(ws: Workspace, d: LayerDesc, T: i32, B: i32, hasLengths: bool): u64 {
+function layoutWorkspace(ws: Workspace, d: LayerDesc, T: i32, B: i32, hasLengths: bool, variants: i32): u64 {
   const rows = <u64>T * <u64>B;
   const slots = rows + <u64>B;
   const h = <u64>d.hiddenSize;
@@ -100,15 +132,32 @@ function layoutWorkspace(ws: Workspace, d: LayerDesc, T: i32, B: i32, hasLengths
   if (keepsGhn) end += floatBytes(rows * h);
   ws.lengthsAt = <usize>end;
   end += alignUp(<u64>B << 2);
+  const hout = <u64>d.outSize;
+  ws.recurrentMaskAt = (variants & VARIANT_RECURRENT_MASK) != 0 ? <usize>end : 0;
+  if (ws.recurrentMaskAt != 0) end += floatBytes(<u64>B * hout);
+  ws.zoneoutHiddenMaskAt = (variants & VARIANT_ZONEOUT_HIDDEN_MASK) != 0 ? <usize>end : 0;
+  if (ws.zoneoutHiddenMaskAt != 0) end += alignUp(rows * hout);
+  ws.zoneoutCellMaskAt = lstm && (variants & VARIANT_ZONEOUT_CELL_MASK) != 0 ? <usize>end : 0;
+  if (ws.zoneoutCellMaskAt != 0) end += alignUp(rows * h);
+  ws.cCandAt = lstm && (variants & VARIANT_ZONEOUT_CELL) != 0 ? <usize>end : 0;
+  if (ws.cCandAt != 0) end += floatBytes(rows * h);
   return end;
 }
 
-export function workspaceBytes(d: LayerDesc, T: i32, B: i32): f64 {
-  return <f64>layoutWorkspace(sizing, d, T, B, false);
+export function workspaceBytes(d: LayerDesc, T: i32, B: i32, variants: i32): f64 {
+  return <f64>layoutWorkspace(sizing, d, T, B, false, variants);
 }
 
-// The header of a new workspace; lengths (B i32, or 0 for all T) are kept inside it.
-export function workspaceInit(ws: Workspace, d: LayerDesc, T: i32, B: i32, lengths: usize): void {
-  layoutWorkspace(ws, d, T, B, lengths != 0);
+// The header of a new workspace; lengths (B i32, or 0 for all T) and the variants' masks (each 0
+// when absent, as `variants` says) are copied inside it.
+export function workspaceInit(ws: Workspace, d: LayerDesc, T: i32, B: i32, variants: i32, lengths: usize,
+  recurrentMask: usize, zoneoutHidden: f32, zoneoutHiddenMask: usize, zoneoutCell: f32, zoneoutCellMask: usize): void {
+  layoutWorkspace(ws, d, T, B, lengths != 0, variants);
+  const rows = <usize>T * <usize>B;
   if (lengths != 0) memory.copy(ws.lengths, lengths, <usize>B << 2);
+  if (ws.recurrentMaskAt != 0) memory.copy(ws.recurrentMask, recurrentMask, (<usize>B * <usize>d.outSize) << 2);
+  if (ws.zoneoutHiddenMaskAt != 0) memory.copy(ws.zoneoutHiddenMask, zoneoutHiddenMask, rows * <usize>d.outSize);
+  if (ws.zoneoutCellMaskAt != 0) memory.copy(ws.zoneoutCellMask, zoneoutCellMask, rows * <usize>d.hiddenSize);
+  ws.zoneoutHidden = zoneoutHidden;
+  ws.zoneoutCell = zoneoutCell;
 }

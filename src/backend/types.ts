@@ -37,7 +37,17 @@ export interface ForwardArgs {
   yStride: number;
   hN: Float32Array; // [B, Hout] (written)
   cN?: Float32Array; // [B, H] (written, LSTM)
+  /** Keep what backward needs and return it (a training forward, or a tape of an evaluation one). */
   training: boolean;
+  // The seed's variants (SPEC §3a), drawn by the caller so every backend computes the same thing.
+  /** Recurrent dropout: the recurrent product sees recurrentMask ⊙ h [B, Hout]; absent: h. */
+  recurrentMask?: Float32Array;
+  /** Zoneout of h: d = zoneoutHiddenMask[t, b, j] (0 or 1) when given, else zoneoutHidden (default 0). */
+  zoneoutHidden?: number;
+  zoneoutHiddenMask?: Uint8Array; // [T, B, Hout]
+  /** Zoneout of c (LSTM), likewise. */
+  zoneoutCell?: number;
+  zoneoutCellMask?: Uint8Array; // [T, B, H]
 }
 
 /** What a training forward keeps for backward; only the backend that made it can read it. */

@@ -16,7 +16,7 @@ const cells: CellKind[] = ['lstm', 'gru', 'rnn_tanh', 'rnn_relu'];
 // worker's structured clone) are recognised as the addon recognises them.
 const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Int8Array.prototype), Symbol.toStringTag)!.get!;
 
-function isTypedArray<T>(v: unknown, kind: 'Float32Array' | 'Int32Array'): v is T {
+function isTypedArray<T>(v: unknown, kind: 'Float32Array' | 'Int32Array' | 'Uint8Array'): v is T {
   return ArrayBuffer.isView(v) && typedArrayTag.call(v) === kind;
 }
 
@@ -59,6 +59,26 @@ export function float32(where: string, o: Bag, key: string, length: number, opts
   const expected = `a Float32Array of ${opts.atLeast ? 'at least ' : ''}${length} elements`;
   if (!isTypedArray<Float32Array>(v, 'Float32Array')) throw typeError(where, key, opts.optional ? `${expected} or undefined` : expected, v);
   if (opts.atLeast ? v.length < length : v.length !== length) throw rangeError(where, key, expected, v);
+  return v;
+}
+
+/** A number in [min, max] (NaN refused), or the fallback when absent. */
+export function numberIn(where: string, o: Bag, key: string, min: number, max: number, fallback: number): number {
+  const v = o[key];
+  if (isAbsent(v)) return fallback;
+  const range = `a number in [${min}, ${max}]`;
+  if (typeof v !== 'number') throw typeError(where, key, range, v);
+  if (!(v >= min && v <= max)) throw rangeError(where, key, range, v);
+  return v;
+}
+
+/** A zoneout mask: a Uint8Array of `length` elements (0 or 1: used as given, any byte is memory-safe), or absent. */
+function mask(where: string, o: Bag, key: string, length: number): Uint8Array | undefined {
+  const v = o[key];
+  if (isAbsent(v)) return undefined;
+  const expected = `a Uint8Array of ${length} elements (0 or 1 each)`;
+  if (!isTypedArray<Uint8Array>(v, 'Uint8Array')) throw typeError(where, key, `${expected} or undefined`, v);
+  if (v.length !== length) throw rangeError(where, key, expected, v);
   return v;
 }
 
@@ -138,6 +158,11 @@ export interface CheckedForward {
   hN: Float32Array;
   cN?: Float32Array;
   training: boolean;
+  recurrentMask?: Float32Array;
+  zoneoutHidden: number;
+  zoneoutHiddenMask?: Uint8Array;
+  zoneoutCell: number;
+  zoneoutCellMask?: Uint8Array;
 }
 
 export function readForwardArgs(where: string, v: unknown, spec: LayerSpec): CheckedForward {
@@ -157,6 +182,8 @@ export function readForwardArgs(where: string, v: unknown, spec: LayerSpec): Che
     y: new Float32Array(0),
     yStride: hout,
     training: false,
+    zoneoutHidden: 0,
+    zoneoutCell: 0,
   };
   if (hasCellState(spec)) {
     a.c0 = float32(where, o, 'c0', B * H, { optional: true });
@@ -178,6 +205,17 @@ export function readForwardArgs(where: string, v: unknown, spec: LayerSpec): Che
   a.yStride = integer(where, o, 'yStride', hout, MAX_ROWS, hout);
   a.y = float32(where, o, 'y', (rows - 1) * a.yStride + hout, { atLeast: true })!;
   a.training = boolean(where, o, 'training', false);
+  // The variants: masks drawn by the caller, zoneout's probabilities for evaluation.
+  a.recurrentMask = float32(where, o, 'recurrentMask', B * hout, { optional: true });
+  a.zoneoutHidden = numberIn(where, o, 'zoneoutHidden', 0, 1, 0);
+  a.zoneoutHiddenMask = mask(where, o, 'zoneoutHiddenMask', rows * hout);
+  if (hasCellState(spec)) {
+    a.zoneoutCell = numberIn(where, o, 'zoneoutCell', 0, 1, 0);
+    a.zoneoutCellMask = mask(where, o, 'zoneoutCellMask', rows * H);
+  } else {
+    requireAbsent(where, o, 'zoneoutCell', 'only LSTM has a cell state');
+    requireAbsent(where, o, 'zoneoutCellMask', 'only LSTM has a cell state');
+  }
   return a;
 }
 

@@ -143,7 +143,7 @@ export class CallFrame {
   }
 
   /** A block holding a copy of `data`; 0 (the kernels' "absent") when there is none. */
-  copyIn(data: Float32Array | Int32Array | undefined): number {
+  copyIn(data: Float32Array | Int32Array | Uint8Array | undefined): number {
     if (!data) return 0;
     const ptr = this.allocate(data.byteLength);
     this.heap.u8(ptr, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));

@@ -4,7 +4,9 @@
 // back a copy of its workspace, so any number of tapes can be alive without holding linear memory.
 import { typeError } from '../errors';
 import type { BackendLayer, BackwardArgs, ForwardArgs, LayerParams, LayerSpec, Workspace } from './types';
-import { hasCellState, outSize, readBackwardArgs, readForwardArgs, readParams, readSpec, requireObject } from './wasm-args';
+import {
+  type CheckedForward, hasCellState, outSize, readBackwardArgs, readForwardArgs, readParams, readSpec, requireObject,
+} from './wasm-args';
 import { CallFrame, type WasmHeap } from './wasm-heap';
 import type { KernelConstants, Kernels } from './wasm-module';
 
@@ -15,6 +17,8 @@ interface WorkspaceState {
   owner: WasmLayer;
   T: number;
   B: number;
+  /** The variants' buffers it holds (KernelConstants.variants bits). */
+  variants: number;
   bytes: Uint8Array;
 }
 
@@ -47,6 +51,7 @@ const layerRegions = new FinalizationRegistry<LayerRegions>((r) => {
 interface CallSizes {
   T: number;
   B: number;
+  variants: number;
   workspace: number;
   forwardScratch: number;
   backwardScratch: number;
@@ -130,20 +135,32 @@ export class WasmLayer implements BackendLayer {
     this.runBackward('WasmLayer.backwardAsync', args);
   }
 
-  /** Region sizes for a sequence shape, remembered for the shape last used. */
-  private callSizes(T: number, B: number): CallSizes {
-    if (this.sizes?.T !== T || this.sizes.B !== B) {
+  /** Region sizes for a sequence shape and set of variants, remembered for the last used. */
+  private callSizes(T: number, B: number, variants: number): CallSizes {
+    if (this.sizes?.T !== T || this.sizes.B !== B || this.sizes.variants !== variants) {
       const { exports } = this.kernels;
       const d = this.regions.layer;
       this.sizes = {
         T,
         B,
-        workspace: exports.workspaceBytes(d, T, B),
+        variants,
+        workspace: exports.workspaceBytes(d, T, B, variants),
         forwardScratch: exports.forwardScratchBytes(d, B),
-        backwardScratch: exports.backwardScratchBytes(d, T, B),
+        backwardScratch: exports.backwardScratchBytes(d, T, B, variants),
       };
     }
     return this.sizes;
+  }
+
+  /** The workspace buffers a forward with these arguments needs for its variants. */
+  private variantsOf(a: CheckedForward): number {
+    const bits = this.kernels.constants.variants;
+    let v = 0;
+    if (a.recurrentMask) v |= bits.recurrentMask;
+    if (a.zoneoutHiddenMask) v |= bits.zoneoutHiddenMask;
+    if (a.zoneoutCellMask) v |= bits.zoneoutCellMask;
+    if (a.zoneoutCellMask || a.zoneoutCell > 0) v |= bits.zoneoutCell;
+    return v;
   }
 
   private runForward(where: string, args: unknown): Workspace | undefined {
@@ -153,7 +170,8 @@ export class WasmLayer implements BackendLayer {
     const rows = T * B;
     const hout = outSize(this.spec);
     const H = this.spec.hiddenSize;
-    const sizes = this.callSizes(T, B);
+    const variants = this.variantsOf(a);
+    const sizes = this.callSizes(T, B, variants);
     const frame = new CallFrame(heap, where);
     try {
       const ws = frame.allocate(sizes.workspace);
@@ -162,16 +180,20 @@ export class WasmLayer implements BackendLayer {
       const lengths = frame.copyIn(a.lengths);
       const h0 = frame.copyIn(a.h0);
       const c0 = frame.copyIn(a.c0);
+      const recurrentMask = frame.copyIn(a.recurrentMask);
+      const zoneoutHiddenMask = frame.copyIn(a.zoneoutHiddenMask);
+      const zoneoutCellMask = frame.copyIn(a.zoneoutCellMask);
       const y = frame.allocate(rows * hout * 4);
       const hN = frame.allocate(B * hout * 4);
       const cN = hasCellState(this.spec) ? frame.allocate(B * H * 4) : 0;
-      exports.layerForward(this.regions.layer, ws, scratch, sizes.forwardScratch, T, B, lengths, h0, c0, y, hN, cN);
+      exports.layerForward(this.regions.layer, ws, scratch, sizes.forwardScratch, T, B, lengths, h0, c0, y, hN, cN,
+        variants, recurrentMask, a.zoneoutHidden, zoneoutHiddenMask, a.zoneoutCell, zoneoutCellMask);
       copyRowsOut(a.y, a.yStride, heap.f32(y, rows * hout), rows, hout);
       a.hN.set(heap.f32(hN, B * hout));
       if (a.cN) a.cN.set(heap.f32(cN, B * H));
       if (!a.training) return undefined;
       const workspace = new WasmWorkspace();
-      workspaceStates.set(workspace, { owner: this, T, B, bytes: heap.u8(ws, sizes.workspace).slice() });
+      workspaceStates.set(workspace, { owner: this, T, B, variants, bytes: heap.u8(ws, sizes.workspace).slice() });
       return workspace;
     } finally {
       frame.release();
@@ -199,7 +221,7 @@ export class WasmLayer implements BackendLayer {
   private runBackward(where: string, args: unknown): void {
     const o = requireObject(where, 'arguments', args);
     const state = this.workspaceOf(where, o.workspace);
-    const { T, B } = state;
+    const { T, B, variants } = state;
     const a = readBackwardArgs(where, o, this.spec, T, B);
     const { exports, heap } = this.kernels;
     const rows = T * B;
@@ -207,7 +229,7 @@ export class WasmLayer implements BackendLayer {
     const H = this.spec.hiddenSize;
     const I = this.spec.inputSize;
     this.backwardWeights(where);
-    const sizes = this.callSizes(T, B);
+    const sizes = this.callSizes(T, B, variants);
     const frame = new CallFrame(heap, where);
     try {
       const ws = frame.allocate(state.bytes.byteLength);

@@ -17,12 +17,14 @@ interface RawExports {
   layerPack(d: number): void;
   layerBackwardBytes(d: number): number;
   layerPackBackward(d: number, region: number): void;
-  workspaceBytes(d: number, T: number, B: number): number;
+  workspaceBytes(d: number, T: number, B: number, variants: number): number;
   forwardScratchBytes(d: number, B: number): number;
-  backwardScratchBytes(d: number, T: number, B: number): number;
+  backwardScratchBytes(d: number, T: number, B: number, variants: number): number;
   layerForward(
     d: number, ws: number, scratch: number, scratchBytes: number, T: number, B: number,
     lengths: number, h0: number, c0: number, y: number, hN: number, cN: number,
+    variants: number, recurrentMask: number, zoneoutHidden: number, zoneoutHiddenMask: number,
+    zoneoutCell: number, zoneoutCellMask: number,
   ): void;
   layerBackward(
     d: number, ws: number, scratch: number, scratchBytes: number, dY: number, dhN: number, dcN: number,
@@ -41,6 +43,10 @@ interface RawExports {
   FLAG_LINEAR_BEFORE_RESET: WasmGlobal;
   FLAG_REVERSE: WasmGlobal;
   WORKSPACE_INPUT_OFFSET: WasmGlobal;
+  VARIANT_RECURRENT_MASK: WasmGlobal;
+  VARIANT_ZONEOUT_HIDDEN_MASK: WasmGlobal;
+  VARIANT_ZONEOUT_CELL_MASK: WasmGlobal;
+  VARIANT_ZONEOUT_CELL: WasmGlobal;
 }
 
 export interface KernelConstants {
@@ -48,6 +54,8 @@ export interface KernelConstants {
   cells: Record<'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu', number>;
   flags: { bias: number; peepholes: number; linearBeforeReset: number; reverse: number };
   workspaceInputOffset: number;
+  /** Which of the variants' buffers a workspace holds. */
+  variants: { recurrentMask: number; zoneoutHiddenMask: number; zoneoutCellMask: number; zoneoutCell: number };
 }
 
 export interface Kernels {
@@ -86,6 +94,12 @@ export function instantiateKernels(wasm: WasmJsApi, bytes: Uint8Array): Kernels 
       reverse: value(exports.FLAG_REVERSE),
     },
     workspaceInputOffset: value(exports.WORKSPACE_INPUT_OFFSET),
+    variants: {
+      recurrentMask: value(exports.VARIANT_RECURRENT_MASK),
+      zoneoutHiddenMask: value(exports.VARIANT_ZONEOUT_HIDDEN_MASK),
+      zoneoutCellMask: value(exports.VARIANT_ZONEOUT_CELL_MASK),
+      zoneoutCell: value(exports.VARIANT_ZONEOUT_CELL),
+    },
   };
   const heap = new WasmHeap(memory, exports.heapBase() >>> 0);
   placeGemmScratch(exports, heap);

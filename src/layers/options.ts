@@ -17,6 +17,15 @@ export interface RecurrentOptions {
   dropout?: number;
   /** Seeds weight init and dropout masks (default: fixed, so runs repeat). */
   seed?: number;
+  // The seed's variants (SPEC §3a).
+  /** Layers 1..numLayers−1 add their input to their output (default false). */
+  residual?: boolean;
+  /** Zoneout probability of h and c; a number sets both (c: LSTM only). Default 0. */
+  zoneout?: number | { hidden?: number; cell?: number };
+  /** Variational dropout on the state entering the recurrent product, one mask per call (default 0). */
+  recurrentDropout?: number;
+  /** DropConnect on every weight_hh, one mask per call (default 0). */
+  weightDropout?: number;
 }
 
 export interface LSTMOptions extends RecurrentOptions {
@@ -46,6 +55,10 @@ export interface RecurrentConfig {
   bidirectional: boolean;
   dropout: number;
   seed: number;
+  residual: boolean;
+  zoneout: { hidden: number; cell: number };
+  recurrentDropout: number;
+  weightDropout: number;
   projSize: number;
   peepholes: boolean;
   linearBeforeReset: boolean;
@@ -53,7 +66,10 @@ export interface RecurrentConfig {
 
 export const DEFAULT_SEED = 0x5eed;
 
-const commonKeys = ['inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'bidirectional', 'dropout', 'seed'];
+const commonKeys = [
+  'inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'bidirectional', 'dropout', 'seed',
+  'residual', 'zoneout', 'recurrentDropout', 'weightDropout',
+];
 const extraKeys: Record<'LSTM' | 'GRU' | 'RNN', string[]> = {
   LSTM: ['projSize', 'peepholes'],
   GRU: ['linearBeforeReset'],
@@ -62,6 +78,35 @@ const extraKeys: Record<'LSTM' | 'GRU' | 'RNN', string[]> = {
 
 function optional<T>(o: Record<string, unknown>, key: string, fallback: T, check: (v: unknown) => T): T {
   return o[key] === undefined ? fallback : check(o[key]);
+}
+
+/** A probability in [0, 1] (1 included: zoneout 1 freezes the state, dropout 1 drops everything). */
+function probability(where: string, arg: string, v: unknown): number {
+  if (typeof v !== 'number') throw typeError(where, arg, 'a number in [0, 1]', v);
+  if (!(v >= 0 && v <= 1)) throw rangeError(where, arg, 'a number in [0, 1]', v);
+  return v;
+}
+
+function readZoneout(where: string, v: unknown, hasCell: boolean): { hidden: number; cell: number } {
+  if (typeof v === 'number') {
+    const p = probability(where, 'zoneout', v);
+    return { hidden: p, cell: hasCell ? p : 0 };
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw typeError(where, 'zoneout', `a number in [0, 1] or an object { hidden${hasCell ? ', cell' : ''} }`, v);
+  }
+  const keys = hasCell ? ['hidden', 'cell'] : ['hidden'];
+  for (const key of Object.keys(v)) {
+    if (!keys.includes(key)) {
+      const why = key === 'cell' ? ' (only LSTM has a cell state)' : '';
+      throw new TypeError(`${where}: unknown zoneout key ${JSON.stringify(key)}${why}; expected ${keys.join(' or ')}`);
+    }
+  }
+  const o = v as { hidden?: unknown; cell?: unknown };
+  return {
+    hidden: o.hidden === undefined ? 0 : probability(where, 'zoneout.hidden', o.hidden),
+    cell: o.cell === undefined ? 0 : probability(where, 'zoneout.cell', o.cell),
+  };
 }
 
 export function readRecurrentOptions(kind: 'LSTM' | 'GRU' | 'RNN', options: unknown): RecurrentConfig {
@@ -92,6 +137,11 @@ export function readRecurrentOptions(kind: 'LSTM' | 'GRU' | 'RNN', options: unkn
     if (!Number.isSafeInteger(v)) throw rangeError(where, 'seed', 'an integer', v);
     return v;
   });
+
+  const residual = optional(o, 'residual', false, (v) => checkBoolean(where, 'residual', v));
+  const zoneout = optional(o, 'zoneout', { hidden: 0, cell: 0 }, (v) => readZoneout(where, v, kind === 'LSTM'));
+  const recurrentDropout = optional(o, 'recurrentDropout', 0, (v) => probability(where, 'recurrentDropout', v));
+  const weightDropout = optional(o, 'weightDropout', 0, (v) => probability(where, 'weightDropout', v));
 
   let cell: CellKind = kind === 'LSTM' ? 'lstm' : kind === 'GRU' ? 'gru' : 'rnn_tanh';
   let projSize = 0;
@@ -129,6 +179,10 @@ export function readRecurrentOptions(kind: 'LSTM' | 'GRU' | 'RNN', options: unkn
     bidirectional,
     dropout,
     seed,
+    residual,
+    zoneout,
+    recurrentDropout,
+    weightDropout,
     projSize,
     peepholes,
     linearBeforeReset,

@@ -1,7 +1,7 @@
 // The shared body of LSTM, GRU and RNN: parameters with PyTorch's names, stacking, directions,
 // dropout between layers, batchFirst, lengths, and tapes. Backends see one layer direction at a time.
 import { activeBackend } from '../backend/select';
-import type { Backend, BackendLayer, LayerParams, LayerSpec, Workspace } from '../backend/types';
+import type { Backend, BackendLayer, ForwardArgs, LayerParams, LayerSpec, Workspace } from '../backend/types';
 import { rangeError, shapeText, shown, typeError } from '../errors';
 import { Rng } from '../random';
 import { Tensor, numel } from '../tensor';
@@ -10,7 +10,7 @@ import { swapLeadingAxes } from './layout';
 import { Module } from './module';
 import { readRecurrentOptions, type RecurrentConfig } from './options';
 import { runAsync, runSync, type Walk } from './schedule';
-import { RecurrentTape, Tape } from './tape';
+import { RecurrentTape, type RecurrentMasks, Tape } from './tape';
 
 export interface ForwardOptions {
   /** [numLayers * D, B, Hout]; absent: zeros. */
@@ -19,8 +19,11 @@ export interface ForwardOptions {
   c0?: Tensor;
   /** Valid steps per batch row (0..T), PyTorch packed-sequence semantics without packing. */
   lengths?: ArrayLike<number> | Tensor;
-  /** Keep what backward needs and apply dropout (default false). */
+  /** Training mode: draws the dropout, zoneout and weight masks (default false). */
   training?: boolean;
+  /** Keep what backward needs and return a tape (default: training). With training false, the
+   * tape belongs to the evaluation-mode function: no masks, zoneout's expectation. */
+  tape?: boolean;
 }
 
 export interface ForwardResult {
@@ -42,7 +45,7 @@ export interface BackwardResult {
   dc0?: Tensor;
 }
 
-const forwardKeys = ['h0', 'c0', 'lengths', 'training'];
+const forwardKeys = ['h0', 'c0', 'lengths', 'training', 'tape'];
 const backwardKeys = ['dOutput', 'dhN', 'dcN'];
 
 // PyTorch's parameter names and the backend's field for each.
@@ -57,6 +60,7 @@ const fields: [base: string, field: keyof LayerParams][] = [
 
 interface ForwardPlan {
   backend: Backend;
+  /** One per layer direction: the prepared layers, or this call's with masked weight_hh. */
   layers: BackendLayer[];
   T: number;
   B: number;
@@ -64,7 +68,9 @@ interface ForwardPlan {
   h0?: Float32Array;
   c0?: Float32Array;
   lengths?: Int32Array;
-  training: boolean;
+  /** Training mode's masks; absent in evaluation mode. */
+  masks?: RecurrentMasks;
+  keepTape: boolean;
 }
 
 interface BackwardPlan {
@@ -102,6 +108,10 @@ export abstract class RecurrentLayer extends Module {
   readonly batchFirst: boolean;
   readonly bidirectional: boolean;
   readonly dropout: number;
+  readonly residual: boolean;
+  readonly zoneout: Readonly<{ hidden: number; cell: number }>;
+  readonly recurrentDropout: number;
+  readonly weightDropout: number;
   protected readonly config: RecurrentConfig;
   private prepared?: { backend: Backend; layers: BackendLayer[] };
   private readonly dropoutRng: Rng;
@@ -117,6 +127,10 @@ export abstract class RecurrentLayer extends Module {
     this.batchFirst = c.batchFirst;
     this.bidirectional = c.bidirectional;
     this.dropout = c.dropout;
+    this.residual = c.residual;
+    this.zoneout = Object.freeze({ ...c.zoneout });
+    this.recurrentDropout = c.recurrentDropout;
+    this.weightDropout = c.weightDropout;
     // Two streams from one seed: drawing dropout masks never changes the initial weights.
     const init = new Rng(c.seed);
     this.dropoutRng = new Rng(c.seed ^ 0x2545f491);
@@ -250,18 +264,74 @@ export abstract class RecurrentLayer extends Module {
     const lengths = o.lengths === undefined ? undefined : this.checkLengths(where, o.lengths, T, B);
     const training = o.training ?? false;
     if (typeof training !== 'boolean') throw typeError(where, 'training', 'a boolean', training);
+    const keepTape = o.tape ?? training;
+    if (typeof keepTape !== 'boolean') throw typeError(where, 'tape', 'a boolean', keepTape);
     const backend = activeBackend();
+    // Every mask of the call is drawn here, before any backend call: overlapping async calls then
+    // still draw in call order, and the k-th training call draws the same masks every run.
+    const masks = training ? this.drawMasks(T, B) : undefined;
     return {
       backend,
-      layers: this.backendLayers(backend),
+      layers: masks?.weight.some((m) => m) ? this.maskedLayers(backend, masks) : this.backendLayers(backend),
       T,
       B,
       x: c.batchFirst ? swapLeadingAxes(input.data as Float32Array, B, T, c.inputSize) : (input.data as Float32Array),
       h0,
       c0,
       lengths,
-      training,
+      masks,
+      keepTape,
     };
+  }
+
+  /**
+   * The masks of one training call, from the layer's own stream in a fixed order: per layer k, per
+   * direction, weight_hh's, h's and c's zoneout, the recurrent one; then layer k's dropout.
+   */
+  private drawMasks(T: number, B: number): RecurrentMasks {
+    const c = this.config;
+    const D = this.directions;
+    const hout = this.outputSize;
+    const rng = this.dropoutRng;
+    const masks: RecurrentMasks = { dropout: [], zoneoutHidden: [], zoneoutCell: [], recurrent: [], weight: [] };
+    const dropMask = (n: number, p: number): Float32Array => {
+      const m = new Float32Array(n);
+      // 1/(1 − p) is Infinity at p = 1, where every element is dropped anyway.
+      rng.fillBernoulli(m, p, 0, p < 1 ? Math.fround(1 / (1 - p)) : 0);
+      return m;
+    };
+    const zoneMask = (n: number, p: number): Uint8Array => {
+      const m = new Uint8Array(n);
+      rng.fillBernoulli(m, p, 1, 0);
+      return m;
+    };
+    for (let k = 0; k < c.numLayers; k++) {
+      for (let d = 0; d < D; d++) {
+        const s = k * D + d;
+        const w = c.weightDropout > 0 ? dropMask(this.gates * c.hiddenSize * hout, c.weightDropout) : undefined;
+        masks.weight[s] = w;
+        masks.zoneoutHidden[s] = c.zoneout.hidden > 0 ? zoneMask(T * B * hout, c.zoneout.hidden) : undefined;
+        masks.zoneoutCell[s] = c.zoneout.cell > 0 ? zoneMask(T * B * c.hiddenSize, c.zoneout.cell) : undefined;
+        masks.recurrent[s] = c.recurrentDropout > 0 ? dropMask(B * hout, c.recurrentDropout) : undefined;
+      }
+      if (c.dropout > 0 && k < c.numLayers - 1) masks.dropout.push(dropMask(T * B * D * hout, c.dropout));
+    }
+    return masks;
+  }
+
+  /** This call's backend layers where DropConnect masks weight_hh; the others as prepared. */
+  private maskedLayers(backend: Backend, masks: RecurrentMasks): BackendLayer[] {
+    const layers: BackendLayer[] = [];
+    for (let k = 0; k < this.config.numLayers; k++) {
+      for (let d = 0; d < this.directions; d++) {
+        const mask = masks.weight[k * this.directions + d]!;
+        const params = this.layerArrays(k, d, (n) => this.parameter(n));
+        const wHh = new Float32Array(mask.length);
+        for (let i = 0; i < wHh.length; i++) wHh[i] = params.wHh[i] * mask[i];
+        layers.push(backend.createLayer(this.layerSpec(k, d), { ...params, wHh }));
+      }
+    }
+    return layers;
   }
 
   private checkLengths(where: string, lengths: unknown, T: number, B: number): Int32Array {
@@ -286,7 +356,7 @@ export abstract class RecurrentLayer extends Module {
 
   private *forwardWalk(p: ForwardPlan): Walk<ForwardResult> {
     const c = this.config;
-    const { T, B } = p;
+    const { T, B, masks } = p;
     const D = this.directions;
     const hout = this.outputSize;
     const H = c.hiddenSize;
@@ -294,35 +364,39 @@ export abstract class RecurrentLayer extends Module {
     const hN = uninitializedFloat32(states * B * hout);
     const cN = this.hasCellState ? uninitializedFloat32(states * B * H) : undefined;
     const workspaces: Workspace[] = [];
-    const masks: Float32Array[] = [];
     let x = p.x;
     for (let k = 0; k < c.numLayers; k++) {
       const y = uninitializedFloat32(T * B * D * hout);
       for (let d = 0; d < D; d++) {
         const s = k * D + d;
-        const ws = yield {
-          layer: p.layers[s],
-          forward: {
-            T,
-            B,
-            x,
-            h0: p.h0?.subarray(s * B * hout, (s + 1) * B * hout),
-            c0: p.c0?.subarray(s * B * H, (s + 1) * B * H),
-            lengths: p.lengths,
-            y: y.subarray(d * hout),
-            yStride: D * hout,
-            hN: hN.subarray(s * B * hout, (s + 1) * B * hout),
-            cN: cN?.subarray(s * B * H, (s + 1) * B * H),
-            training: p.training,
-          },
+        const args: ForwardArgs = {
+          T,
+          B,
+          x,
+          h0: p.h0?.subarray(s * B * hout, (s + 1) * B * hout),
+          c0: p.c0?.subarray(s * B * H, (s + 1) * B * H),
+          lengths: p.lengths,
+          y: y.subarray(d * hout),
+          yStride: D * hout,
+          hN: hN.subarray(s * B * hout, (s + 1) * B * hout),
+          cN: cN?.subarray(s * B * H, (s + 1) * B * H),
+          training: p.keepTape,
         };
-        if (p.training) workspaces.push(ws!);
+        // Training draws per step (masks); evaluation uses zoneout's expectation.
+        if (masks) {
+          args.recurrentMask = masks.recurrent[s];
+          args.zoneoutHiddenMask = masks.zoneoutHidden[s];
+          if (this.hasCellState) args.zoneoutCellMask = masks.zoneoutCell[s];
+        } else {
+          args.zoneoutHidden = c.zoneout.hidden;
+          if (this.hasCellState) args.zoneoutCell = c.zoneout.cell;
+        }
+        const ws = yield { layer: p.layers[s], forward: args };
+        if (p.keepTape) workspaces.push(ws!);
       }
-      if (p.training && c.dropout > 0 && k < c.numLayers - 1) {
-        const mask = this.dropoutMask(y.length);
-        masks.push(mask);
-        for (let i = 0; i < y.length; i++) y[i] *= mask[i];
-      }
+      if (c.residual && k > 0) for (let i = 0; i < y.length; i++) y[i] += x[i];
+      const mask = masks?.dropout[k];
+      if (mask) for (let i = 0; i < y.length; i++) y[i] *= mask[i];
       x = y;
     }
     const outShape = c.batchFirst ? [B, T, D * hout] : [T, B, D * hout];
@@ -331,16 +405,11 @@ export abstract class RecurrentLayer extends Module {
       hN: new Tensor(hN, [states, B, hout]),
     };
     if (cN) result.cN = new Tensor(cN, [states, B, H]);
-    if (p.training) result.tape = new RecurrentTape(this, p.backend, T, B, p.layers, workspaces, masks);
+    if (p.keepTape) {
+      const none: RecurrentMasks = { dropout: [], zoneoutHidden: [], zoneoutCell: [], recurrent: [], weight: [] };
+      result.tape = new RecurrentTape(this, p.backend, T, B, p.layers, workspaces, masks ?? none);
+    }
     return result;
-  }
-
-  private dropoutMask(n: number): Float32Array {
-    const p = this.config.dropout;
-    const keep = Math.fround(1 / (1 - p));
-    const mask = new Float32Array(n);
-    for (let i = 0; i < n; i++) mask[i] = this.dropoutRng.nextFloat() < p ? 0 : keep;
-    return mask;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -378,7 +447,7 @@ export abstract class RecurrentLayer extends Module {
 
   private *backwardWalk(p: BackwardPlan): Walk<BackwardResult> {
     const c = this.config;
-    const { T, B } = p.tape;
+    const { T, B, masks } = p.tape;
     const D = this.directions;
     const hout = this.outputSize;
     const H = c.hiddenSize;
@@ -394,6 +463,10 @@ export abstract class RecurrentLayer extends Module {
       const dXReverse = D > 1 ? uninitializedFloat32(T * B * inSize) : dX;
       for (let d = 0; d < D; d++) {
         const s = k * D + d;
+        const grads = this.layerArrays(k, d, (n) => this.gradient(n));
+        // DropConnect: the backend's gradient is that of the masked weight; the mask scales it in.
+        const weightMask = masks.weight[s];
+        const dMaskedWeight = weightMask && new Float32Array(weightMask.length);
         yield {
           layer: p.tape.layers[s],
           backward: {
@@ -405,15 +478,18 @@ export abstract class RecurrentLayer extends Module {
             dX: d === 0 ? dX : dXReverse,
             dh0: dh0.subarray(s * B * hout, (s + 1) * B * hout),
             dc0: dc0?.subarray(s * B * H, (s + 1) * B * H),
-            grads: this.layerArrays(k, d, (n) => this.gradient(n)),
+            grads: dMaskedWeight ? { ...grads, wHh: dMaskedWeight } : grads,
           },
         };
+        if (weightMask) for (let i = 0; i < weightMask.length; i++) grads.wHh[i] += weightMask[i] * dMaskedWeight![i];
         // A tape serves one backward: its memory can go back to the backend at once.
         p.tape.workspaces[s].release?.();
         if (d === 1) for (let i = 0; i < dX.length; i++) dX[i] += dXReverse[i];
       }
+      // Residual: the layer's output gradient reaches its input directly too (sizes agree, k ≥ 1).
+      if (c.residual && k > 0 && dY) for (let i = 0; i < dX.length; i++) dX[i] += dY[i];
       if (k > 0) {
-        const mask = p.tape.dropoutMasks[k - 1];
+        const mask = masks.dropout[k - 1];
         if (mask) for (let i = 0; i < dX.length; i++) dX[i] *= mask[i];
         dY = dX;
       }

@@ -16,7 +16,9 @@ export class Tape {
    * @internal
    */
   static check<T extends Tape>(where: string, tape: unknown, owner: object, ownerName: string, kind: new (...a: never[]) => T): T {
-    if (!(tape instanceof kind)) throw typeError(where, 'tape', 'the Tape of a forward with training: true', tape);
+    if (!(tape instanceof kind)) {
+      throw typeError(where, 'tape', 'the Tape of a forward with training: true or tape: true', tape);
+    }
     if (tape.owner !== owner) {
       throw typeError(where, 'tape', `a Tape from this ${ownerName}'s forward`, shown('a Tape from another layer'));
     }
@@ -27,7 +29,25 @@ export class Tape {
   }
 }
 
-/** A recurrent layer's record: the backend and prepared layers it ran with, one workspace per layer direction, the dropout masks. */
+/**
+ * The masks one training forward drew (SPEC §3a), so that backward, and anyone checking it, sees
+ * exactly what the forward computed with. Per-direction lists are indexed by s = k·D + d (layer k,
+ * direction d); an entry is undefined where its variant is off.
+ */
+export interface RecurrentMasks {
+  /** Inter-layer dropout on the output of layer k (k < numLayers − 1): [T, B, D·Hout], 0 or 1/(1 − p). */
+  dropout: Float32Array[];
+  /** Zoneout of h: [T, B, Hout] by time step, 1 where the step keeps the previous state. */
+  zoneoutHidden: (Uint8Array | undefined)[];
+  /** Zoneout of c (LSTM): [T, B, H], likewise. */
+  zoneoutCell: (Uint8Array | undefined)[];
+  /** Recurrent dropout: [B, Hout], 0 or 1/(1 − p), on the state entering the recurrent product. */
+  recurrent: (Float32Array | undefined)[];
+  /** DropConnect: [G·H, Hout] like weight_hh, 0 or 1/(1 − p). */
+  weight: (Float32Array | undefined)[];
+}
+
+/** A recurrent layer's record: the backend and prepared layers it ran with, one workspace per layer direction, the masks. */
 export class RecurrentTape extends Tape {
   /** @internal */
   constructor(
@@ -37,9 +57,14 @@ export class RecurrentTape extends Tape {
     readonly B: number,
     /** @internal */ readonly layers: readonly BackendLayer[],
     /** @internal */ readonly workspaces: Workspace[],
-    /** Masks applied to the output of layer k (k < numLayers − 1), already scaled by 1/(1 − p). */
-    readonly dropoutMasks: Float32Array[],
+    /** What the forward drew; all empty for a tape of the evaluation-mode function (tape: true). */
+    readonly masks: RecurrentMasks,
   ) {
     super(owner);
+  }
+
+  /** Masks applied to the output of layer k (k < numLayers − 1), already scaled by 1/(1 − p). */
+  get dropoutMasks(): Float32Array[] {
+    return this.masks.dropout;
   }
 }

@@ -32,6 +32,14 @@ export interface FixtureConfig {
   hasInitialState: boolean;
   hasLengths: boolean;
   hasGradients: boolean;
+  // The variants (absent in plain cases): the layer is built with them.
+  residual?: boolean;
+  zoneout?: { hidden: number; cell: number };
+  dropout?: number;
+  recurrentDropout?: number;
+  weightDropout?: number;
+  /** Computed in evaluation mode with a tape: forward(x, { tape: true }), then backward. */
+  tape?: boolean;
 }
 
 export interface Fixture {
