@@ -1,4 +1,6 @@
-// Independent float64 reference forward pass of LSTM / GRU / RNN layers (SPEC §3, PyTorch conventions).
+// Independent float64 reference forward pass of LSTM / GRU / RNN layers (SPEC §3, PyTorch conventions),
+// with the variants of SPEC §3a: residual layers, zoneout (evaluation form from probabilities, training
+// form from given masks), recurrent dropout and weight dropout (from given masks; this file draws nothing).
 // Written for clarity, not speed: plain loops over time, batch and units. Used as ground truth by tests.
 
 export type Mode = 'LSTM' | 'GRU' | 'RNN_TANH' | 'RNN_RELU';
@@ -14,6 +16,8 @@ export interface RefConfig {
   projSize: number;
   peepholes: boolean;
   linearBeforeReset: boolean;
+  residual?: boolean; // layers k ≥ 1 output y_k + u_k (u_k: their input); default false
+  zoneout?: { hidden: number; cell: number }; // evaluation-form zoneout probabilities p_h, p_c; default 0
 }
 
 export interface RefInputs {
@@ -24,6 +28,12 @@ export interface RefInputs {
   c0?: Float64Array; // [L*D, B, H] (LSTM only)
   lengths?: ArrayLike<number>; // [B], each in 0..T
   dropoutMasks?: Float64Array[]; // masks[k] for k = 0..L-2: [T, B, D*Hout] time-major, already scaled
+  // The masks below are indexed by layer direction s = k*D + d (d = 1: reverse); a missing entry means none.
+  // zoneout (training form) [s]: hidden [T, B, Hout], cell [T, B, H] (LSTM), indexed by time step t,
+  // d = 1 keeps the previous state; a given mask replaces the probability of cfg.zoneout for that state
+  zoneoutMasks?: { hidden?: Float64Array; cell?: Float64Array }[];
+  recurrentMasks?: Float64Array[]; // [s]: [B, Hout], already scaled; the recurrent products see m ⊙ h_{t−1}
+  weightMasks?: Map<string, Float64Array>; // weight_hh_l{k}[_reverse] -> [G*H, Hout]; W_hh ⊙ M is used
 }
 
 export interface RefOutputs {
@@ -65,13 +75,23 @@ function swapLeadingAxes(src: Float64Array, A: number, B: number, C: number): Fl
   return dst;
 }
 
+// everything that varies one layer direction beyond its parameters (SPEC §3a)
+interface DirectionVariants {
+  zoneoutH: number; // evaluation-form p_h, used when zoneoutHMask is absent
+  zoneoutC: number; // evaluation-form p_c (LSTM), used when zoneoutCMask is absent
+  zoneoutHMask?: Float64Array; // [T, B, Hout]
+  zoneoutCMask?: Float64Array; // [T, B, H]
+  recurrentMask?: Float64Array; // [B, Hout]
+  weightMask?: Float64Array; // [G*H, Hout]
+}
+
 interface DirectionResult {
   out: Float64Array; // [T, B, Hout] time-major, zeros at padded steps
   hN: Float64Array; // [B, Hout]
   cN: Float64Array; // [B, H] (all zeros unless LSTM)
 }
 
-// one direction of one layer: xs [T, B, Iin] time-major, h0 [B, Hout], c0 [B, H] -> DirectionResult
+// one direction of one layer: xs [T, B, Iin] time-major, h0 [B, Hout], c0 [B, H], variants -> DirectionResult
 function runDirection(
   cfg: RefConfig,
   params: Map<string, Float64Array>,
@@ -84,6 +104,7 @@ function runDirection(
   h0: Float64Array,
   c0: Float64Array,
   lengths: number[],
+  v: DirectionVariants,
 ): DirectionResult {
   const H = cfg.hiddenSize;
   const Hout = cfg.projSize > 0 ? cfg.projSize : H;
@@ -91,7 +112,9 @@ function runDirection(
   const sfx = `_l${layer}${reverse ? '_reverse' : ''}`;
 
   const Wih = param(params, `weight_ih${sfx}`, G * H * Iin); // [G*H, Iin]
-  const Whh = param(params, `weight_hh${sfx}`, G * H * Hout); // [G*H, Hout]
+  const WhhRaw = param(params, `weight_hh${sfx}`, G * H * Hout); // [G*H, Hout]
+  // weight dropout: every use of W_hh in this direction sees W_hh ⊙ M
+  const Whh = Float64Array.from(WhhRaw, (w, e) => (v.weightMask ? w * v.weightMask[e] : w)); // [G*H, Hout]
   const bih = cfg.bias ? param(params, `bias_ih${sfx}`, G * H) : new Float64Array(G * H); // [G*H]
   const bhh = cfg.bias ? param(params, `bias_hh${sfx}`, G * H) : new Float64Array(G * H); // [G*H]
   const useProj = cfg.mode === 'LSTM' && cfg.projSize > 0;
@@ -106,8 +129,9 @@ function runDirection(
   // per-step scratch, fully overwritten at every step
   const gi = new Float64Array(G * H); // W x + b_ih
   const gh = new Float64Array(G * H); // R h + b_hh
-  const hNew = new Float64Array(Hout);
-  const cNew = new Float64Array(H);
+  const hRec = new Float64Array(Hout); // m ⊙ h, the state the recurrent products see
+  const hNew = new Float64Array(Hout); // h̃: the cell's usual new hidden state
+  const cNew = new Float64Array(H); // c̃: the cell's usual new cell state (LSTM)
   const hCell = new Float64Array(H); // LSTM: o ⊙ tanh(c') before projection
   const r = new Float64Array(H); // GRU reset gate
   const z = new Float64Array(H); // GRU update gate
@@ -122,13 +146,16 @@ function runDirection(
     for (let s = 0; s < len; s++) {
       const t = reverse ? len - 1 - s : s;
 
+      // recurrent dropout: one mask per batch row, fixed over time
+      for (let q = 0; q < Hout; q++) hRec[q] = v.recurrentMask ? v.recurrentMask[b * Hout + q] * h[q] : h[q];
+
       // input part and recurrent part of every gate pre-activation, kept separate (GRU needs them apart)
       for (let row = 0; row < G * H; row++) {
         let accI = bih[row];
         for (let i = 0; i < Iin; i++) accI += Wih[row * Iin + i] * xs[(t * B + b) * Iin + i];
         gi[row] = accI;
         let accH = bhh[row];
-        for (let k = 0; k < Hout; k++) accH += Whh[row * Hout + k] * h[k];
+        for (let k = 0; k < Hout; k++) accH += Whh[row * Hout + k] * hRec[k];
         gh[row] = accH;
       }
 
@@ -150,7 +177,6 @@ function runDirection(
         } else {
           for (let j = 0; j < H; j++) hNew[j] = hCell[j];
         }
-        for (let j = 0; j < H; j++) c[j] = cNew[j];
       } else if (cfg.mode === 'GRU') {
         for (let j = 0; j < H; j++) {
           r[j] = sigmoid(gi[0 * H + j] + gh[0 * H + j]);
@@ -162,13 +188,13 @@ function runDirection(
             // n = tanh(Wn x + bn + r ⊙ (Rn h + rn))
             nPre = gi[2 * H + j] + r[j] * gh[2 * H + j];
           } else {
-            // n = tanh(Wn x + bn + Rn (r ⊙ h) + rn)
+            // n = tanh(Wn x + bn + Rn (r ⊙ (m ⊙ h)) + rn)
             let acc = bhh[2 * H + j];
-            for (let k = 0; k < Hout; k++) acc += Whh[(2 * H + j) * Hout + k] * (r[k] * h[k]);
+            for (let k = 0; k < Hout; k++) acc += Whh[(2 * H + j) * Hout + k] * (r[k] * hRec[k]);
             nPre = gi[2 * H + j] + acc;
           }
           const n = Math.tanh(nPre);
-          hNew[j] = (1 - z[j]) * n + z[j] * h[j];
+          hNew[j] = (1 - z[j]) * n + z[j] * h[j]; // the true h, not m ⊙ h
         }
       } else {
         for (let j = 0; j < H; j++) {
@@ -177,9 +203,18 @@ function runDirection(
         }
       }
 
+      // zoneout: keep a fraction d of the previous state, d a mask value or (evaluation) the probability;
+      // the output is the zoned-out h (d = 0, zoneout off: exactly the cell's new state)
+      if (cfg.mode === 'LSTM') {
+        for (let j = 0; j < H; j++) {
+          const dc = v.zoneoutCMask ? v.zoneoutCMask[(t * B + b) * H + j] : v.zoneoutC;
+          c[j] = dc * c[j] + (1 - dc) * cNew[j];
+        }
+      }
       for (let q = 0; q < Hout; q++) {
-        h[q] = hNew[q];
-        out[(t * B + b) * Hout + q] = hNew[q];
+        const dh = v.zoneoutHMask ? v.zoneoutHMask[(t * B + b) * Hout + q] : v.zoneoutH;
+        h[q] = dh * h[q] + (1 - dh) * hNew[q];
+        out[(t * B + b) * Hout + q] = h[q];
       }
     }
 
@@ -189,7 +224,63 @@ function runDirection(
   return { out, hN, cN };
 }
 
-// full multi-layer, optionally bidirectional forward: input [T,B,I] (or [B,T,I]) -> output, hN [L*D,B,Hout], cN [L*D,B,H]
+// check the variant options and masks of a whole forward once: (cfg, inputs) -> nothing, throws on misuse
+function checkVariants(cfg: RefConfig, x: RefInputs): void {
+  const H = cfg.hiddenSize;
+  const Hout = cfg.projSize > 0 ? cfg.projSize : H;
+  const D = cfg.bidirectional ? 2 : 1;
+  const S = cfg.numLayers * D;
+  const G = gateCount(cfg.mode);
+  const { T, B } = x;
+  if (cfg.zoneout) {
+    for (const [key, p] of Object.entries(cfg.zoneout)) {
+      if (key !== 'hidden' && key !== 'cell') throw new Error(`reference: unknown zoneout key ${key}`);
+      if (!(p >= 0 && p <= 1)) throw new Error(`reference: zoneout.${key} = ${p} not in [0, 1]`);
+    }
+    if (cfg.mode !== 'LSTM' && cfg.zoneout.cell !== 0) throw new Error('reference: zoneout.cell given to a non-LSTM cell');
+  }
+  const checkSize = (what: string, a: Float64Array | undefined, n: number) => {
+    if (a && a.length !== n) throw new Error(`reference: ${what} has ${a.length} elements, expected ${n}`);
+  };
+  if (x.zoneoutMasks) {
+    if (x.zoneoutMasks.length !== S) throw new Error(`reference: zoneoutMasks has ${x.zoneoutMasks.length} entries, expected ${S}`);
+    x.zoneoutMasks.forEach((m, s) => {
+      if (!m) return;
+      if (m.cell && cfg.mode !== 'LSTM') throw new Error(`reference: zoneoutMasks[${s}].cell given to a non-LSTM cell`);
+      checkSize(`zoneoutMasks[${s}].hidden`, m.hidden, T * B * Hout);
+      checkSize(`zoneoutMasks[${s}].cell`, m.cell, T * B * H);
+    });
+  }
+  if (x.recurrentMasks) {
+    if (x.recurrentMasks.length !== S) throw new Error(`reference: recurrentMasks has ${x.recurrentMasks.length} entries, expected ${S}`);
+    x.recurrentMasks.forEach((m, s) => checkSize(`recurrentMasks[${s}]`, m, B * Hout));
+  }
+  if (x.weightMasks) {
+    for (const [name, m] of x.weightMasks) {
+      const found = /^weight_hh_l(\d+)(_reverse)?$/.exec(name);
+      if (!found || Number(found[1]) >= cfg.numLayers || (found[2] && D === 1)) {
+        throw new Error(`reference: weightMasks key ${name} names no weight_hh of this layer`);
+      }
+      checkSize(`weightMasks ${name}`, m, G * H * Hout);
+    }
+  }
+}
+
+// the variants one layer direction sees: (cfg, inputs, layer k, direction d) -> DirectionVariants
+function directionVariants(cfg: RefConfig, x: RefInputs, k: number, d: number): DirectionVariants {
+  const s = k * (cfg.bidirectional ? 2 : 1) + d;
+  const zm = x.zoneoutMasks?.[s];
+  return {
+    zoneoutH: cfg.zoneout?.hidden ?? 0,
+    zoneoutC: cfg.mode === 'LSTM' ? (cfg.zoneout?.cell ?? 0) : 0,
+    zoneoutHMask: zm?.hidden,
+    zoneoutCMask: zm?.cell,
+    recurrentMask: x.recurrentMasks?.[s],
+    weightMask: x.weightMasks?.get(`weight_hh_l${k}${d === 1 ? '_reverse' : ''}`),
+  };
+}
+
+// full multi-layer, optionally bidirectional forward with the variants of RefConfig/RefInputs: input [T,B,I] (or [B,T,I]) -> output, hN [L*D,B,Hout], cN [L*D,B,H]
 export function refForward(cfg: RefConfig, params: Map<string, Float64Array>, x: RefInputs): RefOutputs {
   const { T, B } = x;
   const H = cfg.hiddenSize;
@@ -212,6 +303,7 @@ export function refForward(cfg: RefConfig, params: Map<string, Float64Array>, x:
     lengths.push(len);
   }
   if (x.lengths && x.lengths.length !== B) throw new Error('reference: lengths has the wrong count');
+  checkVariants(cfg, x);
 
   const h0All = x.h0 ?? new Float64Array(L * D * B * Hout);
   const c0All = x.c0 ?? new Float64Array(L * D * B * H);
@@ -228,7 +320,8 @@ export function refForward(cfg: RefConfig, params: Map<string, Float64Array>, x:
       const sd = k * D + d; // state slot in h0/hN/c0/cN
       const h0 = h0All.subarray(sd * B * Hout, (sd + 1) * B * Hout);
       const c0 = c0All.subarray(sd * B * H, (sd + 1) * B * H);
-      const res = runDirection(cfg, params, k, d === 1, layerInput, Iin, T, B, h0, c0, lengths);
+      const v = directionVariants(cfg, x, k, d);
+      const res = runDirection(cfg, params, k, d === 1, layerInput, Iin, T, B, h0, c0, lengths, v);
       for (let t = 0; t < T; t++) {
         for (let b = 0; b < B; b++) {
           for (let q = 0; q < Hout; q++) {
@@ -238,6 +331,12 @@ export function refForward(cfg: RefConfig, params: Map<string, Float64Array>, x:
       }
       hN.set(res.hN, sd * B * Hout);
       cN.set(res.cN, sd * B * H);
+    }
+
+    // residual: layers k ≥ 1 add their own input u_k (the previous layer's output after dropout);
+    // hN/cN above are the recurrent states, untouched
+    if (cfg.residual && k >= 1) {
+      for (let e = 0; e < layerOut.length; e++) layerOut[e] += layerInput[e];
     }
 
     if (k < L - 1 && x.dropoutMasks && x.dropoutMasks[k]) {
