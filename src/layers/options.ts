@@ -109,8 +109,8 @@ function readZoneout(where: string, v: unknown, hasCell: boolean): { hidden: num
   };
 }
 
-export function readRecurrentOptions(kind: 'LSTM' | 'GRU' | 'RNN', options: unknown): RecurrentConfig {
-  const where = kind;
+/** `where` names the class in messages (a cell reads its options through its layer's checks). */
+export function readRecurrentOptions(kind: 'LSTM' | 'GRU' | 'RNN', options: unknown, where: string = kind): RecurrentConfig {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw typeError(where, 'options', 'an object with inputSize and hiddenSize', options);
   }
@@ -186,5 +186,62 @@ export function readRecurrentOptions(kind: 'LSTM' | 'GRU' | 'RNN', options: unkn
     projSize,
     peepholes,
     linearBeforeReset,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Single-step cells (PyTorch's LSTMCell, GRUCell, RNNCell)
+
+export interface CellOptions {
+  inputSize: number;
+  hiddenSize: number;
+  /** Default true. */
+  bias?: boolean;
+  /** Seeds the weight init (default: fixed, so runs repeat). */
+  seed?: number;
+}
+
+export interface GRUCellOptions extends CellOptions {
+  /** true: r multiplies (Rn h + rn), as PyTorch (default); false: Rn (r ⊙ h), as ONNX's default. */
+  linearBeforeReset?: boolean;
+}
+
+export interface RNNCellOptions extends CellOptions {
+  nonlinearity?: 'tanh' | 'relu';
+}
+
+export interface CellConfig {
+  cell: CellKind;
+  inputSize: number;
+  hiddenSize: number;
+  bias: boolean;
+  seed: number;
+  linearBeforeReset: boolean;
+}
+
+export type CellClass = 'LSTMCell' | 'GRUCell' | 'RNNCell';
+
+export function readCellOptions(kind: CellClass, options: unknown): CellConfig {
+  const where = kind;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw typeError(where, 'options', 'an object with inputSize and hiddenSize', options);
+  }
+  const o = options as Record<string, unknown>;
+  const extra = kind === 'GRUCell' ? ['linearBeforeReset'] : kind === 'RNNCell' ? ['nonlinearity'] : [];
+  const known = ['inputSize', 'hiddenSize', 'bias', 'seed', ...extra];
+  for (const key of Object.keys(o)) {
+    if (!known.includes(key)) {
+      throw new TypeError(`${where}: unknown option ${JSON.stringify(key)}; the options are ${known.join(', ')}`);
+    }
+  }
+  // The layer's checks, for the options the two share.
+  const c = readRecurrentOptions(kind === 'LSTMCell' ? 'LSTM' : kind === 'GRUCell' ? 'GRU' : 'RNN', o, where);
+  return {
+    cell: c.cell,
+    inputSize: c.inputSize,
+    hiddenSize: c.hiddenSize,
+    bias: c.bias,
+    seed: c.seed,
+    linearBeforeReset: c.linearBeforeReset,
   };
 }

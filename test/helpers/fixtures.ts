@@ -16,8 +16,11 @@ export const FIXTURES_DIR = resolveFixturesDir();
 export const OUTPUT_TOL = { atol: 2e-5, rtol: 1e-4 };
 export const GRAD_TOL = { atol: 1e-4, rtol: 1e-3 };
 
+/** Single-step cell cases: tensors input [B, I], h0, c0, h, c, dh, dc and the cell's parameters. */
+export type CellMode = 'LSTMCell' | 'GRUCell' | 'RNNCell_TANH' | 'RNNCell_RELU';
+
 export interface FixtureConfig {
-  mode: 'LSTM' | 'GRU' | 'RNN_TANH' | 'RNN_RELU';
+  mode: 'LSTM' | 'GRU' | 'RNN_TANH' | 'RNN_RELU' | CellMode;
   inputSize: number;
   hiddenSize: number;
   numLayers: number;

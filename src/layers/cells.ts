@@ -1,0 +1,286 @@
+// PyTorch's single-step cells (LSTMCell, GRUCell, RNNCell) for custom loops, decoders and streaming:
+// one time step of a layer direction, on the same backend kernels (a sequence of length 1), with the
+// cells' own parameter names (weight_ih, weight_hh, bias_ih, bias_hh, no _l0 suffix).
+import { activeBackend } from '../backend/select';
+import type { Backend, BackendLayer, BackwardArgs, ForwardArgs, LayerParams, LayerSpec, Workspace } from '../backend/types';
+import { rangeError, shapeText, shown, typeError } from '../errors';
+import { Rng } from '../random';
+import { Tensor, numel } from '../tensor';
+import { uninitializedFloat32 } from '../uninitialized';
+import { Module } from './module';
+import { type CellClass, type CellConfig, type CellOptions, type GRUCellOptions, type RNNCellOptions, readCellOptions } from './options';
+import { Tape } from './tape';
+
+export interface CellForwardOptions {
+  /** [B, hiddenSize]; absent: zeros. */
+  h0?: Tensor;
+  /** [B, hiddenSize] (LSTMCell only); absent: zeros. */
+  c0?: Tensor;
+  /** A cell has no dropout of its own: training only decides the default of tape. */
+  training?: boolean;
+  /** Keep what backward needs and return a tape (default: training). */
+  tape?: boolean;
+}
+
+export interface CellForwardResult {
+  h: Tensor;
+  c?: Tensor;
+  tape?: CellTape;
+}
+
+export interface CellBackwardGradients {
+  dh?: Tensor;
+  dc?: Tensor;
+}
+
+export interface CellBackwardResult {
+  dInput: Tensor;
+  dh0: Tensor;
+  dc0?: Tensor;
+}
+
+/** What a cell's forward keeps for its backward. */
+export class CellTape extends Tape {
+  /** @internal */
+  constructor(
+    owner: object,
+    /** @internal */ readonly layer: BackendLayer,
+    /** @internal */ readonly workspace: Workspace,
+    readonly B: number,
+  ) {
+    super(owner);
+  }
+}
+
+const forwardKeys = ['h0', 'c0', 'training', 'tape'];
+const backwardKeys = ['dh', 'dc'];
+const fields: [name: string, field: keyof LayerParams][] = [
+  ['weight_ih', 'wIh'],
+  ['weight_hh', 'wHh'],
+  ['bias_ih', 'bIh'],
+  ['bias_hh', 'bHh'],
+];
+
+function checkKeys(where: string, arg: string, o: unknown, keys: string[]): Record<string, unknown> {
+  if (o === undefined) return {};
+  if (o === null || typeof o !== 'object' || Array.isArray(o) || o instanceof Tensor) {
+    throw typeError(where, arg, `an object with some of ${keys.join(', ')}`, o);
+  }
+  for (const key of Object.keys(o)) {
+    if (!keys.includes(key)) throw new TypeError(`${where}: unknown ${arg} key ${JSON.stringify(key)}; expected ${keys.join(', ')}`);
+  }
+  return o as Record<string, unknown>;
+}
+
+function checkState(where: string, arg: string, t: unknown, B: number, H: number): Float32Array {
+  const expected = `a float32 Tensor [B, hiddenSize] = [${B}, ${H}]`;
+  if (!(t instanceof Tensor) || t.dtype !== 'float32') throw typeError(where, arg, expected, t);
+  if (t.shape.length !== 2 || t.shape[0] !== B || t.shape[1] !== H) {
+    throw rangeError(where, arg, expected, shown(`shape ${shapeText(t.shape)}`));
+  }
+  return t.data as Float32Array;
+}
+
+interface CellCall {
+  layer: BackendLayer;
+  args: ForwardArgs;
+  B: number;
+}
+
+export abstract class RecurrentCell extends Module {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly bias: boolean;
+  protected readonly config: CellConfig;
+  private prepared?: { backend: Backend; layer: BackendLayer };
+
+  protected constructor(kind: CellClass, options: unknown) {
+    super(kind);
+    const c = readCellOptions(kind, options);
+    this.config = c;
+    this.inputSize = c.inputSize;
+    this.hiddenSize = c.hiddenSize;
+    this.bias = c.bias;
+    const gh = this.gates * c.hiddenSize;
+    const shapes: [string, number[]][] = [
+      ['weight_ih', [gh, c.inputSize]],
+      ['weight_hh', [gh, c.hiddenSize]],
+    ];
+    if (c.bias) shapes.push(['bias_ih', [gh]], ['bias_hh', [gh]]);
+    // PyTorch's init: every parameter uniform(−1/√H, 1/√H).
+    const rng = new Rng(c.seed);
+    const bound = 1 / Math.sqrt(c.hiddenSize);
+    for (const [name, shape] of shapes) {
+      const data = new Float32Array(numel(shape));
+      rng.fillUniform(data, -bound, bound);
+      this.addParameter(name, new Tensor(data, shape));
+    }
+  }
+
+  private get gates(): number {
+    return this.config.cell === 'lstm' ? 4 : this.config.cell === 'gru' ? 3 : 1;
+  }
+
+  private get hasCellState(): boolean {
+    return this.config.cell === 'lstm';
+  }
+
+  /** The backend's layer for these weights, kept until they change or the backend does. */
+  private backendLayer(backend: Backend): BackendLayer {
+    if (this.prepared?.backend !== backend) {
+      const c = this.config;
+      const spec: LayerSpec = {
+        cell: c.cell,
+        inputSize: c.inputSize,
+        hiddenSize: c.hiddenSize,
+        projSize: 0,
+        bias: c.bias,
+        peepholes: false,
+        linearBeforeReset: c.linearBeforeReset,
+        reverse: false,
+      };
+      this.prepared = { backend, layer: backend.createLayer(spec, this.arrays((n) => this.parameter(n))) };
+    }
+    return this.prepared.layer;
+  }
+
+  private arrays(get: (name: string) => Tensor): LayerParams {
+    const out: Partial<LayerParams> = {};
+    for (const [name, field] of fields) if (this.hasParameter(name)) out[field] = get(name).data as Float32Array;
+    return out as LayerParams;
+  }
+
+  protected onParametersChanged(): void {
+    this.prepared = undefined;
+  }
+
+  forward(input: Tensor, o?: CellForwardOptions): CellForwardResult {
+    const call = this.planForward(`${this.className}.forward`, input, o);
+    return this.forwardResult(call, call.layer.forward(call.args));
+  }
+
+  async forwardAsync(input: Tensor, o?: CellForwardOptions): Promise<CellForwardResult> {
+    const call = this.planForward(`${this.className}.forwardAsync`, input, o);
+    return this.forwardResult(call, await call.layer.forwardAsync(call.args));
+  }
+
+  private planForward(where: string, input: Tensor, options: CellForwardOptions | undefined): CellCall {
+    const c = this.config;
+    const o = checkKeys(where, 'options', options, forwardKeys);
+    if (!(input instanceof Tensor) || input.dtype !== 'float32') {
+      throw typeError(where, 'input', 'a float32 Tensor [B, inputSize]', input);
+    }
+    if (input.shape.length !== 2 || input.shape[1] !== c.inputSize || input.shape[0] < 1) {
+      throw rangeError(where, 'input', `a Tensor [B, inputSize] with inputSize = ${c.inputSize} and B ≥ 1`,
+        shown(`shape ${shapeText(input.shape)}`));
+    }
+    const B = input.shape[0];
+    const H = c.hiddenSize;
+    const h0 = o.h0 === undefined ? undefined : checkState(where, 'h0', o.h0, B, H);
+    let c0: Float32Array | undefined;
+    if (this.hasCellState) {
+      c0 = o.c0 === undefined ? undefined : checkState(where, 'c0', o.c0, B, H);
+    } else if (o.c0 !== undefined) {
+      throw typeError(where, 'c0', `undefined (${this.className} has no cell state)`, o.c0);
+    }
+    const training = o.training ?? false;
+    if (typeof training !== 'boolean') throw typeError(where, 'training', 'a boolean', training);
+    const keep = o.tape ?? training;
+    if (typeof keep !== 'boolean') throw typeError(where, 'tape', 'a boolean', keep);
+    const args: ForwardArgs = {
+      T: 1,
+      B,
+      x: input.data as Float32Array,
+      h0,
+      c0,
+      y: uninitializedFloat32(B * H),
+      yStride: H,
+      hN: uninitializedFloat32(B * H),
+      cN: this.hasCellState ? uninitializedFloat32(B * H) : undefined,
+      training: keep,
+    };
+    return { layer: this.backendLayer(activeBackend()), args, B };
+  }
+
+  private forwardResult(call: CellCall, workspace: Workspace | undefined): CellForwardResult {
+    const H = this.config.hiddenSize;
+    const { B, args } = call;
+    const result: CellForwardResult = { h: new Tensor(args.hN, [B, H]) };
+    if (args.cN) result.c = new Tensor(args.cN, [B, H]);
+    if (workspace) result.tape = new CellTape(this, call.layer, workspace, B);
+    return result;
+  }
+
+  backward(tape: Tape, g: CellBackwardGradients): CellBackwardResult {
+    const { tape: t, args, result } = this.planBackward(`${this.className}.backward`, tape, g);
+    t.layer.backward(args);
+    t.workspace.release?.();
+    return result;
+  }
+
+  async backwardAsync(tape: Tape, g: CellBackwardGradients): Promise<CellBackwardResult> {
+    const { tape: t, args, result } = this.planBackward(`${this.className}.backwardAsync`, tape, g);
+    await t.layer.backwardAsync(args);
+    t.workspace.release?.();
+    return result;
+  }
+
+  private planBackward(where: string, tape: Tape, grads: CellBackwardGradients): { tape: CellTape; args: BackwardArgs; result: CellBackwardResult } {
+    const t = Tape.check(where, tape, this, this.className, CellTape);
+    const g = checkKeys(where, 'gradients', grads, backwardKeys);
+    const { B } = t;
+    const H = this.config.hiddenSize;
+    const dh = g.dh === undefined ? undefined : checkState(where, 'dh', g.dh, B, H);
+    let dc: Float32Array | undefined;
+    if (this.hasCellState) {
+      dc = g.dc === undefined ? undefined : checkState(where, 'dc', g.dc, B, H);
+    } else if (g.dc !== undefined) {
+      throw typeError(where, 'dc', `undefined (${this.className} has no cell state)`, g.dc);
+    }
+    t.used = true;
+    const dInput = uninitializedFloat32(B * this.config.inputSize);
+    const dh0 = uninitializedFloat32(B * H);
+    const dc0 = this.hasCellState ? uninitializedFloat32(B * H) : undefined;
+    const result: CellBackwardResult = { dInput: new Tensor(dInput, [B, this.config.inputSize]), dh0: new Tensor(dh0, [B, H]) };
+    if (dc0) result.dc0 = new Tensor(dc0, [B, H]);
+    // The step's output is its new state: the gradient on h arrives as the final state's.
+    const args: BackwardArgs = {
+      workspace: t.workspace,
+      dYStride: H,
+      dhN: dh,
+      dcN: dc,
+      dX: dInput,
+      dh0,
+      dc0,
+      grads: this.arrays((n) => this.gradient(n)),
+    };
+    return { tape: t, args, result };
+  }
+}
+
+/** PyTorch's nn.LSTMCell: one step of an LSTM, gates (i, f, g, o). */
+export class LSTMCell extends RecurrentCell {
+  constructor(options: CellOptions) {
+    super('LSTMCell', options);
+  }
+}
+
+/** PyTorch's nn.GRUCell: one step of a GRU, gates (r, z, n). */
+export class GRUCell extends RecurrentCell {
+  readonly linearBeforeReset: boolean;
+
+  constructor(options: GRUCellOptions) {
+    super('GRUCell', options);
+    this.linearBeforeReset = this.config.linearBeforeReset;
+  }
+}
+
+/** PyTorch's nn.RNNCell: h' = tanh(W x + b + R h + r), or relu. */
+export class RNNCell extends RecurrentCell {
+  readonly nonlinearity: 'tanh' | 'relu';
+
+  constructor(options: RNNCellOptions) {
+    super('RNNCell', options);
+    this.nonlinearity = this.config.cell === 'rnn_relu' ? 'relu' : 'tanh';
+  }
+}
