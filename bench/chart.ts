@@ -24,7 +24,7 @@ interface Panel {
 
 export function renderChart(shapes: Shape[], rows: Row[], sgemmGflops: number | undefined, threads: number): string {
   // Variant rows (cellscan computing a peer's math) stay in the table; the chart keeps one bar per runtime.
-  const charted = rows.filter((r) => !(r.variant && r.runtime.startsWith('cellscan')));
+  const charted = rows.filter((r) => !((r.variant || r.regularizer) && r.runtime.startsWith('cellscan')));
   const runtimes = [...new Set(charted.map((r) => r.runtime))];
   const color = (name: string) => COLORS[name] ?? FALLBACK[runtimes.indexOf(name) % FALLBACK.length];
   const panels: Panel[] = [

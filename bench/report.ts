@@ -11,6 +11,8 @@ export interface Row {
   runtime: string;
   /** Set when the row computes other math than the shape's default (a peer's only exact match). */
   variant?: string;
+  /** A regularized cellscan layer (SPEC §3a): its ratios are against the plain layer's row. */
+  regularizer?: string;
   threads: number;
   forward?: TaskTiming;
   train?: TaskTiming;
@@ -57,7 +59,9 @@ export function trainGflops(r: Row): number | undefined {
 
 /** The primary cellscan row computing the same math on the same shape. */
 export function referenceRow(rep: Pick<Report, 'rows' | 'primary'>, r: Row): Row | undefined {
-  return rep.rows.find((x) => x.shape.id === r.shape.id && x.runtime === rep.primary && x.variant === r.variant && !x.failed);
+  return rep.rows.find(
+    (x) => x.shape.id === r.shape.id && x.runtime === rep.primary && x.variant === r.variant && !x.regularizer && !x.failed,
+  );
 }
 
 /** peer time / cellscan native time: above 1, cellscan is faster. */
@@ -78,7 +82,8 @@ const times = (v: number | undefined) => (v === undefined ? '—' : `${floored(v
 const g = (v: number | undefined) => (v === undefined ? '—' : v < 10 ? v.toFixed(2) : v.toFixed(1));
 
 export function rowLabel(r: Row): string {
-  return r.variant ? `${r.runtime} (${r.variant})` : r.runtime;
+  const what = [r.variant, r.regularizer].filter(Boolean).join(', ');
+  return what ? `${r.runtime} (${what})` : r.runtime;
 }
 
 function resultsTable(rep: Report): string[] {
@@ -222,6 +227,29 @@ function targetRoofline(rep: Report): string[] {
   return out;
 }
 
+function targetRegularized(rep: Report): string[] {
+  const out = ['### 4. Training with zoneout or recurrent dropout at 0.85× or more of the plain layer\'s throughput', ''];
+  const rows = rep.rows.filter((r) => r.regularizer && r.runtime === rep.primary);
+  if (rows.length === 0) return [...out, 'Not judged: no regularized layer was measured in this run (S2 and S4 with the native backend).'];
+  const lines = [
+    '| shape | layer | forward ms | fwd+bwd ms | plain fwd+bwd ms | throughput ÷ plain | ≥ 0.85 |',
+    '| --- | --- | ---: | ---: | ---: | ---: | :---: |',
+  ];
+  const judged: boolean[] = [];
+  for (const r of rows) {
+    const plain = referenceRow(rep, r);
+    if (!plain?.train || !r.train) continue;
+    const share = plain.train.medianMs / r.train.medianMs;
+    judged.push(share >= 0.85);
+    lines.push(
+      `| ${r.shape.id} | ${r.regularizer} | ${ms(r.forward)} | ${ms(r.train)} | ${ms(plain.train)} | ${floored(share, 3)} | ${share >= 0.85 ? 'yes' : 'no'} |`,
+    );
+  }
+  if (judged.length === 0) return [...out, 'Not judged: the training steps were not measured.'];
+  out.push(`${verdict(judged.every(Boolean))}: ${judged.filter(Boolean).length} of ${judged.length} regularized layers hold.`, '', ...lines);
+  return out;
+}
+
 export function renderMarkdown(rep: Report): string {
   const m = rep.machine;
   const lines = [
@@ -262,13 +290,15 @@ export function renderMarkdown(rep: Report): string {
     '',
     ...resultsTable(rep),
     '',
-    '## Targets (issue 4), from this run',
+    '## Targets (issues 4 and 10), from this run',
     '',
     ...targetOnnx(rep),
     '',
     ...targetTraining(rep),
     '',
     ...targetRoofline(rep),
+    '',
+    ...targetRegularized(rep),
   ];
   return lines.join('\n') + '\n';
 }

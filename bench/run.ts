@@ -16,7 +16,7 @@ import { type Peer, type PeerCase, type PeerVariant, PeerMismatch } from './peer
 import { type Report, type Row, forwardGflops, renderMarkdown, rowLabel, trainGflops } from './report';
 import { type SgemmResult, sgemmGflops } from './roofline';
 import { SHAPES, type Shape, describeShape } from './shapes';
-import { type LayerVariant, cellscanSubject, inputFor, layerWeights, makeLayer, variantOf } from './subjects';
+import { type LayerVariant, REGULARIZED, cellscanSubject, inputFor, layerWeights, makeLayer, variantOf } from './subjects';
 
 type BackendName = 'native' | 'wasm';
 const PEER_NAMES = ['onnxruntime', 'tfjs'] as const;
@@ -276,6 +276,14 @@ async function main(): Promise<void> {
     // A layer per backend (same seed, same weights), so that taking turns never repacks weights.
     const layers = new Map(o.backends.map((b) => [b, makeLayer(shape)] as const));
     const entries = o.backends.map((b) => cellscanEntry(b, layers.get(b)!, x, shape, o));
+    // What the seed's regularizers cost, training and evaluation, on the native backend beside the plain layer.
+    if (o.backends.includes('native') && REGULARIZED.shapes.includes(shape.id)) {
+      for (const { label, v } of REGULARIZED.variants) {
+        const e = cellscanEntry('native', variantOf(layers.get('native')!, shape, v), x, shape, o);
+        e.row.regularizer = label;
+        entries.push(e);
+      }
+    }
     if (primary !== undefined) {
       const layer = layers.get(primary)!;
       // Each variant a peer needs is computed (and timed, for a ratio on the same math) once per shape.

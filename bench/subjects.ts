@@ -8,10 +8,29 @@ import { type RecurrentWeights, weightsOf } from './weights';
 export interface LayerVariant {
   /** GRU only; default true (PyTorch's GRU). */
   linearBeforeReset?: boolean;
+  /** The seed's regularizers (SPEC §3a), for their cost against the plain layer. */
+  zoneout?: number;
+  recurrentDropout?: number;
 }
 
+/** Regularized layers timed beside the plain one on these shapes (issue 10: training at 0.85× or more). */
+export const REGULARIZED: { shapes: string[]; variants: { label: string; v: LayerVariant }[] } = {
+  shapes: ['S2', 'S4'],
+  variants: [
+    { label: 'zoneout 0.1', v: { zoneout: 0.1 } },
+    { label: 'recurrentDropout 0.25', v: { recurrentDropout: 0.25 } },
+  ],
+};
+
 export function makeLayer(s: Shape, v: LayerVariant = {}): RecurrentLayer {
-  const o = { inputSize: s.I, hiddenSize: s.H, bidirectional: s.bidirectional, seed: 7 };
+  const o = {
+    inputSize: s.I,
+    hiddenSize: s.H,
+    bidirectional: s.bidirectional,
+    seed: 7,
+    ...(v.zoneout !== undefined && { zoneout: v.zoneout }),
+    ...(v.recurrentDropout !== undefined && { recurrentDropout: v.recurrentDropout }),
+  };
   if (s.mode === 'LSTM') return new LSTM(o);
   if (s.mode === 'GRU') return new GRU({ ...o, linearBeforeReset: v.linearBeforeReset ?? true });
   return new RNN(o);
