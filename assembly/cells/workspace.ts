@@ -152,6 +152,14 @@ export function workspaceBytes(d: LayerDesc, T: i32, B: i32, variants: i32): f64
 // when absent, as `variants` says) are copied inside it.
 export function workspaceInit(ws: Workspace, d: LayerDesc, T: i32, B: i32, variants: i32, lengths: usize,
   recurrentMask: usize, zoneoutHidden: f32, zoneoutHiddenMask: usize, zoneoutCell: f32, zoneoutCellMask: usize): void {
+  // Buffers the layout left out must not be asked for: a mask without its bit, or zoneout of c
+  // (which keeps c̃ apart) without VARIANT_ZONEOUT_CELL, would run past the region.
+  const lstm = d.cell == CELL_LSTM;
+  const zonesCell = lstm && (zoneoutCellMask != 0 || zoneoutCell != 0);
+  if (((variants & VARIANT_RECURRENT_MASK) != 0) != (recurrentMask != 0)) unreachable();
+  if (((variants & VARIANT_ZONEOUT_HIDDEN_MASK) != 0) != (zoneoutHiddenMask != 0)) unreachable();
+  if (lstm && ((variants & VARIANT_ZONEOUT_CELL_MASK) != 0) != (zoneoutCellMask != 0)) unreachable();
+  if (lstm && ((variants & VARIANT_ZONEOUT_CELL) != 0) != zonesCell) unreachable();
   layoutWorkspace(ws, d, T, B, lengths != 0, variants);
   const rows = <usize>T * <usize>B;
   if (lengths != 0) memory.copy(ws.lengths, lengths, <usize>B << 2);
@@ -159,5 +167,5 @@ export function workspaceInit(ws: Workspace, d: LayerDesc, T: i32, B: i32, varia
   if (ws.zoneoutHiddenMaskAt != 0) memory.copy(ws.zoneoutHiddenMask, zoneoutHiddenMask, rows * <usize>d.outSize);
   if (ws.zoneoutCellMaskAt != 0) memory.copy(ws.zoneoutCellMask, zoneoutCellMask, rows * <usize>d.hiddenSize);
   ws.zoneoutHidden = zoneoutHidden;
-  ws.zoneoutCell = zoneoutCell;
+  ws.zoneoutCell = lstm ? zoneoutCell : 0;
 }
