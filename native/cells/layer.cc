@@ -32,6 +32,14 @@ Layer::Layer(const LayerSpec& spec, LayerParams params) : spec_(spec), params_(s
   }
 }
 
+size_t Layer::bytes() const {
+  const LayerParams& p = params_;
+  const size_t params = (p.wIh.size() + p.wHh.size() + p.bIh.size() + p.bHh.size() + p.wHr.size() + p.wPeep.size()) *
+                        sizeof(float);
+  const size_t panels = wIhT_.bytes() + wHhT_.bytes() + wHnT_.bytes() + wHrT_.bytes();
+  return params + 2 * panels;
+}
+
 const Layer::BackwardWeights& Layer::backwardWeights() const {
   std::call_once(backwardOnce_, [this] {
     const int h = spec_.hiddenSize;

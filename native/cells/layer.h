@@ -138,6 +138,9 @@ class Layer {
   Layer(const LayerSpec& spec, LayerParams params);
   const LayerSpec& spec() const { return spec_; }
   const LayerParams& params() const { return params_; }
+  // Memory held: the parameters, the forward panels, and as much again for the backward panels a
+  // training layer packs on first use (what the JS heap should count this object as).
+  size_t bytes() const;
 
   // Workspace sizes depend only on the spec and the sequence shape.
   // keepInput: a training forward, whose inputs and masks backward reads again.

@@ -26,6 +26,7 @@ class PackedMatrix {
   int cols() const { return n_; }
   int groups() const { return groups_; }
   int groupCols() const { return groupCols_; }
+  size_t bytes() const { return panels_.size() * sizeof(float); }
   // Panels for K rows [k0, k0 + kc) of group g, from column c0 (a multiple of kNr) of that group on.
   const float* block(int k0, int kc, int g, int c0) const;
 

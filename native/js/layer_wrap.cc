@@ -437,6 +437,12 @@ LayerWrap::LayerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LayerWra
   params.wHr = copyOf(w.wHr);
   params.wPeep = copyOf(w.wPeep);
   layer_ = std::make_shared<const Layer>(spec, std::move(params));
+  accounted_ = static_cast<int64_t>(layer_->bytes());
+  Napi::MemoryManagement::AdjustExternalMemory(info.Env(), accounted_);
+}
+
+void LayerWrap::Finalize(Napi::Env env) {
+  if (accounted_) Napi::MemoryManagement::AdjustExternalMemory(env, -accounted_);
 }
 
 Napi::Value LayerWrap::Forward(const Napi::CallbackInfo& info) {

@@ -39,6 +39,7 @@ class LayerWrap : public Napi::ObjectWrap<LayerWrap> {
  public:
   static Napi::Function Define(Napi::Env env);
   explicit LayerWrap(const Napi::CallbackInfo& info);
+  void Finalize(Napi::Env env) override;
 
  private:
   Napi::Value Forward(const Napi::CallbackInfo& info);
@@ -46,6 +47,9 @@ class LayerWrap : public Napi::ObjectWrap<LayerWrap> {
   Napi::Value Backward(const Napi::CallbackInfo& info);
   Napi::Value BackwardAsync(const Napi::CallbackInfo& info);
   std::shared_ptr<const Layer> layer_;
+  // Bytes reported to V8, so that layers made per call (weight dropout) or per optimizer step are
+  // collected as their memory, not their small JS wrappers, demands.
+  int64_t accounted_ = 0;
 };
 
 }  // namespace cellscan::js
