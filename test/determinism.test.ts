@@ -1,4 +1,6 @@
-// SPEC §3: results are bitwise identical from run to run and for any thread count on one backend.
+// SPEC §3: results are bitwise identical from run to run and for any thread count on one backend,
+// plain layers and (SPEC §3a) layers with zoneout, recurrent dropout and weight dropout in training,
+// where a fresh layer with the same seed per run draws the same masks.
 import { GRU, LSTM, RNN, type RecurrentLayer, Tensor, setNumThreads } from '../src';
 import { Rng } from '../src/random';
 import { backendRows, selectBackend } from './helpers/backends';
@@ -72,6 +74,43 @@ describe.each(backendRows())('bitwise determinism on %s', (backend) => {
     const three = trainStep(layer, 3, T, B);
     const again = trainStep(layer, 2, T, B);
     for (const other of [two, three, again]) {
+      expect(Buffer.from(other.output.buffer).equals(Buffer.from(one.output.buffer))).toBe(true);
+      expect(Buffer.from(other.hN.buffer).equals(Buffer.from(one.hN.buffer))).toBe(true);
+      expect(Buffer.from(other.dInput.buffer).equals(Buffer.from(one.dInput.buffer))).toBe(true);
+      other.grads.forEach((g, i) => expect(Buffer.from(g.buffer).equals(Buffer.from(one.grads[i].buffer))).toBe(true));
+    }
+  });
+});
+
+describe.each(backendRows())('bitwise determinism of the variants on %s', (backend) => {
+  beforeAll(() => selectBackend(backend));
+  afterAll(() => setNumThreads(2));
+
+  // Every layer direction draws zoneout masks for h (and c), a recurrent mask and a weight mask.
+  const variants = { zoneout: 0.25, recurrentDropout: 0.3, weightDropout: 0.2, seed: 1 };
+  const lstm = () => new LSTM({ inputSize: 96, hiddenSize: 80, bidirectional: true, numLayers: 2, dropout: 0.2, ...variants });
+  const gruResetFirst = () =>
+    new GRU({ inputSize: 96, hiddenSize: 80, bidirectional: true, numLayers: 2, linearBeforeReset: false, residual: true, ...variants });
+  const rnn = () => new RNN({ inputSize: 96, hiddenSize: 160, bidirectional: true, numLayers: 2, ...variants });
+  const wideLstm = () => new LSTM({ inputSize: 32, hiddenSize: 400, ...variants });
+  const wideBatchGru = () => new GRU({ inputSize: 16, hiddenSize: 512, ...variants });
+  const projLstm = () => new LSTM({ inputSize: 48, hiddenSize: 160, projSize: 64, peepholes: true, ...variants });
+  test.each([
+    // Batch-split time loops (batch 24), a one-row tail tile (13), unit splits (batch 1, H = 400),
+    // blocks of units in a batch split (H = 512), and the three-phase backward of projection/peepholes.
+    ['LSTM', 7, 24, lstm],
+    ['LSTM', 9, 13, lstm],
+    ['GRU (reset before linear, residual)', 7, 24, gruResetFirst],
+    ['RNN', 7, 24, rnn],
+    ['LSTM H=400', 8, 1, wideLstm],
+    ['GRU H=512', 6, 24, wideBatchGru],
+    ['LSTM projection peepholes', 9, 24, projLstm],
+  ] as const)('%s T=%d B=%d with zoneout, recurrentDropout, weightDropout: 1, 2 and 3 threads agree bit for bit', (_name, T, B, make) => {
+    // A fresh layer per run: the same seed draws the same masks on its first training call.
+    const one = trainStep(make(), 1, T, B);
+    const two = trainStep(make(), 2, T, B);
+    const three = trainStep(make(), 3, T, B);
+    for (const other of [two, three]) {
       expect(Buffer.from(other.output.buffer).equals(Buffer.from(one.output.buffer))).toBe(true);
       expect(Buffer.from(other.hN.buffer).equals(Buffer.from(one.hN.buffer))).toBe(true);
       expect(Buffer.from(other.dInput.buffer).equals(Buffer.from(one.dInput.buffer))).toBe(true);

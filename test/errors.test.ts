@@ -1,5 +1,6 @@
 // SPEC §5: every bad input is a TypeError or RangeError naming the argument, what was expected and
-// what was given. Each case asserts the class and the message.
+// what was given. Each case asserts the class and the message. (The cells' errors are in
+// test/cells.test.ts; the backends' own checks in test/native-boundary.test.ts and test/wasm-boundary.test.ts.)
 import { GRU, LSTM, RNN, Tensor, setNumThreads, useBackend } from '../src';
 import { backendRows, selectBackend } from './helpers/backends';
 
@@ -29,10 +30,46 @@ describe('layer options', () => {
     ['GRU option on LSTM', () => new LSTM({ inputSize: 3, hiddenSize: 4, linearBeforeReset: false } as any), TypeError, /unknown option "linearBeforeReset"/],
     ['options missing', () => new LSTM(undefined as any), TypeError, /^LSTM: options must be an object with inputSize and hiddenSize, got undefined$/],
     ['seed fractional', () => new LSTM({ inputSize: 3, hiddenSize: 4, seed: 0.5 }), RangeError, /^LSTM: seed must be an integer, got 0.5$/],
+    // The seed's variants (SPEC §3a): probabilities in [0, 1], 1 included.
+    ['zoneout above 1', () => new LSTM({ inputSize: 3, hiddenSize: 4, zoneout: 1.5 }), RangeError, /^LSTM: zoneout must be a number in \[0, 1\], got 1.5$/],
+    ['zoneout negative', () => new GRU({ inputSize: 3, hiddenSize: 4, zoneout: -0.1 }), RangeError, /^GRU: zoneout must be a number in \[0, 1\], got -0.1$/],
+    ['zoneout NaN', () => new RNN({ inputSize: 3, hiddenSize: 4, zoneout: NaN }), RangeError, /^RNN: zoneout must be a number in \[0, 1\], got NaN$/],
+    ['zoneout string', () => new LSTM({ inputSize: 3, hiddenSize: 4, zoneout: '0.1' as any }), TypeError, /^LSTM: zoneout must be a number in \[0, 1\] or an object \{ hidden, cell \}, got "0.1"$/],
+    ['zoneout null', () => new GRU({ inputSize: 3, hiddenSize: 4, zoneout: null as any }), TypeError, /^GRU: zoneout must be a number in \[0, 1\] or an object \{ hidden \}, got null$/],
+    ['zoneout array', () => new LSTM({ inputSize: 3, hiddenSize: 4, zoneout: [0.1, 0.2] as any }), TypeError, /^LSTM: zoneout must be a number in \[0, 1\] or an object \{ hidden, cell \}, got \[0.1, 0.2\]$/],
+    ['zoneout unknown key', () => new LSTM({ inputSize: 3, hiddenSize: 4, zoneout: { hiden: 0.1 } as any }), TypeError, /^LSTM: unknown zoneout key "hiden"; expected hidden or cell$/],
+    ['zoneout.cell on GRU', () => new GRU({ inputSize: 3, hiddenSize: 4, zoneout: { hidden: 0.1, cell: 0.1 } as any }), TypeError, /^GRU: unknown zoneout key "cell" \(only LSTM has a cell state\); expected hidden$/],
+    ['zoneout.cell 0 on RNN', () => new RNN({ inputSize: 3, hiddenSize: 4, zoneout: { cell: 0 } as any }), TypeError, /^RNN: unknown zoneout key "cell" \(only LSTM has a cell state\); expected hidden$/],
+    ['zoneout.hidden above 1', () => new LSTM({ inputSize: 3, hiddenSize: 4, zoneout: { hidden: 2 } }), RangeError, /^LSTM: zoneout.hidden must be a number in \[0, 1\], got 2$/],
+    ['zoneout.cell negative', () => new LSTM({ inputSize: 3, hiddenSize: 4, zoneout: { cell: -0.5 } }), RangeError, /^LSTM: zoneout.cell must be a number in \[0, 1\], got -0.5$/],
+    ['zoneout.cell string', () => new LSTM({ inputSize: 3, hiddenSize: 4, zoneout: { cell: '0.5' as any } }), TypeError, /^LSTM: zoneout.cell must be a number in \[0, 1\], got "0.5"$/],
+    ['zoneout.hidden NaN', () => new GRU({ inputSize: 3, hiddenSize: 4, zoneout: { hidden: NaN } }), RangeError, /^GRU: zoneout.hidden must be a number in \[0, 1\], got NaN$/],
+    ['recurrentDropout above 1', () => new LSTM({ inputSize: 3, hiddenSize: 4, recurrentDropout: 1.01 }), RangeError, /^LSTM: recurrentDropout must be a number in \[0, 1\], got 1.01$/],
+    ['recurrentDropout negative', () => new GRU({ inputSize: 3, hiddenSize: 4, recurrentDropout: -1 }), RangeError, /^GRU: recurrentDropout must be a number in \[0, 1\], got -1$/],
+    ['recurrentDropout Infinity', () => new RNN({ inputSize: 3, hiddenSize: 4, recurrentDropout: Infinity }), RangeError, /^RNN: recurrentDropout must be a number in \[0, 1\], got Infinity$/],
+    ['recurrentDropout boolean', () => new LSTM({ inputSize: 3, hiddenSize: 4, recurrentDropout: true as any }), TypeError, /^LSTM: recurrentDropout must be a number in \[0, 1\], got true$/],
+    ['weightDropout above 1', () => new RNN({ inputSize: 3, hiddenSize: 4, weightDropout: 2 }), RangeError, /^RNN: weightDropout must be a number in \[0, 1\], got 2$/],
+    ['weightDropout NaN', () => new LSTM({ inputSize: 3, hiddenSize: 4, weightDropout: NaN }), RangeError, /^LSTM: weightDropout must be a number in \[0, 1\], got NaN$/],
+    ['weightDropout string', () => new GRU({ inputSize: 3, hiddenSize: 4, weightDropout: '0.5' as any }), TypeError, /^GRU: weightDropout must be a number in \[0, 1\], got "0.5"$/],
+    ['residual not boolean', () => new LSTM({ inputSize: 3, hiddenSize: 4, residual: 1 as any }), TypeError, /^LSTM: residual must be a boolean, got 1$/],
+    ['residual string', () => new GRU({ inputSize: 3, hiddenSize: 4, residual: 'true' as any }), TypeError, /^GRU: residual must be a boolean, got "true"$/],
   ];
   test.each(cases)('%s', (_name, fn, ctor, message) => {
     expect(fn).toThrow(ctor);
     expect(fn).toThrow(message);
+  });
+
+  test('the variants accept every probability in [0, 1], both ends included', () => {
+    for (const p of [0, 0.5, 1]) {
+      expect(() => new LSTM({ inputSize: 3, hiddenSize: 4, zoneout: p, recurrentDropout: p, weightDropout: p })).not.toThrow();
+      expect(() => new LSTM({ inputSize: 3, hiddenSize: 4, zoneout: { hidden: p, cell: p } })).not.toThrow();
+      expect(() => new GRU({ inputSize: 3, hiddenSize: 4, zoneout: { hidden: p } })).not.toThrow();
+      expect(() => new RNN({ inputSize: 3, hiddenSize: 4, zoneout: p, residual: true })).not.toThrow();
+    }
+    // A number sets both probabilities of an LSTM, only h's of a GRU/RNN; an object's missing key is 0.
+    expect(new LSTM({ inputSize: 3, hiddenSize: 4, zoneout: 0.25 }).zoneout).toEqual({ hidden: 0.25, cell: 0.25 });
+    expect(new GRU({ inputSize: 3, hiddenSize: 4, zoneout: 0.25 }).zoneout).toEqual({ hidden: 0.25, cell: 0 });
+    expect(new LSTM({ inputSize: 3, hiddenSize: 4, zoneout: { cell: 0.5 } }).zoneout).toEqual({ hidden: 0, cell: 0.5 });
   });
 });
 
@@ -77,6 +114,8 @@ describe.each(backendRows())('forward and backward arguments on %s', (backend) =
     ['lengths fractional', () => lstm.forward(x, { lengths: [2.5, 2] }), RangeError, /lengths\[0\] must be an integer in 0..5, got 2.5$/],
     ['lengths not array-like', () => lstm.forward(x, { lengths: 3 as any }), TypeError, /lengths must be an array of 2 integers in 0..5, got 3$/],
     ['training not boolean', () => lstm.forward(x, { training: 'yes' as any }), TypeError, /^LSTM.forward: training must be a boolean, got "yes"$/],
+    ['tape not boolean', () => lstm.forward(x, { tape: 1 as any }), TypeError, /^LSTM.forward: tape must be a boolean, got 1$/],
+    ['tape not boolean, training', () => gru.forward(t3(2, 5, 3), { training: true, tape: 'no' as any }), TypeError, /^GRU.forward: tape must be a boolean, got "no"$/],
     ['unknown forward option', () => lstm.forward(x, { h_0: Tensor.zeros([2, 2, 4]) } as any), TypeError, /^LSTM.forward: unknown options key "h_0"; expected h0, c0, lengths, training, tape$/],
   ];
   test.each(cases)('%s', (_name, fn, ctor, message) => {
@@ -112,6 +151,10 @@ describe.each(backendRows())('forward and backward arguments on %s', (backend) =
     const inference = lstm.forward(x);
     expect(inference.tape).toBeUndefined();
     expect(() => lstm.backward(inference.tape!, {})).toThrow(/^LSTM.backward: tape must be the Tape of a forward with training: true or tape: true, got undefined$/);
+    // Training without a tape keeps nothing either.
+    const untaped = lstm.forward(x, { training: true, tape: false });
+    expect(untaped.tape).toBeUndefined();
+    expect(() => lstm.backward(untaped.tape!, {})).toThrow(/^LSTM.backward: tape must be the Tape of a forward with training: true or tape: true, got undefined$/);
   });
 
   test('async variants reject with the same errors', async () => {

@@ -70,16 +70,32 @@ describe.each(backendRows())('layer state on %s', (backend) => {
     });
   });
 
-  test('a tape keeps the weights its forward used', () => {
-    const m = new GRU({ inputSize: 2, hiddenSize: 3 });
-    const x = new Tensor(Float32Array.from([0.1, 0.2, 0.3, 0.4]), [2, 1, 2]);
-    const reference = new GRU({ inputSize: 2, hiddenSize: 3 });
-    const expected = reference.backward(reference.forward(x, { training: true }).tape!, { dhN: Tensor.zeros([1, 1, 3]).clone() });
-    const { tape } = m.forward(x, { training: true });
-    for (const p of m.parameters().values()) p.data.fill(0);
-    m.parametersChanged();
-    const got = m.backward(tape!, {});
-    expect(got.dInput.data).toEqual(expected.dInput.data);
+  test.each([
+    ['GRU', () => new GRU({ inputSize: 2, hiddenSize: 3, seed: 3 })],
+    // DropConnect builds this call's own masked weight_hh: the tape must keep that too.
+    ['LSTM with weightDropout', () => new LSTM({ inputSize: 2, hiddenSize: 3, weightDropout: 0.5, seed: 3 })],
+  ] as const)('a tape keeps the weights its forward used: %s', (_name, make) => {
+    // Backward after the parameters changed (and parametersChanged) must still differentiate the
+    // function its forward computed: with nonzero gradients, every result depends on the old weights.
+    const x = new Tensor(Float32Array.from({ length: 3 * 2 * 2 }, (_, i) => Math.sin(i + 1)), [3, 2, 2]);
+    const dOutput = new Tensor(Float32Array.from({ length: 3 * 2 * 3 }, (_, i) => Math.cos(i)), [3, 2, 3]);
+    const dhN = new Tensor(Float32Array.from({ length: 2 * 3 }, (_, i) => 0.5 - i / 6), [1, 2, 3]);
+    const step = (layer: LSTM | GRU, changeBeforeBackward?: Map<string, Tensor>) => {
+      const { tape } = layer.forward(x, { training: true });
+      if (changeBeforeBackward) layer.loadStateDict(changeBeforeBackward); // calls parametersChanged
+      const g = layer.backward(tape!, { dOutput, dhN });
+      return [g.dInput.data, g.dh0.data, ...[...layer.gradients().values()].map((t) => t.data)];
+    };
+    const newWeights = make().stateDict();
+    for (const t of newWeights.values()) t.data.forEach((v, i, a) => (a[i] = -0.7 * v + 0.05));
+    const expected = step(make());
+    const got = step(make(), newWeights);
+    const withNewWeights = make();
+    withNewWeights.loadStateDict(newWeights);
+    const other = step(withNewWeights);
+    // The old and the new weights give other gradients, so the comparison below can tell them apart.
+    expect(other[0]).not.toEqual(expected[0]);
+    got.forEach((values, i) => expect(Buffer.from(values.buffer).equals(Buffer.from(expected[i].buffer))).toBe(true));
   });
 
   test('padded steps give zero outputs and zero input gradients', () => {

@@ -1,8 +1,13 @@
 // The addon is reachable on its own (require('build/Release/cellscan.node')), so it checks every
-// argument again: wrong sizes and types are JS errors, never reads past a buffer or a crash.
+// argument again: wrong sizes and types are JS errors, never reads past a buffer or a crash. That
+// includes the seed's variant arguments (masks and zoneout probabilities), and masks holding values
+// no caller should send.
 import { nativeAddonPath } from '../src/backend/native';
 import { loadedBackends } from './helpers/backends';
 import { tinyLstmForwardArgs, tinyLstmSpec, tinyLstmWeights } from './helpers/tiny-lstm';
+import {
+  gruVariantArgumentCases, hostileMasks, lstmVariantArgumentCases, numberSpellingCases, tinyGruWeights,
+} from './helpers/variant-arguments';
 
 const hasNative = loadedBackends().includes('native');
 
@@ -13,6 +18,15 @@ function thrownName(fn: () => unknown): string {
     fn();
   } catch (e) {
     return (e as Error).name;
+  }
+  return 'nothing thrown';
+}
+
+function thrownMessage(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return (e as Error).message;
   }
   return 'nothing thrown';
 }
@@ -95,6 +109,63 @@ describeNative('native addon boundary', () => {
       /^Layer.backward grads: wHh must be a Float32Array of 64 elements, got Float32Array\(63\)$/,
     );
     expect(() => layer.backward(bwd({ grads: null }))).toThrow(/^Layer.backward: grads must be an object of Float32Arrays \(wIh, wHh, ...\), got null$/);
+  });
+
+  test.each([
+    ...lstmVariantArgumentCases.map((c) => ({ ...c, cell: 'lstm' })),
+    ...gruVariantArgumentCases.map((c) => ({ ...c, cell: 'gru' })),
+  ])('forward checks the variants\' arguments: $name', ({ cell, over, error, message }) => {
+    const layer = cell === 'lstm' ? new addon.Layer(spec, weights()) : new addon.Layer({ ...spec, cell }, tinyGruWeights());
+    const args = fwdArgs({ ...over, ...(cell === 'lstm' ? {} : { cN: undefined }), training: true });
+    expect(thrownName(() => layer.forward(args))).toBe(error);
+    expect(thrownMessage(() => layer.forward(args))).toBe(`Layer.forward: ${message}`);
+  });
+
+  test.each(numberSpellingCases)('a refused number is named as JavaScript writes it: $name', ({ over, error, message }) => {
+    const layer = new addon.Layer(spec, weights());
+    expect(thrownName(() => layer.forward(fwdArgs(over)))).toBe(error);
+    expect(thrownMessage(() => layer.forward(fwdArgs(over)))).toBe(`Layer.forward: ${message}`);
+  });
+
+  test('in-range variant arguments are accepted, 0 and 1 included', () => {
+    const layer = new addon.Layer(spec, weights());
+    for (const p of [0, -0, 1, 0.5]) {
+      expect(() => layer.forward(fwdArgs({ zoneoutHidden: p, zoneoutCell: p }))).not.toThrow();
+    }
+    const masks = { recurrentMask: new Float32Array(8).fill(2), zoneoutHiddenMask: new Uint8Array(40).fill(1), zoneoutCellMask: new Uint8Array(40) };
+    expect(() => layer.forward(fwdArgs({ ...masks, training: true }))).not.toThrow();
+    // null counts as absent, as for every optional argument.
+    expect(() => layer.forward(fwdArgs({ recurrentMask: null, zoneoutHiddenMask: null, zoneoutHidden: null }))).not.toThrow();
+  });
+
+  test('hostile masks never crash a forward or backward, sync or async, nor write past y', async () => {
+    const rnnWeights = () => ({ wIh: new Float32Array(12).fill(0.1), wHh: new Float32Array(16).fill(0.1), bIh: new Float32Array(4), bHh: new Float32Array(4) });
+    const cells = [
+      { cell: 'lstm', weights },
+      { cell: 'gru', weights: tinyGruWeights },
+      { cell: 'rnn_relu', weights: rnnWeights },
+    ];
+    for (const { cell, weights: w } of cells) {
+      const layer = new addon.Layer({ ...spec, cell }, w());
+      const lstm = cell === 'lstm';
+      for (const masks of hostileMasks()) {
+        const over: Record<string, unknown> = { ...masks };
+        if (!lstm) {
+          delete over.zoneoutCellMask;
+          over.cN = undefined;
+        }
+        for (const run of ['sync', 'async'] as const) {
+          // y has 8 sentinels past the 40 elements the call may write.
+          const args = fwdArgs({ ...over, training: true, y: new Float32Array(48).fill(7) });
+          const ws = run === 'sync' ? layer.forward(args) : await layer.forwardAsync(args);
+          expect(Array.from(args.y.subarray(40))).toEqual(new Array(8).fill(7));
+          const bwd = { workspace: ws, dY: new Float32Array(40).fill(0.5), dX: new Float32Array(30), dh0: new Float32Array(8), dc0: lstm ? new Float32Array(8) : undefined, grads: w() };
+          if (run === 'sync') layer.backward(bwd);
+          else await layer.backwardAsync(bwd);
+          expect(bwd.dX).toHaveLength(30);
+        }
+      }
+    }
   });
 
   test('methods called on a foreign receiver throw instead of crashing', () => {

@@ -1,5 +1,6 @@
 // The WebAssembly backend at its boundary. Its layers are reachable on their own (backends() and
-// createLayer are public), so they check every argument as the addon does; its memory is managed on
+// createLayer are public), so they check every argument as the addon does (the seed's variant
+// arguments included, with the addon's messages, and hostile masks never crash); its memory is managed on
 // this side (allocation, growth, release); and its kernels are held to account where things go wrong:
 // the edges of rows, the bytes just past each region, the activations' accuracy.
 import { spawnSync } from 'child_process';
@@ -10,6 +11,9 @@ import { WASM_MAX_BYTES, WasmHeap } from '../src/backend/wasm-heap';
 import { webAssembly } from '../src/backend/wasm-js-api';
 import { loadedBackends } from './helpers/backends';
 import { tinyLstmForwardArgs, tinyLstmSpec, tinyLstmWeights } from './helpers/tiny-lstm';
+import {
+  gruVariantArgumentCases, hostileMasks, lstmVariantArgumentCases, numberSpellingCases, tinyGruWeights,
+} from './helpers/variant-arguments';
 
 const root = path.resolve(__dirname, '..');
 const hasWasm = loadedBackends().includes('wasm');
@@ -146,6 +150,64 @@ describeWasm('wasm layer arguments', () => {
     for (const [fn, ctor, message] of cases) {
       expect(fn).toThrow(ctor);
       expect(fn).toThrow(message);
+    }
+  });
+
+  test.each([
+    ...lstmVariantArgumentCases.map((c) => ({ ...c, cell: 'lstm' })),
+    ...gruVariantArgumentCases.map((c) => ({ ...c, cell: 'gru' })),
+    ...numberSpellingCases.map((c) => ({ ...c, cell: 'lstm' })),
+  ])('forward checks the variants\' arguments: $name', ({ cell, over, error, message }) => {
+    const layer = cell === 'lstm' ? create(spec, weights()) : create({ ...spec, cell }, tinyGruWeights());
+    const args = fwdArgs({ ...over, ...(cell === 'lstm' ? {} : { cN: undefined }), training: true });
+    const inUse = kernels.heap.bytesInUse;
+    expect(() => forward(layer, args)).toThrow(error === 'TypeError' ? TypeError : RangeError);
+    expect(() => forward(layer, args)).toThrow(new Error(`WasmLayer.forward: ${message}`));
+    // Refused before anything is copied in: nothing written, nothing held.
+    expect(args.y.every((v) => v === 0)).toBe(true);
+    expect(kernels.heap.bytesInUse).toBe(inUse);
+  });
+
+  test('in-range variant arguments are accepted, 0 and 1 included', () => {
+    const layer = create(spec, weights());
+    for (const p of [0, -0, 1, 0.5]) expect(() => forward(layer, fwdArgs({ zoneoutHidden: p, zoneoutCell: p }))).not.toThrow();
+    const masks = { recurrentMask: new Float32Array(8).fill(2), zoneoutHiddenMask: new Uint8Array(40).fill(1), zoneoutCellMask: new Uint8Array(40) };
+    expect(() => forward(layer, fwdArgs({ ...masks, training: true }))).not.toThrow();
+    expect(() => forward(layer, fwdArgs({ recurrentMask: null, zoneoutHiddenMask: null, zoneoutHidden: null }))).not.toThrow();
+  });
+
+  test('hostile masks never crash a forward or backward, sync or async, and leak nothing', async () => {
+    const rnnWeights = () => ({ wIh: new Float32Array(12).fill(0.1), wHh: new Float32Array(16).fill(0.1), bIh: new Float32Array(4), bHh: new Float32Array(4) });
+    const cells = [
+      { cell: 'lstm', weights },
+      { cell: 'gru', weights: tinyGruWeights },
+      { cell: 'rnn_relu', weights: rnnWeights },
+    ];
+    for (const { cell, weights: w } of cells) {
+      const layer = create({ ...spec, cell }, w());
+      const lstm = cell === 'lstm';
+      // The first backward packs the layer's backward weights, which it keeps: measure after one.
+      const warmUp = fwdArgs({ training: true, ...(lstm ? {} : { cN: undefined }) });
+      layer.backward({ workspace: forward(layer, warmUp), dX: new Float32Array(30), dh0: new Float32Array(8), dc0: lstm ? new Float32Array(8) : undefined, grads: w() } as never);
+      const inUse = kernels.heap.bytesInUse;
+      for (const masks of hostileMasks()) {
+        const over: Record<string, unknown> = { ...masks };
+        if (!lstm) {
+          delete over.zoneoutCellMask;
+          over.cN = undefined;
+        }
+        for (const run of ['sync', 'async'] as const) {
+          // y has 8 sentinels past the 40 elements the call may write.
+          const args = fwdArgs({ ...over, training: true, y: new Float32Array(48).fill(7) });
+          const ws = run === 'sync' ? forward(layer, args) : await layer.forwardAsync(args as never);
+          expect(Array.from(args.y.subarray(40))).toEqual(new Array(8).fill(7));
+          const bwd = { workspace: ws, dY: new Float32Array(40).fill(0.5), dX: new Float32Array(30), dh0: new Float32Array(8), dc0: lstm ? new Float32Array(8) : undefined, grads: w() };
+          if (run === 'sync') layer.backward(bwd as never);
+          else await layer.backwardAsync(bwd as never);
+          expect(bwd.dX).toHaveLength(30);
+        }
+      }
+      expect(kernels.heap.bytesInUse).toBe(inUse);
     }
   });
 

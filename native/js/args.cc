@@ -33,11 +33,8 @@ std::string describe(const Napi::Value& v) {
   if (v.IsUndefined()) return "undefined";
   if (v.IsNull()) return "null";
   if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
-  if (v.IsNumber()) {
-    std::ostringstream s;
-    s << v.As<Napi::Number>().DoubleValue();
-    return s.str();
-  }
+  // As JavaScript writes the number (NaN, Infinity, every digit), like the TypeScript checks.
+  if (v.IsNumber()) return v.ToString().Utf8Value();
   if (v.IsString()) return "\"" + v.As<Napi::String>().Utf8Value() + "\"";
   if (v.IsTypedArray()) {
     Napi::TypedArray a = v.As<Napi::TypedArray>();
