@@ -7,7 +7,7 @@ import { at, copyFloats, loadLanes, multiplyFloats, rowAt, rowsAt, storeLanes, z
 import { LayerDesc } from './layer';
 import { scratchFloats, scratchSize } from './scratch';
 import {
-  addMaskedFloats, beginPreviousGradient, columnSums, copyOrZero, inputGradients, projectInputs, recurrentInput,
+  addRecurrentGradient, beginPreviousGradient, columnSums, copyOrZero, inputGradients, projectInputs, recurrentInput,
   recurrentInputs, stepGradient, writeOutputRows, zoneoutRows,
 } from './sequence';
 import { Workspace } from './workspace';
@@ -252,12 +252,7 @@ export function gruLayerBackward(dX: usize, dh0: usize, grads: usize, dY: usize,
         for (let j = 0; j < H; j += 4) gruCellBackwardRRbl(dGrow, dhb, g, hp, drh, j, H - j);
       }
     }
-    if (mask != 0) {
-      gemmPacked(B, dRecurrent, <usize>G, d.wHhB, dhRecurrent, <usize>H, false);
-      addMaskedFloats(dhBefore, dhRecurrent, mask, B * H);
-    } else {
-      gemmPacked(B, dRecurrent, <usize>G, d.wHhB, dhBefore, <usize>H, true);
-    }
+    addRecurrentGradient(dhBefore, dRecurrent, G, d.wHhB, dhRecurrent, mask, B, H);
     const dhNext = dh;
     dh = dhBefore;
     dhBefore = dhNext;

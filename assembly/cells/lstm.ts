@@ -7,7 +7,7 @@ import { at, copyFloats, loadLanes, rowAt, rowsAt, storeLanes, zeroFloats } from
 import { LayerDesc } from './layer';
 import { scratchFloats, scratchSize } from './scratch';
 import {
-  addMaskedFloats, beginPreviousGradient, columnSums, copyOrZero, finishZoneoutCell, inputGradients, projectInputs,
+  addRecurrentGradient, beginPreviousGradient, columnSums, copyOrZero, finishZoneoutCell, inputGradients, projectInputs,
   recurrentInput, recurrentInputs, stepGradient, writeOutputRows, zoneoutCellGradient, zoneoutRows,
 } from './sequence';
 import { Workspace } from './workspace';
@@ -212,12 +212,7 @@ export function lstmLayerBackward(dX: usize, dh0: usize, dc0: usize, grads: usiz
       }
     }
     if (ws.zonesCell) finishZoneoutCell(dcBefore, dc, ws.zoneoutCellMask, ws.zoneoutCell, ws, t, H);
-    if (recurrentMask != 0) {
-      gemmPacked(B, dGt, <usize>G, d.wHhB, dhRecurrent, <usize>hout, false);
-      addMaskedFloats(dhBefore, dhRecurrent, recurrentMask, B * hout);
-    } else {
-      gemmPacked(B, dGt, <usize>G, d.wHhB, dhBefore, <usize>hout, true);
-    }
+    addRecurrentGradient(dhBefore, dGt, G, d.wHhB, dhRecurrent, recurrentMask, B, hout);
     const dhNext = dh;
     dh = dhBefore;
     dhBefore = dhNext;

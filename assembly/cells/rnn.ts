@@ -5,7 +5,7 @@ import { at, copyFloats, loadLanes, rowAt, rowsAt, storeLanes, zeroFloats } from
 import { CELL_RNN_RELU, LayerDesc } from './layer';
 import { scratchFloats, scratchSize } from './scratch';
 import {
-  addMaskedFloats, beginPreviousGradient, columnSums, copyOrZero, inputGradients, projectInputs, recurrentInput,
+  addRecurrentGradient, beginPreviousGradient, columnSums, copyOrZero, inputGradients, projectInputs, recurrentInput,
   recurrentInputs, stepGradient, writeOutputRows, zoneoutRows,
 } from './sequence';
 import { Workspace } from './workspace';
@@ -102,12 +102,7 @@ export function rnnLayerBackward(dX: usize, dh0: usize, grads: usize, dY: usize,
       const hRow = rowAt(hNew, b, H);
       for (let j = 0; j < H; j += 4) rnnCellBackward(dGrow, dhRow, hRow, useRelu, j, H - j);
     }
-    if (mask != 0) {
-      gemmPacked(B, dGt, <usize>H, d.wHhB, dhRecurrent, <usize>H, false);
-      addMaskedFloats(dhBefore, dhRecurrent, mask, B * H);
-    } else {
-      gemmPacked(B, dGt, <usize>H, d.wHhB, dhBefore, <usize>H, true);
-    }
+    addRecurrentGradient(dhBefore, dGt, H, d.wHhB, dhRecurrent, mask, B, H);
     const dhNext = dh;
     dh = dhBefore;
     dhBefore = dhNext;

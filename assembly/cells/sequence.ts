@@ -1,6 +1,6 @@
 // Steps every cell shares: the input projection before the time loop, states in and out of the
 // workspace slots, outputs of a step, and the products deferred until after the backward time loop.
-import { gemmPacked, gemmTransA } from '../gemm/gemm';
+import { PackedMatrix, gemmPacked, gemmTransA } from '../gemm/gemm';
 import { addFloats, at, copyFloats, multiplyFloats, rowAt, rowsAt, zeroFloats } from '../lanes';
 import { LayerDesc } from './layer';
 import { Workspace } from './workspace';
@@ -153,10 +153,18 @@ export function finishZoneoutCell(dcPrev: usize, dc: usize, mask: usize, p: f32,
   }
 }
 
-// dst[count] += mask ⊙ src: recurrent dropout's share of the gradient on the previous state.
-export function addMaskedFloats(dst: usize, src: usize, mask: usize, count: i32): void {
-  for (let i = 0; i < count; i++) {
-    store<f32>(at(dst, i), load<f32>(at(dst, i)) + load<f32>(at(mask, i)) * load<f32>(at(src, i)));
+// The recurrent product's share of the gradient on the state before a step: dhBefore [B, n] +=
+// dG · W (dG rows ldG apart), or with recurrent dropout (the product saw mask ⊙ h) += mask ⊙ (dG · W),
+// the product first landing in `product` [B, n].
+export function addRecurrentGradient(dhBefore: usize, dG: usize, ldG: i32, w: PackedMatrix, product: usize, mask: usize,
+  B: i32, n: i32): void {
+  if (mask == 0) {
+    gemmPacked(B, dG, <usize>ldG, w, dhBefore, <usize>n, true);
+    return;
+  }
+  gemmPacked(B, dG, <usize>ldG, w, product, <usize>n, false);
+  for (let i = 0; i < B * n; i++) {
+    store<f32>(at(dhBefore, i), load<f32>(at(dhBefore, i)) + load<f32>(at(mask, i)) * load<f32>(at(product, i)));
   }
 }
 

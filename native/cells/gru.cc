@@ -138,7 +138,7 @@ void gruLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
   AlignedBuffer dhA(static_cast<size_t>(B) * H), dhB(static_cast<size_t>(B) * H);
   copyOrZero(dhA.data(), io.dhN, static_cast<long>(B) * H);
   const float* mask = ws.recurrentMaskOrNull();
-  AlignedBuffer dhRecurrent(mask ? static_cast<size_t>(B) * H : 0);  // dh's recurrent part, before the mask
+  RecurrentGradient recurrentGradient(mask, B, H);
 
   // Step i from the end (the gradients arriving at it are in A when i is even) in phases, each
   // over units u of rows r: the cell's gradients (linear before reset: every gate; otherwise z and
@@ -167,10 +167,7 @@ void gruLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
     const Range aRows{0, r.end - r.begin};
     const long r0 = r.begin;
     if (phase == phasesPerStep - 1) {
-      const GroupOutput toDh = mask ? GroupOutput{dhRecurrent.data() + r0 * H, H, false}
-                                    : GroupOutput{dhBefore + r0 * H, H, true};
-      gemmGroupColumnsPacked(r.end - r.begin, a, bw.wHh, aRows, u.begin, u.end, &toDh);
-      if (mask) addMaskedRows(dhBefore, dhRecurrent.data(), mask, H, u, r);
+      recurrentGradient.add(dhBefore, a, bw.wHh, r, u);
       return;
     }
     if (phase == 0) {

@@ -122,10 +122,9 @@ void lstmLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& l
   const Zoneout& zh = ws.zoneoutH;
   const Zoneout& zc = ws.zoneoutC;
   const float* recurrentMask = ws.recurrentMaskOrNull();
-  // Cell zoneout: the share of dc that reaches the cell's own new state. Recurrent dropout: the
-  // recurrent product's gradient before the mask scales it.
+  // Cell zoneout: the share of dc that reaches the cell's own new state.
   AlignedBuffer dcCand(zc.on() ? static_cast<size_t>(B) * H : 0);
-  AlignedBuffer dhRecurrent(recurrentMask ? static_cast<size_t>(B) * hout : 0);
+  RecurrentGradient recurrentGradient(recurrentMask, B, hout);
   copyOrZero(dhA.data(), io.dhN, static_cast<long>(B) * hout);
   copyOrZero(dcA.data(), io.dcN, static_cast<long>(B) * H);
   if (peep) std::fill(io.grads.wPeep, io.grads.wPeep + 3 * H, 0.0f);
@@ -153,10 +152,7 @@ void lstmLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& l
     const Range aRows{0, r.end - r.begin};
     const Range u = share.units;
     if (phase == phasesPerStep - 1) {
-      const GroupOutput toDh = recurrentMask ? GroupOutput{dhRecurrent.data() + r0 * hout, hout, false}
-                                             : GroupOutput{dhBefore + r0 * hout, hout, true};
-      gemmGroupColumnsPacked(r.end - r.begin, a, bw.wHh, aRows, share.outs.begin, share.outs.end, &toDh);
-      if (recurrentMask) addMaskedRows(dhBefore, dhRecurrent.data(), recurrentMask, hout, share.outs, r);
+      recurrentGradient.add(dhBefore, a, bw.wHh, r, share.outs);
       return;
     }
     float* dht = dhtAt(t);

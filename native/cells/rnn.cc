@@ -68,7 +68,7 @@ void rnnLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
   copyOrZero(dhA.data(), io.dhN, static_cast<long>(B) * H);
   const Zoneout& zh = ws.zoneoutH;
   const float* mask = ws.recurrentMaskOrNull();
-  AlignedBuffer dhRecurrent(mask ? static_cast<size_t>(B) * H : 0);  // dh's recurrent part, before the mask
+  RecurrentGradient recurrentGradient(mask, B, H);
 
   // Step i from the end (the gradients arriving at it are in A when i is even) in two phases over
   // units u of rows r: the gradient on the pre-activations, with dhBefore started (carried on padded
@@ -84,11 +84,7 @@ void rnnLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
     const float* dh = (i % 2 == 0 ? dhA : dhB).data();
     float* dhBefore = (i % 2 == 0 ? dhB : dhA).data();
     if (phase == 1) {
-      const long r0 = r.begin;
-      const GroupOutput toDh = mask ? GroupOutput{dhRecurrent.data() + r0 * H, H, false}
-                                    : GroupOutput{dhBefore + r0 * H, H, true};
-      gemmGroupColumnsPacked(r.end - r.begin, dGPacked, bw.wHh, {0, r.end - r.begin}, u.begin, u.end, &toDh);
-      if (mask) addMaskedRows(dhBefore, dhRecurrent.data(), mask, H, u, r);
+      recurrentGradient.add(dhBefore, dGPacked, bw.wHh, r, u);
       return;
     }
     // The cell's own new state, whose value gives act'.

@@ -215,10 +215,15 @@ void finishZoneoutCell(float* dcPrev, const float* dc, const Zoneout& z, const S
   }
 }
 
-void addMaskedRows(float* dst, const float* src, const float* mask, int n, Range c, Range rows) {
-  for (int b = rows.begin; b < rows.end; b++) {
-    const long r = static_cast<long>(b) * n;
-    for (int j = c.begin; j < c.end; j++) dst[r + j] += mask[r + j] * src[r + j];
+void RecurrentGradient::add(float* dhBefore, const float* packed, const PackedMatrix& w, Range r, Range c) {
+  const long r0 = r.begin;
+  const int count = r.end - r.begin;
+  const GroupOutput out = mask_ ? GroupOutput{product_.data() + r0 * n_, n_, false} : GroupOutput{dhBefore + r0 * n_, n_, true};
+  gemmGroupColumnsPacked(count, packed, w, {0, count}, c.begin, c.end, &out);
+  if (!mask_) return;
+  for (int b = r.begin; b < r.end; b++) {
+    const long row = static_cast<long>(b) * n_;
+    for (int j = c.begin; j < c.end; j++) dhBefore[row + j] += mask_[row + j] * product_.data()[row + j];
   }
 }
 

@@ -243,8 +243,19 @@ void zoneoutCellGradient(float* dCand, const float* dc, const Zoneout& z, const 
 void finishZoneoutCell(float* dcPrev, const float* dc, const Zoneout& z, const SequenceIndex& seq, int t, int n,
                        Range c, Range rows);
 
-// dst += mask ⊙ src over rows x columns c ([B, n] each): recurrent dropout's share of dh.
-void addMaskedRows(float* dst, const float* src, const float* mask, int n, Range c, Range rows);
+// The recurrent product's share of the gradient on the state before a step: dhBefore += dG · W, or
+// with recurrent dropout (the product saw mask ⊙ h) dhBefore += mask ⊙ (dG · W). [B, n] each.
+class RecurrentGradient {
+ public:
+  RecurrentGradient(const float* mask, int B, int n) : mask_(mask), n_(n), product_(mask ? static_cast<size_t>(B) * n : 0) {}
+  // Rows r (those `packed` holds, from r.begin), output columns c.
+  void add(float* dhBefore, const float* packed, const PackedMatrix& w, Range r, Range c);
+
+ private:
+  const float* mask_;
+  int n_;
+  AlignedBuffer product_;  // dG · W before the mask scales it
+};
 
 // The states that entered every step's recurrent product, in time order: the workspace's own slots,
 // or with recurrent dropout mask ⊙ them in `store`. For the weight gradient after the loop.

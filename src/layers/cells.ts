@@ -7,6 +7,7 @@ import { rangeError, shapeText, shown, typeError } from '../errors';
 import { Rng } from '../random';
 import { Tensor, numel } from '../tensor';
 import { uninitializedFloat32 } from '../uninitialized';
+import { checkOptionKeys } from './arguments';
 import { Module } from './module';
 import { type CellClass, type CellConfig, type CellOptions, type GRUCellOptions, type RNNCellOptions, readCellOptions } from './options';
 import { Tape } from './tape';
@@ -60,17 +61,6 @@ const fields: [name: string, field: keyof LayerParams][] = [
   ['bias_ih', 'bIh'],
   ['bias_hh', 'bHh'],
 ];
-
-function checkKeys(where: string, arg: string, o: unknown, keys: string[]): Record<string, unknown> {
-  if (o === undefined) return {};
-  if (o === null || typeof o !== 'object' || Array.isArray(o) || o instanceof Tensor) {
-    throw typeError(where, arg, `an object with some of ${keys.join(', ')}`, o);
-  }
-  for (const key of Object.keys(o)) {
-    if (!keys.includes(key)) throw new TypeError(`${where}: unknown ${arg} key ${JSON.stringify(key)}; expected ${keys.join(', ')}`);
-  }
-  return o as Record<string, unknown>;
-}
 
 function checkState(where: string, arg: string, t: unknown, B: number, H: number): Float32Array {
   const expected = `a float32 Tensor [B, hiddenSize] = [${B}, ${H}]`;
@@ -166,7 +156,7 @@ export abstract class RecurrentCell extends Module {
 
   private planForward(where: string, input: Tensor, options: CellForwardOptions | undefined): CellCall {
     const c = this.config;
-    const o = checkKeys(where, 'options', options, forwardKeys);
+    const o = checkOptionKeys(where, 'options', options, forwardKeys);
     if (!(input instanceof Tensor) || input.dtype !== 'float32') {
       throw typeError(where, 'input', 'a float32 Tensor [B, inputSize]', input);
     }
@@ -227,7 +217,7 @@ export abstract class RecurrentCell extends Module {
 
   private planBackward(where: string, tape: Tape, grads: CellBackwardGradients): { tape: CellTape; args: BackwardArgs; result: CellBackwardResult } {
     const t = Tape.check(where, tape, this, this.className, CellTape);
-    const g = checkKeys(where, 'gradients', grads, backwardKeys);
+    const g = checkOptionKeys(where, 'gradients', grads, backwardKeys);
     const { B } = t;
     const H = this.config.hiddenSize;
     const dh = g.dh === undefined ? undefined : checkState(where, 'dh', g.dh, B, H);

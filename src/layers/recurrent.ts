@@ -6,6 +6,7 @@ import { rangeError, shapeText, shown, typeError } from '../errors';
 import { Rng } from '../random';
 import { Tensor, numel } from '../tensor';
 import { uninitializedFloat32 } from '../uninitialized';
+import { checkOptionKeys } from './arguments';
 import { swapLeadingAxes } from './layout';
 import { Module } from './module';
 import { readRecurrentOptions, type RecurrentConfig } from './options';
@@ -78,17 +79,6 @@ interface BackwardPlan {
   dY?: Float32Array; // time-major
   dhN?: Float32Array;
   dcN?: Float32Array;
-}
-
-function checkOptionKeys(where: string, arg: string, o: unknown, keys: string[]): Record<string, unknown> {
-  if (o === undefined) return {};
-  if (o === null || typeof o !== 'object' || Array.isArray(o) || o instanceof Tensor) {
-    throw typeError(where, arg, `an object with some of ${keys.join(', ')}`, o);
-  }
-  for (const key of Object.keys(o)) {
-    if (!keys.includes(key)) throw new TypeError(`${where}: unknown ${arg} key ${JSON.stringify(key)}; expected ${keys.join(', ')}`);
-  }
-  return o as Record<string, unknown>;
 }
 
 function checkTensor(where: string, arg: string, t: unknown, shape: number[]): Float32Array {
