@@ -1,15 +1,30 @@
 #!/usr/bin/env node
-// cellscan's command line: demo (what `npm start` runs), train and sample a character model,
-// info about the backends, and the benchmark suite.
+// cellscan's command line: demo (what `npm start` runs), train and sample a character model (with
+// the layers' regularization and a held-out split), the corpus to train it on, plots of training
+// logs, info about the backends, and the benchmark suite.
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { parseArgs } from 'util';
-import { MultiBar, Presets } from 'cli-progress';
+import { Presets, SingleBar } from 'cli-progress';
 import { backends, currentBackend, setNumThreads, useBackend } from './backend/select';
 import { type Cell } from './demo/adding';
-import { CharModel, loadCheckpoint, saveCheckpoint, trainStep, vocabularyOf } from './demo/charlm';
+import {
+  bestValid,
+  CharModel,
+  type CharModelConfig,
+  type CurvePoint,
+  describeRegularization,
+  loadCheckpoint,
+  saveCheckpoint,
+  type TrainSettings,
+  trainStep,
+  vocabularyOf,
+} from './demo/charlm';
+import { generateCorpus } from './demo/corpus';
 import { runDemo } from './demo/demo-command';
+import { lossCurvesSvg } from './demo/loss-curves-svg';
+import { comparisonTable, formatSeconds, makeTrainLog, parseTrainLog } from './demo/train-log';
 import { Rng } from './random';
 import { Adam } from './train/optimizers';
 
@@ -21,8 +36,19 @@ const USAGE = `cellscan <command> [options]
   train    a character-level language model on a text file
            --text FILE (required)  --model model.safetensors  --cell lstm|gru  --hidden 256  --layers 2
            --embed 64  --seq 64  --batch 32  --steps 2000  --lr 0.002  --every 200  --resume  --seed 1
+           regularization of the recurrent layers (all off by default):
+           --residual  --zoneout P (or H,C: hidden, cell)  --recurrent-dropout P  --weight-dropout P
+           --dropout P (between layers, below 1)
+           --valid F  the last F of the text's characters are held out of training (default 0.1,
+                      0: none); their loss in evaluation mode is printed at every checkpoint and
+                      at the end, and kept in the checkpoint with the curve
+           --log FILE.json  writes the run's settings and learning curve (for \`cellscan plot\`)
   sample   generate text from a checkpoint
            --model FILE (required)  --length 300  --prime TEXT  --temperature 0.8  --seed 1
+  corpus   writes generated English-like text to train on (deterministic for a seed)
+           --out FILE (required)  --chars 200000  --seed 1
+  plot     a table and an SVG of held-out loss curves from training logs
+           LOG.json...  --out curves.svg  --labels NAME,NAME  --title TEXT
   info     backends, CPU features, threads
   bench    the benchmark suite (options as \`npm run bench\`)
 
@@ -38,6 +64,33 @@ function number(values: Record<string, unknown>, key: string, fallback: number, 
     throw new UsageError(`--${key} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
   }
   return n;
+}
+
+/** A probability: in [0, 1], or [0, 1) when `below1`. */
+function probability(values: Record<string, unknown>, key: string, below1 = false): number | undefined {
+  const v = values[key];
+  if (v === undefined) return undefined;
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  if (!(n >= 0 && (below1 ? n < 1 : n <= 1))) {
+    throw new UsageError(`--${key} must be a number in [0, ${below1 ? '1)' : '1]'}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+/** --zoneout P or H,C: a number, or { hidden, cell } when the two differ. */
+function zoneoutFlag(values: Record<string, unknown>, cell: 'lstm' | 'gru'): CharModelConfig['zoneout'] {
+  const v = values.zoneout;
+  if (v === undefined) return undefined;
+  const parts = String(v).split(',');
+  const ns = parts.map((p) => (p.trim() === '' ? NaN : Number(p)));
+  if (parts.length > 2 || !ns.every((n) => n >= 0 && n <= 1)) {
+    throw new UsageError(`--zoneout must be a number in [0, 1] or two, H,C (hidden, cell), got ${JSON.stringify(v)}`);
+  }
+  const [hidden, c = hidden] = ns;
+  if (c === hidden) return hidden;
+  if (cell === 'gru' && c === 0) return hidden;
+  if (cell === 'gru') throw new UsageError(`--zoneout H,C needs --cell lstm (a GRU has no cell state), got ${JSON.stringify(v)} with --cell gru`);
+  return { hidden, cell: c };
 }
 
 function commonSetup(values: Record<string, unknown>): void {
@@ -84,7 +137,28 @@ function demo(args: string[]): void {
   });
 }
 
-function train(args: string[]): void {
+/** The regularization flags given on the command line (absent ones left out). */
+function regularizationFlags(values: Record<string, unknown>, cell: 'lstm' | 'gru'): Partial<CharModelConfig> {
+  const given: Partial<CharModelConfig> = {
+    residual: values.residual as boolean | undefined,
+    zoneout: zoneoutFlag(values, cell),
+    recurrentDropout: probability(values, 'recurrent-dropout'),
+    weightDropout: probability(values, 'weight-dropout'),
+    dropout: probability(values, 'dropout', true),
+  };
+  for (const key of Object.keys(given) as (keyof CharModelConfig)[]) if (given[key] === undefined) delete given[key];
+  return given;
+}
+
+const flagOf: Record<string, string> = {
+  residual: '--residual',
+  zoneout: '--zoneout',
+  recurrentDropout: '--recurrent-dropout',
+  weightDropout: '--weight-dropout',
+  dropout: '--dropout',
+};
+
+async function train(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
@@ -102,63 +176,148 @@ function train(args: string[]): void {
       every: { type: 'string' },
       seed: { type: 'string' },
       resume: { type: 'boolean' },
+      residual: { type: 'boolean' },
+      zoneout: { type: 'string' },
+      'recurrent-dropout': { type: 'string' },
+      'weight-dropout': { type: 'string' },
+      dropout: { type: 'string' },
+      valid: { type: 'string' },
+      log: { type: 'string' },
     },
   });
   commonSetup(values);
   if (!values.text) throw new UsageError('train needs --text FILE');
-  const text = fs.readFileSync(values.text, 'utf8');
-  const seq = number(values, 'seq', 64);
-  const batch = number(values, 'batch', 32);
+  const cellFlag = (values.cell ?? 'lstm').toLowerCase();
+  if (cellFlag !== 'lstm' && cellFlag !== 'gru') throw new UsageError(`--cell must be lstm or gru, got ${JSON.stringify(values.cell)}`);
   const steps = number(values, 'steps', 2000);
   const every = number(values, 'every', 200);
   const seed = number(values, 'seed', 1);
   const out = values.model ?? 'model.safetensors';
-  if ([...text].length < seq + 2) throw new UsageError(`--text must hold more than --seq + 1 = ${seq + 1} characters`);
+  const text = fs.readFileSync(values.text, 'utf8');
 
   let model: CharModel;
   let optimizer: Adam;
   let step = 0;
+  let curve: CurvePoint[] = [];
+  let stored: TrainSettings | undefined;
   let lr = number(values, 'lr', 2e-3, false);
   if (values.resume) {
     if (!fs.existsSync(out)) throw new UsageError(`--resume: ${out} does not exist`);
-    const c = loadCheckpoint(fs.readFileSync(out), values.lr === undefined ? undefined : lr);
+    // The resumed steps draw their masks from a stream of their own (seeded by --seed and the
+    // checkpoint's step), not the first steps' masks again.
+    const c = loadCheckpoint(fs.readFileSync(out), values.lr === undefined ? undefined : lr, seed);
     ({ model, optimizer, step, lr } = c);
+    curve = c.curve ?? [];
+    stored = c.settings;
+    // The model is the checkpoint's: a regularization flag may repeat it, not change it.
+    const given = regularizationFlags(values, model.config.cell);
+    for (const [key, v] of Object.entries(given)) {
+      const had = model.config[key as keyof CharModelConfig];
+      if (JSON.stringify(v) !== JSON.stringify(had)) {
+        throw new UsageError(`${flagOf[key]}: --resume continues the checkpoint's model, which has ${key} ${JSON.stringify(had)}; got ${JSON.stringify(v)}`);
+      }
+    }
     console.log(`resumed ${out} at step ${step}`);
   } else {
-    const cell = (values.cell ?? 'lstm').toLowerCase();
-    if (cell !== 'lstm' && cell !== 'gru') throw new UsageError(`--cell must be lstm or gru, got ${JSON.stringify(values.cell)}`);
     model = new CharModel(
       {
-        cell,
+        cell: cellFlag,
         vocab: vocabularyOf(text),
         embed: number(values, 'embed', 64),
         hidden: number(values, 'hidden', 256),
         layers: number(values, 'layers', 2),
+        ...regularizationFlags(values, cellFlag),
       },
       seed,
     );
     optimizer = new Adam(model.modules, { lr });
   }
+  // A resumed run keeps its window, batch and held-out split unless told otherwise.
+  const seq = number(values, 'seq', stored?.seq ?? 64);
+  const batch = number(values, 'batch', stored?.batch ?? 32);
+  const validFraction = values.valid === undefined ? (stored?.valid ?? 0.1) : probability(values, 'valid', true)!;
+  const settings: TrainSettings = { seq, batch, valid: validFraction };
+
+  // The held-out split: the last `validFraction` of the characters, never trained on.
   const ids = model.encode(text);
+  const nValid = Math.floor(ids.length * validFraction);
+  const trainIds = ids.subarray(0, ids.length - nValid);
+  const validIds = ids.subarray(ids.length - nValid);
+  if (validFraction > 0 && nValid < 2) {
+    throw new UsageError(`--valid ${validFraction} must hold out at least 2 characters, got ${nValid} of the text's ${ids.length}`);
+  }
+  if (trainIds.length < seq + 2) {
+    throw new UsageError(`--text must hold more than --seq + 1 = ${seq + 1} characters for training, got ${trainIds.length}` +
+      (nValid > 0 ? ` (after holding out ${nValid} with --valid ${validFraction})` : ''));
+  }
+  console.log(
+    `${model.config.cell.toUpperCase()} ${model.config.layers}x${model.config.hidden}, ${describeRegularization(model.config)}; ` +
+      `${trainIds.length} characters to train on, ${nValid} held out; ${currentBackend()} backend`,
+  );
+
   const rng = new Rng(seed + step);
-  const bars = new MultiBar(
-    { format: ' {bar} {value}/{total} steps | loss {loss} | {rate} chars/s', hideCursor: true, noTTYOutput: true, notTTYSchedule: 10000 },
+  const tty = process.stderr.isTTY === true;
+  const bar = new SingleBar(
+    { format: ' {bar} {value}/{total} steps | loss {loss} | {rate} chars/s', hideCursor: true, noTTYOutput: false },
     Presets.shades_classic,
   );
-  const bar = bars.create(steps, step, { loss: '-', rate: '-' });
+  if (tty) bar.start(steps, step, { loss: '-', rate: '-' });
+  const say = (line: string) => {
+    if (tty) process.stderr.write('\r\x1b[K');
+    console.log(line);
+    if (tty) bar.render();
+  };
   const started = Date.now();
+  const secondsBefore = curve.length > 0 ? curve[curve.length - 1].seconds : 0;
   const first = step;
   let smoothed: number | undefined;
+  let sum = 0;
+  let count = 0;
+  const writeLog = () => {
+    if (!values.log) return;
+    const log = makeTrainLog({
+      text: values.text!,
+      config: model.config,
+      settings: { ...settings, lr, seed, every, steps },
+      backend: currentBackend(),
+      curve,
+    });
+    fs.writeFileSync(values.log, JSON.stringify(log, null, 1) + '\n');
+  };
   while (step < steps) {
-    const loss = trainStep(model, optimizer, ids, seq, batch, 5, rng);
+    // A turn of the event loop per step: the layers that each optimizer step replaces are freed by
+    // finalizers, which run only there (a loop that never yields grows by the weights' packed size
+    // every step: ~11 MB for an LSTM 2x256).
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const loss = trainStep(model, optimizer, trainIds, seq, batch, 5, rng);
     step++;
+    sum += loss;
+    count++;
     smoothed = smoothed === undefined ? loss : 0.95 * smoothed + 0.05 * loss;
     const rate = (((step - first) * seq * batch) / ((Date.now() - started) / 1000)).toFixed(0);
-    bar.update(step, { loss: smoothed.toFixed(3), rate });
-    if (step % every === 0 || step === steps) fs.writeFileSync(out, saveCheckpoint({ model, optimizer, step }, lr));
+    if (tty) bar.update(step, { loss: smoothed.toFixed(3), rate });
+    if (step % every === 0 || step === steps) {
+      const validLoss = nValid > 0 ? model.evaluate(validIds, seq) : null;
+      const point = { step, trainLoss: sum / count, validLoss, seconds: secondsBefore + (Date.now() - started) / 1000 };
+      curve.push(point);
+      sum = count = 0;
+      const best = bestValid(curve);
+      say(
+        `step ${step}: train loss ${point.trainLoss.toFixed(3)}` +
+          (validLoss === null ? '' : `, valid loss ${validLoss.toFixed(3)} (best ${best!.validLoss.toFixed(3)} at step ${best!.step})`) +
+          `, ${formatSeconds(point.seconds)}`,
+      );
+      fs.writeFileSync(out, saveCheckpoint({ model, optimizer, step, curve, settings }, lr));
+      writeLog();
+    }
   }
-  bars.stop();
-  console.log(`saved ${path.resolve(out)} (step ${step}, loss ${smoothed?.toFixed(3)}, backend ${currentBackend()})`);
+  if (tty) bar.stop();
+  writeLog();
+  const best = bestValid(curve);
+  if (step === first) console.log(`nothing to train: the checkpoint is at step ${step}, --steps ${steps}`);
+  else console.log(`saved ${path.resolve(out)} (step ${step}, loss ${smoothed?.toFixed(3)}, backend ${currentBackend()})`);
+  if (best) console.log(`best valid loss ${best.validLoss.toFixed(3)} at step ${best.step}`);
+  if (values.log) console.log(`log written to ${path.resolve(values.log)}`);
 }
 
 function sample(args: string[]): void {
@@ -182,6 +341,44 @@ function sample(args: string[]): void {
   process.stdout.write(prime + text + '\n');
 }
 
+function corpus(args: string[]): void {
+  const { values } = parseArgs({
+    args,
+    options: { ...common, out: { type: 'string' }, chars: { type: 'string' }, seed: { type: 'string' } },
+  });
+  if (!values.out) throw new UsageError('corpus needs --out FILE');
+  const chars = number(values, 'chars', 200000);
+  const text = generateCorpus(chars, number(values, 'seed', 1));
+  fs.mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true });
+  fs.writeFileSync(values.out, text);
+  const words = text.split(/[^A-Za-z]+/).filter(Boolean);
+  console.log(`wrote ${chars} characters (${text.split('\n').length - 1} paragraphs, ${new Set(words).size} distinct words) to ${path.resolve(values.out)}`);
+}
+
+function plot(args: string[]): void {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...common, out: { type: 'string' }, labels: { type: 'string' }, title: { type: 'string' } },
+  });
+  if (positionals.length === 0) throw new UsageError('plot needs one or more training logs (LOG.json, from `cellscan train --log`)');
+  const labels = values.labels?.split(',') ?? positionals.map((f) => path.basename(f).replace(/\.json$/i, ''));
+  if (labels.length !== positionals.length) {
+    throw new UsageError(`--labels must name each of the ${positionals.length} logs, got ${labels.length} (${JSON.stringify(values.labels)})`);
+  }
+  const runs = positionals.map((file, i) => {
+    if (!fs.existsSync(file)) throw new UsageError(`plot: ${file} does not exist`);
+    return { label: labels[i], log: parseTrainLog(fs.readFileSync(file, 'utf8'), file) };
+  });
+  console.log(comparisonTable(runs));
+  const out = values.out ?? 'curves.svg';
+  const c = runs[0].log.config;
+  const title = values.title ?? `Held-out loss, ${c.cell.toUpperCase()} ${c.layers}x${c.hidden} on ${path.basename(runs[0].log.text)}`;
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  fs.writeFileSync(out, lossCurvesSvg(runs.map((r) => ({ label: r.label, curve: r.log.curve })), title));
+  console.log(`curves written to ${path.resolve(out)}`);
+}
+
 function info(args: string[]): void {
   const { values } = parseArgs({ args, options: common });
   commonSetup(values);
@@ -198,7 +395,7 @@ function bench(args: string[]): number {
   return spawnSync(process.execPath, [runner, ...args], { stdio: 'inherit' }).status ?? 1;
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (rest.includes('--help') || rest.includes('-h') || command === undefined || command === 'help') {
     console.log(USAGE);
@@ -209,10 +406,16 @@ function main(argv: string[]): number {
       demo(rest);
       return 0;
     case 'train':
-      train(rest);
+      await train(rest);
       return 0;
     case 'sample':
       sample(rest);
+      return 0;
+    case 'corpus':
+      corpus(rest);
+      return 0;
+    case 'plot':
+      plot(rest);
       return 0;
     case 'info':
       info(rest);
@@ -224,15 +427,18 @@ function main(argv: string[]): number {
   }
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (e) {
-  const err = e as Error;
-  // Usage mistakes and the library's own argument errors are the user's to fix: say so briefly.
-  if (err instanceof UsageError || err instanceof TypeError || err instanceof RangeError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-    console.error(`cellscan: ${err.message}\n\n${USAGE}`);
-    process.exitCode = 2;
-  } else {
-    throw err;
-  }
-}
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    const err = e as Error;
+    // Usage mistakes and the library's own argument errors are the user's to fix: say so briefly.
+    if (err instanceof UsageError || err instanceof TypeError || err instanceof RangeError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`cellscan: ${err.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+    } else {
+      throw err;
+    }
+  },
+);
