@@ -25,7 +25,7 @@ export class Rng {
 
   /** Uniform 32-bit unsigned integer. */
   nextUint32(): number {
-    const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;
+    const result = times(rotl(times(this.b, 5), 7), 9) >>> 0;
     const t = this.b << 9;
     this.c ^= this.a;
     this.d ^= this.b;
@@ -70,7 +70,7 @@ export class Rng {
     // The generator's step on locals: through nextUint32 (state in fields) this loop ran 3x slower.
     let { a, b, c, d } = this;
     for (let i = 0; i < n; i += 2) {
-      const bits = Math.imul(rotl(Math.imul(b, 5), 7), 9);
+      const bits = times(rotl(times(b, 5), 7), 9);
       const t = b << 9;
       c ^= a;
       d ^= b;
@@ -96,6 +96,13 @@ export class Rng {
     const span = hi - lo;
     for (let i = 0; i < out.length; i++) out[i] = lo + span * this.nextFloat();
   }
+}
+
+// x · k mod 2³² as an int32, for a small constant k: the product of a 32-bit integer and k < 2²¹
+// is exact in a double, so |0 keeps its low bits as Math.imul would. Math.imul itself, called from a
+// vm context (as under jest), ran 20x slower than this.
+function times(x: number, k: number): number {
+  return (x * k) | 0;
 }
 
 function rotl(x: number, k: number): number {

@@ -297,16 +297,17 @@ struct BackwardJob {
 
 struct BackwardArgs {
   WorkspaceWrap* ws = nullptr;
+  std::shared_ptr<const Layer> layer;  // the workspace's: alive even once its wrapper released it
   Span<float> dY, dhN, dcN, dX, dh0, dc0;
   long dYStride = 0;
   ParamSpans grads;
   Napi::Object gradsObject;
 };
 
-BackwardArgs readBackwardArgs(const Napi::CallbackInfo& info, const std::shared_ptr<const Layer>& layer,
+// `self`: the layer of the wrapper called (possibly released), which the workspace must come from.
+BackwardArgs readBackwardArgs(const Napi::CallbackInfo& info, const std::weak_ptr<const Layer>& self,
                               const char* where) {
   Napi::Env env = info.Env();
-  const LayerSpec& s = layer->spec();
   Napi::Object o = requireObject(info, 0, where, "arguments");
   BackwardArgs a;
   Napi::Value wsValue = o.Get("workspace");
@@ -314,10 +315,12 @@ BackwardArgs readBackwardArgs(const Napi::CallbackInfo& info, const std::shared_
   if (a.ws == nullptr) {
     throwTypeError(env, where, "workspace", "a Workspace returned by forward with training: true", wsValue);
   }
-  if (a.ws->owner() != layer) {
+  a.layer = a.ws->owner();
+  if (a.layer.owner_before(self) || self.owner_before(a.layer)) {
     throw Napi::TypeError::New(env, std::string(where) +
                                         ": workspace must come from a forward of this layer, got one from another layer");
   }
+  const LayerSpec& s = a.layer->spec();
   const Workspace& ws = *a.ws->workspace();
   const size_t rows = static_cast<size_t>(ws.T) * ws.B;
   const size_t hout = s.outSize();
@@ -404,6 +407,7 @@ void WorkspaceWrap::Finalize(Napi::Env env) {
 // reference, so releasing never pulls memory from under it.
 Napi::Value WorkspaceWrap::Release(const Napi::CallbackInfo& info) {
   ws_.reset();
+  owner_.reset();  // a released layer's weights go with its last workspace
   if (accounted_) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -accounted_);
   accounted_ = 0;
   return info.Env().Undefined();
@@ -421,7 +425,8 @@ Napi::Function LayerWrap::Define(Napi::Env env) {
                      {InstanceMethod<&LayerWrap::Forward>("forward"),
                       InstanceMethod<&LayerWrap::ForwardAsync>("forwardAsync"),
                       InstanceMethod<&LayerWrap::Backward>("backward"),
-                      InstanceMethod<&LayerWrap::BackwardAsync>("backwardAsync")});
+                      InstanceMethod<&LayerWrap::BackwardAsync>("backwardAsync"),
+                      InstanceMethod<&LayerWrap::Release>("release")});
 }
 
 LayerWrap::LayerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LayerWrap>(info) {
@@ -437,6 +442,7 @@ LayerWrap::LayerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LayerWra
   params.wHr = copyOf(w.wHr);
   params.wPeep = copyOf(w.wPeep);
   layer_ = std::make_shared<const Layer>(spec, std::move(params));
+  self_ = layer_;
   accounted_ = static_cast<int64_t>(layer_->bytes());
   Napi::MemoryManagement::AdjustExternalMemory(info.Env(), accounted_);
 }
@@ -445,25 +451,44 @@ void LayerWrap::Finalize(Napi::Env env) {
   if (accounted_) Napi::MemoryManagement::AdjustExternalMemory(env, -accounted_);
 }
 
+const std::shared_ptr<const Layer>& LayerWrap::live(Napi::Env env, const char* where) const {
+  if (!layer_) {
+    throw Napi::Error::New(env, std::string(where) + ": the layer was released; create a new one for new calls");
+  }
+  return layer_;
+}
+
+// Drops this wrapper's hold on the weights now rather than at garbage collection, whose finalizers
+// wait for the event loop (a synchronous training loop would hold every step's layers until it
+// returns). Workspaces of its forwards keep the weights alive for their backward.
+Napi::Value LayerWrap::Release(const Napi::CallbackInfo& info) {
+  layer_.reset();
+  if (accounted_) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -accounted_);
+  accounted_ = 0;
+  return info.Env().Undefined();
+}
+
 Napi::Value LayerWrap::Forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const LayerSpec& s = layer_->spec();
+  const std::shared_ptr<const Layer>& layer = live(env, "Layer.forward");
+  const LayerSpec& s = layer->spec();
   const ForwardArgs a = readForwardArgs(info, s, "Layer.forward");
   ForwardJob job;
-  job.layer = layer_;
+  job.layer = layer;
   job.training = a.training;
   job.io = forwardIO(a);
   job.run();
   if (!a.training) return env.Undefined();
-  return WorkspaceWrap::Create(env, job.ws, layer_);
+  return WorkspaceWrap::Create(env, job.ws, layer);
 }
 
 Napi::Value LayerWrap::ForwardAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const LayerSpec& s = layer_->spec();
+  const std::shared_ptr<const Layer>& layer = live(env, "Layer.forwardAsync");
+  const LayerSpec& s = layer->spec();
   const ForwardArgs a = readForwardArgs(info, s, "Layer.forwardAsync");
   auto job = std::make_unique<ForwardJob>();
-  job->layer = layer_;
+  job->layer = layer;
   job->training = a.training;
   const int hout = s.outSize();
   ForwardIO& io = job->io;
@@ -506,9 +531,9 @@ Napi::Value LayerWrap::ForwardAsync(const Napi::CallbackInfo& info) {
 
 Napi::Value LayerWrap::Backward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const BackwardArgs a = readBackwardArgs(info, layer_, "Layer.backward");
+  const BackwardArgs a = readBackwardArgs(info, self_, "Layer.backward");
   BackwardJob job;
-  job.layer = layer_;
+  job.layer = a.layer;
   job.ws = a.ws->workspace();
   job.io.dY = a.dY.data;
   job.io.ldDY = a.dYStride;
@@ -517,7 +542,7 @@ Napi::Value LayerWrap::Backward(const Napi::CallbackInfo& info) {
   job.io.dX = a.dX.data;
   job.io.dh0 = a.dh0.data;
   job.io.dc0 = a.dc0.data;
-  job.allocateGrads(layer_->spec());
+  job.allocateGrads(a.layer->spec());
   job.run();
   addGrads(job, a.grads);
   return env.Undefined();
@@ -525,10 +550,10 @@ Napi::Value LayerWrap::Backward(const Napi::CallbackInfo& info) {
 
 Napi::Value LayerWrap::BackwardAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const LayerSpec& s = layer_->spec();
-  const BackwardArgs a = readBackwardArgs(info, layer_, "Layer.backwardAsync");
+  const BackwardArgs a = readBackwardArgs(info, self_, "Layer.backwardAsync");
+  const LayerSpec& s = a.layer->spec();
   auto job = std::make_unique<BackwardJob>();
-  job->layer = layer_;
+  job->layer = a.layer;
   job->ws = a.ws->workspace();
   const Workspace& ws = *job->ws;
   const size_t rows = static_cast<size_t>(ws.T) * ws.B;

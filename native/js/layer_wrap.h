@@ -46,7 +46,11 @@ class LayerWrap : public Napi::ObjectWrap<LayerWrap> {
   Napi::Value ForwardAsync(const Napi::CallbackInfo& info);
   Napi::Value Backward(const Napi::CallbackInfo& info);
   Napi::Value BackwardAsync(const Napi::CallbackInfo& info);
-  std::shared_ptr<const Layer> layer_;
+  Napi::Value Release(const Napi::CallbackInfo& info);
+  // The weights, or a thrown Error once released.
+  const std::shared_ptr<const Layer>& live(Napi::Env env, const char* where) const;
+  std::shared_ptr<const Layer> layer_;  // null once released
+  std::weak_ptr<const Layer> self_;     // which workspaces are this layer's, released or not
   // Bytes reported to V8, so that layers made per call (weight dropout) or per optimizer step are
   // collected as their memory, not their small JS wrappers, demands.
   int64_t accounted_ = 0;

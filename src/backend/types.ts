@@ -76,6 +76,11 @@ export interface BackendLayer {
   forwardAsync(args: ForwardArgs): Promise<Workspace | undefined>;
   backward(args: BackwardArgs): void;
   backwardAsync(args: BackwardArgs): Promise<void>;
+  /**
+   * Frees the prepared weights as soon as no workspace of this layer's forwards is alive (their
+   * backward still runs), instead of at garbage collection; the layer takes no new forward after.
+   */
+  release(): void;
 }
 
 /** c[m, n] = (accumulate ? c : 0) + op(a)[m, k] · op(b)[k, n]; dense row-major, op(X) = Xᵀ when trans. */

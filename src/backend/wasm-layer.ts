@@ -32,21 +32,28 @@ class WasmWorkspace implements Workspace {
 
   /** Drops the copy now; a released workspace is no longer one backward accepts. */
   release(): void {
+    const state = workspaceStates.get(this);
     workspaceStates.delete(this);
+    state?.owner.workspaceReleased();
   }
 }
 
-/** Linear-memory regions a layer owns: released when the layer is garbage collected. */
+/** Linear-memory regions a layer owns: freed by release() or when the layer is garbage collected. */
 interface LayerRegions {
   heap: WasmHeap;
   layer: number;
   backward: number; // 0 until the first backward packs its weights
+  freed: boolean;
 }
 
-const layerRegions = new FinalizationRegistry<LayerRegions>((r) => {
+function freeRegions(r: LayerRegions): void {
+  if (r.freed) return;
+  r.freed = true;
   r.heap.release(r.layer);
   if (r.backward) r.heap.release(r.backward);
-});
+}
+
+const layerRegions = new FinalizationRegistry<LayerRegions>(freeRegions);
 
 interface CallSizes {
   T: number;
@@ -91,6 +98,9 @@ export class WasmLayer implements BackendLayer {
   /** Each parameter present: its field, its place among the parameters, its length. */
   private readonly params: { field: keyof LayerParams; offset: number; length: number }[] = [];
   private sizes?: CallSizes;
+  /** Workspaces of training forwards not yet released: their backward reads this layer's regions. */
+  private liveWorkspaces = 0;
+  private released = false;
 
   constructor(
     private readonly kernels: Kernels,
@@ -105,7 +115,7 @@ export class WasmLayer implements BackendLayer {
     const flags = specFlags(s, constants.flags);
     const cell = constants.cells[s.cell];
     const layer = heap.allocate(exports.layerBytes(cell, s.inputSize, s.hiddenSize, s.projSize, flags), where);
-    this.regions = { heap, layer, backward: 0 };
+    this.regions = { heap, layer, backward: 0, freed: false };
     exports.layerInit(layer, cell, s.inputSize, s.hiddenSize, s.projSize, flags);
     const base = kernels.layerParam(layer, 0);
     paramFields.forEach((field, i) => {
@@ -117,6 +127,22 @@ export class WasmLayer implements BackendLayer {
     });
     exports.layerPack(layer);
     layerRegions.register(this, this.regions);
+  }
+
+  /**
+   * Frees the layer's linear memory now, or once the workspaces of its forwards are released (their
+   * backward still runs), rather than at garbage collection: finalizers wait for the event loop, so
+   * a synchronous training loop would otherwise hold every step's layers until it returns.
+   */
+  release(): void {
+    this.released = true;
+    if (this.liveWorkspaces === 0) freeRegions(this.regions);
+  }
+
+  /** @internal */
+  workspaceReleased(): void {
+    this.liveWorkspaces--;
+    if (this.released && this.liveWorkspaces === 0) freeRegions(this.regions);
   }
 
   forward(args: ForwardArgs): Workspace | undefined {
@@ -164,6 +190,7 @@ export class WasmLayer implements BackendLayer {
   }
 
   private runForward(where: string, args: unknown): Workspace | undefined {
+    if (this.released) throw new Error(`${where}: the layer was released; create a new one for new calls`);
     const a = readForwardArgs(where, args, this.spec);
     const { exports, constants, heap } = this.kernels;
     const { T, B } = a;
@@ -194,6 +221,7 @@ export class WasmLayer implements BackendLayer {
       if (!a.training) return undefined;
       const workspace = new WasmWorkspace();
       workspaceStates.set(workspace, { owner: this, T, B, variants, bytes: heap.u8(ws, sizes.workspace).slice() });
+      this.liveWorkspaces++;
       return workspace;
     } finally {
       frame.release();

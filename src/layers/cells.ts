@@ -8,6 +8,7 @@ import { Rng } from '../random';
 import { Tensor, numel } from '../tensor';
 import { uninitializedFloat32 } from '../uninitialized';
 import { checkOptionKeys } from './arguments';
+import { LayerSet } from './layer-set';
 import { Module } from './module';
 import { type CellClass, type CellConfig, type CellOptions, type GRUCellOptions, type RNNCellOptions, readCellOptions } from './options';
 import { Tape } from './tape';
@@ -72,7 +73,7 @@ function checkState(where: string, arg: string, t: unknown, B: number, H: number
 }
 
 interface CellCall {
-  layer: BackendLayer;
+  layers: LayerSet; // in use by the call
   args: ForwardArgs;
   B: number;
 }
@@ -82,7 +83,7 @@ export abstract class RecurrentCell extends Module {
   readonly hiddenSize: number;
   readonly bias: boolean;
   protected readonly config: CellConfig;
-  private prepared?: { backend: Backend; layer: BackendLayer };
+  private prepared?: LayerSet;
 
   protected constructor(kind: CellClass, options: unknown) {
     super(kind);
@@ -116,8 +117,9 @@ export abstract class RecurrentCell extends Module {
   }
 
   /** The backend's layer for these weights, kept until they change or the backend does. */
-  private backendLayer(backend: Backend): BackendLayer {
+  private backendLayer(backend: Backend): LayerSet {
     if (this.prepared?.backend !== backend) {
+      this.prepared?.retire();
       const c = this.config;
       const spec: LayerSpec = {
         cell: c.cell,
@@ -129,9 +131,9 @@ export abstract class RecurrentCell extends Module {
         linearBeforeReset: c.linearBeforeReset,
         reverse: false,
       };
-      this.prepared = { backend, layer: backend.createLayer(spec, this.arrays((n) => this.parameter(n))) };
+      this.prepared = new LayerSet(backend, [backend.createLayer(spec, this.arrays((n) => this.parameter(n)))]);
     }
-    return this.prepared.layer;
+    return this.prepared;
   }
 
   private arrays(get: (name: string) => Tensor): LayerParams {
@@ -141,17 +143,26 @@ export abstract class RecurrentCell extends Module {
   }
 
   protected onParametersChanged(): void {
+    this.prepared?.retire();
     this.prepared = undefined;
   }
 
   forward(input: Tensor, o?: CellForwardOptions): CellForwardResult {
     const call = this.planForward(`${this.className}.forward`, input, o);
-    return this.forwardResult(call, call.layer.forward(call.args));
+    try {
+      return this.forwardResult(call, call.layers.layers[0].forward(call.args));
+    } finally {
+      call.layers.done();
+    }
   }
 
   async forwardAsync(input: Tensor, o?: CellForwardOptions): Promise<CellForwardResult> {
     const call = this.planForward(`${this.className}.forwardAsync`, input, o);
-    return this.forwardResult(call, await call.layer.forwardAsync(call.args));
+    try {
+      return this.forwardResult(call, await call.layers.layers[0].forwardAsync(call.args));
+    } finally {
+      call.layers.done();
+    }
   }
 
   private planForward(where: string, input: Tensor, options: CellForwardOptions | undefined): CellCall {
@@ -189,7 +200,7 @@ export abstract class RecurrentCell extends Module {
       cN: this.hasCellState ? uninitializedFloat32(B * H) : undefined,
       training: keep,
     };
-    return { layer: this.backendLayer(activeBackend()), args, B };
+    return { layers: this.backendLayer(activeBackend()).use(), args, B };
   }
 
   private forwardResult(call: CellCall, workspace: Workspace | undefined): CellForwardResult {
@@ -197,7 +208,7 @@ export abstract class RecurrentCell extends Module {
     const { B, args } = call;
     const result: CellForwardResult = { h: new Tensor(args.hN, [B, H]) };
     if (args.cN) result.c = new Tensor(args.cN, [B, H]);
-    if (workspace) result.tape = new CellTape(this, call.layer, workspace, B);
+    if (workspace) result.tape = new CellTape(this, call.layers.layers[0], workspace, B);
     return result;
   }
 

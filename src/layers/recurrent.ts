@@ -7,6 +7,7 @@ import { Rng } from '../random';
 import { Tensor, numel } from '../tensor';
 import { uninitializedFloat32 } from '../uninitialized';
 import { checkOptionKeys } from './arguments';
+import { LayerSet } from './layer-set';
 import { swapLeadingAxes } from './layout';
 import { Module } from './module';
 import { readRecurrentOptions, type RecurrentConfig } from './options';
@@ -61,8 +62,8 @@ const fields: [base: string, field: keyof LayerParams][] = [
 
 interface ForwardPlan {
   backend: Backend;
-  /** One per layer direction: the prepared layers, or this call's with masked weight_hh. */
-  layers: BackendLayer[];
+  /** One per layer direction: the prepared layers, or this call's with masked weight_hh (in use). */
+  layers: LayerSet;
   T: number;
   B: number;
   x: Float32Array; // time-major
@@ -103,7 +104,7 @@ export abstract class RecurrentLayer extends Module {
   readonly recurrentDropout: number;
   readonly weightDropout: number;
   protected readonly config: RecurrentConfig;
-  private prepared?: { backend: Backend; layers: BackendLayer[] };
+  private prepared?: LayerSet;
   private readonly dropoutRng: Rng;
 
   protected constructor(kind: 'LSTM' | 'GRU' | 'RNN', options: unknown) {
@@ -197,20 +198,22 @@ export abstract class RecurrentLayer extends Module {
   }
 
   /** Backend layers built from the current parameters, kept until they change or the backend does. */
-  private backendLayers(backend: Backend): BackendLayer[] {
+  private backendLayers(backend: Backend): LayerSet {
     if (this.prepared?.backend !== backend) {
+      this.prepared?.retire();
       const layers: BackendLayer[] = [];
       for (let k = 0; k < this.config.numLayers; k++) {
         for (let d = 0; d < this.directions; d++) {
           layers.push(backend.createLayer(this.layerSpec(k, d), this.layerArrays(k, d, (n) => this.parameter(n))));
         }
       }
-      this.prepared = { backend, layers };
+      this.prepared = new LayerSet(backend, layers);
     }
-    return this.prepared.layers;
+    return this.prepared;
   }
 
   protected onParametersChanged(): void {
+    this.prepared?.retire();
     this.prepared = undefined;
   }
 
@@ -218,11 +221,21 @@ export abstract class RecurrentLayer extends Module {
   // forward
 
   forward(input: Tensor, o?: ForwardOptions): ForwardResult {
-    return runSync(this.forwardWalk(this.planForward(`${this.className}.forward`, input, o)));
+    const plan = this.planForward(`${this.className}.forward`, input, o);
+    try {
+      return runSync(this.forwardWalk(plan));
+    } finally {
+      plan.layers.done();
+    }
   }
 
   async forwardAsync(input: Tensor, o?: ForwardOptions): Promise<ForwardResult> {
-    return runAsync(this.forwardWalk(this.planForward(`${this.className}.forwardAsync`, input, o)));
+    const plan = this.planForward(`${this.className}.forwardAsync`, input, o);
+    try {
+      return await runAsync(this.forwardWalk(plan));
+    } finally {
+      plan.layers.done();
+    }
   }
 
   private planForward(where: string, input: Tensor, options: ForwardOptions | undefined): ForwardPlan {
@@ -262,7 +275,7 @@ export abstract class RecurrentLayer extends Module {
     const masks = training ? this.drawMasks(T, B) : undefined;
     return {
       backend,
-      layers: masks?.weight.some((m) => m) ? this.maskedLayers(backend, masks) : this.backendLayers(backend),
+      layers: masks?.weight.some((m) => m) ? this.maskedLayers(backend, masks) : this.backendLayers(backend).use(),
       T,
       B,
       x: c.batchFirst ? swapLeadingAxes(input.data as Float32Array, B, T, c.inputSize) : (input.data as Float32Array),
@@ -309,8 +322,8 @@ export abstract class RecurrentLayer extends Module {
     return masks;
   }
 
-  /** This call's backend layers where DropConnect masks weight_hh; the others as prepared. */
-  private maskedLayers(backend: Backend, masks: RecurrentMasks): BackendLayer[] {
+  /** This call's backend layers, weight_hh masked by DropConnect, in use: released once the call is done with them. */
+  private maskedLayers(backend: Backend, masks: RecurrentMasks): LayerSet {
     const layers: BackendLayer[] = [];
     for (let k = 0; k < this.config.numLayers; k++) {
       for (let d = 0; d < this.directions; d++) {
@@ -321,7 +334,9 @@ export abstract class RecurrentLayer extends Module {
         layers.push(backend.createLayer(this.layerSpec(k, d), { ...params, wHh }));
       }
     }
-    return layers;
+    const set = new LayerSet(backend, layers).use();
+    set.retire();
+    return set;
   }
 
   private checkLengths(where: string, lengths: unknown, T: number, B: number): Int32Array {
@@ -381,7 +396,7 @@ export abstract class RecurrentLayer extends Module {
           args.zoneoutHidden = c.zoneout.hidden;
           if (this.hasCellState) args.zoneoutCell = c.zoneout.cell;
         }
-        const ws = yield { layer: p.layers[s], forward: args };
+        const ws = yield { layer: p.layers.layers[s], forward: args };
         if (p.keepTape) workspaces.push(ws!);
       }
       if (c.residual && k > 0) for (let i = 0; i < y.length; i++) y[i] += x[i];
@@ -397,7 +412,7 @@ export abstract class RecurrentLayer extends Module {
     if (cN) result.cN = new Tensor(cN, [states, B, H]);
     if (p.keepTape) {
       const none: RecurrentMasks = { dropout: [], zoneoutHidden: [], zoneoutCell: [], recurrent: [], weight: [] };
-      result.tape = new RecurrentTape(this, p.backend, T, B, p.layers, workspaces, masks ?? none);
+      result.tape = new RecurrentTape(this, p.backend, T, B, p.layers.layers, workspaces, masks ?? none);
     }
     return result;
   }
