@@ -55,7 +55,6 @@ struct Zoneout {
   const uint8_t* mask = nullptr;  // [T, B, n] or null
   float p = 0.0f;
   bool on() const { return mask != nullptr || p != 0.0f; }
-  float at(long i) const { return mask ? static_cast<float>(mask[i]) : p; }
 };
 
 // What forward keeps for backward. States live in T + 1 time-indexed slots so that the state before

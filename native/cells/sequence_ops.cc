@@ -161,16 +161,27 @@ const float* packRecurrentInput(int rows, const float* h, const float* mask, int
   return packRows(rows, MatrixRef{m, n, false}, w);
 }
 
+// The zoneout loops below run once per row with d either a mask byte or p throughout, so that
+// each is a plain elementwise loop the compiler vectorizes.
+
 void zoneoutRows(float* state, const float* prev, const float* cand, const Zoneout& z, const SequenceIndex& seq, int t,
                  int n, Range c, Range rows) {
   if (!z.on()) return;
   for (int b = rows.begin; b < rows.end; b++) {
     if (!seq.active(t, b)) continue;
     const long r = static_cast<long>(b) * n;
-    const long d0 = (static_cast<long>(t) * seq.B + b) * n;
-    for (int j = c.begin; j < c.end; j++) {
-      const float d = z.at(d0 + j);
-      state[r + j] = d * prev[r + j] + (1.0f - d) * cand[r + j];
+    float* s = state + r;
+    const float* pv = prev + r;
+    const float* cv = cand + r;
+    if (z.mask) {
+      const uint8_t* m = z.mask + (static_cast<long>(t) * seq.B + b) * n;
+      for (int j = c.begin; j < c.end; j++) {
+        const float d = m[j];
+        s[j] = d * pv[j] + (1.0f - d) * cv[j];
+      }
+    } else {
+      const float d = z.p, keep = 1.0f - z.p;
+      for (int j = c.begin; j < c.end; j++) s[j] = d * pv[j] + keep * cv[j];
     }
   }
 }
@@ -180,16 +191,24 @@ void beginPreviousGradient(float* dPrev, float* dht, const float* dh, const Zone
   const size_t bytes = static_cast<size_t>(c.end - c.begin) * sizeof(float);
   for (int b = rows.begin; b < rows.end; b++) {
     const long r = static_cast<long>(b) * n;
+    float* dp = dPrev + r;
+    float* g = dht + r;
     if (!seq.active(t, b)) {
-      std::memcpy(dPrev + r + c.begin, dh + r + c.begin, bytes);
+      std::memcpy(dp + c.begin, dh + r + c.begin, bytes);
     } else if (!z.on()) {
-      std::fill(dPrev + r + c.begin, dPrev + r + c.end, 0.0f);
-    } else {
-      const long d0 = (static_cast<long>(t) * seq.B + b) * n;
+      std::fill(dp + c.begin, dp + c.end, 0.0f);
+    } else if (z.mask) {
+      const uint8_t* m = z.mask + (static_cast<long>(t) * seq.B + b) * n;
       for (int j = c.begin; j < c.end; j++) {
-        const float d = z.at(d0 + j);
-        dPrev[r + j] = d * dht[r + j];
-        dht[r + j] = (1.0f - d) * dht[r + j];
+        const float d = m[j];
+        dp[j] = d * g[j];
+        g[j] = (1.0f - d) * g[j];
+      }
+    } else {
+      const float d = z.p, keep = 1.0f - z.p;
+      for (int j = c.begin; j < c.end; j++) {
+        dp[j] = d * g[j];
+        g[j] = keep * g[j];
       }
     }
   }
@@ -200,8 +219,13 @@ void zoneoutCellGradient(float* dCand, const float* dc, const Zoneout& z, const 
   for (int b = rows.begin; b < rows.end; b++) {
     if (!seq.active(t, b)) continue;
     const long r = static_cast<long>(b) * n;
-    const long d0 = (static_cast<long>(t) * seq.B + b) * n;
-    for (int j = c.begin; j < c.end; j++) dCand[r + j] = (1.0f - z.at(d0 + j)) * dc[r + j];
+    if (z.mask) {
+      const uint8_t* m = z.mask + (static_cast<long>(t) * seq.B + b) * n;
+      for (int j = c.begin; j < c.end; j++) dCand[r + j] = (1.0f - static_cast<float>(m[j])) * dc[r + j];
+    } else {
+      const float keep = 1.0f - z.p;
+      for (int j = c.begin; j < c.end; j++) dCand[r + j] = keep * dc[r + j];
+    }
   }
 }
 
@@ -210,8 +234,12 @@ void finishZoneoutCell(float* dcPrev, const float* dc, const Zoneout& z, const S
   for (int b = rows.begin; b < rows.end; b++) {
     if (!seq.active(t, b)) continue;
     const long r = static_cast<long>(b) * n;
-    const long d0 = (static_cast<long>(t) * seq.B + b) * n;
-    for (int j = c.begin; j < c.end; j++) dcPrev[r + j] += z.at(d0 + j) * dc[r + j];
+    if (z.mask) {
+      const uint8_t* m = z.mask + (static_cast<long>(t) * seq.B + b) * n;
+      for (int j = c.begin; j < c.end; j++) dcPrev[r + j] += static_cast<float>(m[j]) * dc[r + j];
+    } else {
+      for (int j = c.begin; j < c.end; j++) dcPrev[r + j] += z.p * dc[r + j];
+    }
   }
 }
 
