@@ -57,8 +57,8 @@ export class Rng {
    * serves four elements, a byte each, compared with the top byte of p·2³²; the elements that tie
    * (1 in 256) are decided afterwards, in order, by 24 bits more each. That equals one 32-bit
    * comparison per element at a quarter of the numbers, and picking the value by the comparison's
-   * sign bit leaves no branch to mispredict. A mask over every step of a sequence then costs about
-   * 1.5 ns an element.
+   * sign bit leaves no branch to mispredict: a mask over every step of a sequence is drawn as fast as
+   * the kernels use it (docs/PERFORMANCE.md).
    */
   fillBernoulli(out: Uint8Array | Float32Array, p: number, hit: number, miss: number): void {
     const n = out.length;
@@ -88,8 +88,9 @@ export class Rng {
     for (const i of ties) out[i] = this.nextUint32() >>> 8 < lo ? hit : miss;
   }
 
-  // The generator's step is written out on locals in these loops: through nextUint32 (state in
-  // fields) they ran 3x slower. Both record in `ties` the elements whose byte equals hi.
+  // The generator's step is written out on locals in these loops, where through nextUint32 every
+  // draw would load and store the state's fields. Both record in `ties` the elements whose byte
+  // equals hi.
 
   /** words[j]'s bytes, lowest first, are 1 where a byte of the j-th number is below hi. */
   private bernoulliWords(words: Uint32Array, hi: number, ties: number[]): void {
@@ -164,8 +165,8 @@ export class Rng {
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 // x · k mod 2³² as an int32, for a small constant k: the product of a 32-bit integer and k < 2²¹
-// is exact in a double, so |0 keeps its low bits as Math.imul would. Math.imul itself, called from a
-// vm context (as under jest), ran 20x slower than this.
+// is exact in a double, so |0 keeps its low bits as Math.imul would. Math.imul itself is not
+// inlined when called from a vm context (as under jest), where the masks of a test took seconds.
 function times(x: number, k: number): number {
   return (x * k) | 0;
 }

@@ -151,8 +151,7 @@ void carryPaddedRows(float* dst, const float* carry, bool zeroActive, const Sequ
   }
 }
 
-const float* packRecurrentInput(int rows, const float* h, const float* mask, int n, const PackedMatrix& w) {
-  if (mask == nullptr) return packRows(rows, MatrixRef{h, n, false}, w);
+const float* packMaskedRows(int rows, const float* h, const float* mask, int n, const PackedMatrix& w) {
   // Apart from packRows' own scratch: a single row is "packed" by handing back its address.
   thread_local AlignedBuffer masked;
   const long count = static_cast<long>(rows) * n;
@@ -164,9 +163,8 @@ const float* packRecurrentInput(int rows, const float* h, const float* mask, int
 // The zoneout loops below run once per row with d either a mask byte or p throughout, so that
 // each is a plain elementwise loop the compiler vectorizes.
 
-void zoneoutRows(float* state, const float* prev, const float* cand, const Zoneout& z, const SequenceIndex& seq, int t,
-                 int n, Range c, Range rows) {
-  if (!z.on()) return;
+void zoneRows(float* state, const float* prev, const float* cand, const Zoneout& z, const SequenceIndex& seq, int t,
+              int n, Range c, Range rows) {
   for (int b = rows.begin; b < rows.end; b++) {
     if (!seq.active(t, b)) continue;
     const long r = static_cast<long>(b) * n;

@@ -220,15 +220,25 @@ void carryPaddedRows(float* dst, const float* carry, bool zeroActive, const Sequ
 
 // --- the variants ------------------------------------------------------------------------------
 
+// The inline halves below keep the variants-off path of a step (a streaming step is microseconds)
+// to a test and the call it made before.
+
 // rows x n of the state entering a recurrent product (h, rows n apart), packed for `w`; with
 // recurrent dropout each element times mask (same layout as h) first. Valid until this thread's
 // next packRows or GEMM.
-const float* packRecurrentInput(int rows, const float* h, const float* mask, int n, const PackedMatrix& w);
+const float* packMaskedRows(int rows, const float* h, const float* mask, int n, const PackedMatrix& w);
+inline const float* packRecurrentInput(int rows, const float* h, const float* mask, int n, const PackedMatrix& w) {
+  return mask ? packMaskedRows(rows, h, mask, n, w) : packRows(rows, MatrixRef{h, n, false}, w);
+}
 
 // Zoneout of step t's new state on the active rows among `rows`, columns c: state = d ⊙ prev +
 // (1 − d) ⊙ cand, for d = 1 exactly prev and for d = 0 exactly cand ([B, n] each; state may be cand).
-void zoneoutRows(float* state, const float* prev, const float* cand, const Zoneout& z, const SequenceIndex& seq, int t,
-                 int n, Range c, Range rows);
+void zoneRows(float* state, const float* prev, const float* cand, const Zoneout& z, const SequenceIndex& seq, int t,
+              int n, Range c, Range rows);
+inline void zoneoutRows(float* state, const float* prev, const float* cand, const Zoneout& z, const SequenceIndex& seq,
+                        int t, int n, Range c, Range rows) {
+  if (z.on()) zoneRows(state, prev, cand, z, seq, t, n, c, rows);
+}
 
 // Starts the gradient on the state before step t, which the cell and the recurrent product then
 // add to: padded rows carry dh; active rows take zoneout's direct path d ⊙ dht (0 without zoneout),
