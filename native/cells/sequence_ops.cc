@@ -160,84 +160,56 @@ const float* packMaskedRows(int rows, const float* h, const float* mask, int n, 
   return packRows(rows, MatrixRef{m, n, false}, w);
 }
 
-// The zoneout loops below run once per row with d either a mask byte or p throughout, so that
-// each is a plain elementwise loop the compiler vectorizes.
+// The zoneout steps run per active row through the kernel table (CpuKernels::zoneout*), whose mask
+// or p is the row's own.
+
+namespace {
+const uint8_t* maskRow(const Zoneout& z, const SequenceIndex& seq, int t, int b, int n) {
+  return z.mask ? z.mask + (static_cast<long>(t) * seq.B + b) * n : nullptr;
+}
+}  // namespace
 
 void zoneRows(float* state, const float* prev, const float* cand, const Zoneout& z, const SequenceIndex& seq, int t,
               int n, Range c, Range rows) {
+  const CpuKernels& k = cpuKernels();
   for (int b = rows.begin; b < rows.end; b++) {
     if (!seq.active(t, b)) continue;
     const long r = static_cast<long>(b) * n;
-    float* s = state + r;
-    const float* pv = prev + r;
-    const float* cv = cand + r;
-    if (z.mask) {
-      const uint8_t* m = z.mask + (static_cast<long>(t) * seq.B + b) * n;
-      for (int j = c.begin; j < c.end; j++) {
-        const float d = m[j];
-        s[j] = d * pv[j] + (1.0f - d) * cv[j];
-      }
-    } else {
-      const float d = z.p, keep = 1.0f - z.p;
-      for (int j = c.begin; j < c.end; j++) s[j] = d * pv[j] + keep * cv[j];
-    }
+    k.zoneoutMix(state + r, prev + r, cand + r, maskRow(z, seq, t, b, n), z.p, c.begin, c.end);
   }
 }
 
 void beginPreviousGradient(float* dPrev, float* dht, const float* dh, const Zoneout& z, const SequenceIndex& seq,
                            int t, int n, Range c, Range rows) {
+  const CpuKernels& k = cpuKernels();
   const size_t bytes = static_cast<size_t>(c.end - c.begin) * sizeof(float);
   for (int b = rows.begin; b < rows.end; b++) {
     const long r = static_cast<long>(b) * n;
-    float* dp = dPrev + r;
-    float* g = dht + r;
     if (!seq.active(t, b)) {
-      std::memcpy(dp + c.begin, dh + r + c.begin, bytes);
+      std::memcpy(dPrev + r + c.begin, dh + r + c.begin, bytes);
     } else if (!z.on()) {
-      std::fill(dp + c.begin, dp + c.end, 0.0f);
-    } else if (z.mask) {
-      const uint8_t* m = z.mask + (static_cast<long>(t) * seq.B + b) * n;
-      for (int j = c.begin; j < c.end; j++) {
-        const float d = m[j];
-        dp[j] = d * g[j];
-        g[j] = (1.0f - d) * g[j];
-      }
+      std::fill(dPrev + r + c.begin, dPrev + r + c.end, 0.0f);
     } else {
-      const float d = z.p, keep = 1.0f - z.p;
-      for (int j = c.begin; j < c.end; j++) {
-        dp[j] = d * g[j];
-        g[j] = keep * g[j];
-      }
+      k.zoneoutSplit(dPrev + r, dht + r, maskRow(z, seq, t, b, n), z.p, c.begin, c.end);
     }
   }
 }
 
 void zoneoutCellGradient(float* dCand, const float* dc, const Zoneout& z, const SequenceIndex& seq, int t, int n,
                          Range c, Range rows) {
+  const CpuKernels& k = cpuKernels();
   for (int b = rows.begin; b < rows.end; b++) {
-    if (!seq.active(t, b)) continue;
     const long r = static_cast<long>(b) * n;
-    if (z.mask) {
-      const uint8_t* m = z.mask + (static_cast<long>(t) * seq.B + b) * n;
-      for (int j = c.begin; j < c.end; j++) dCand[r + j] = (1.0f - static_cast<float>(m[j])) * dc[r + j];
-    } else {
-      const float keep = 1.0f - z.p;
-      for (int j = c.begin; j < c.end; j++) dCand[r + j] = keep * dc[r + j];
-    }
+    if (seq.active(t, b)) k.zoneoutKept(dCand + r, dc + r, maskRow(z, seq, t, b, n), z.p, c.begin, c.end);
   }
 }
 
 void finishZoneoutCell(float* dcPrev, const float* dc, const Zoneout& z, const SequenceIndex& seq, int t, int n,
                        Range c, Range rows) {
+  const CpuKernels& k = cpuKernels();
   for (int b = rows.begin; b < rows.end; b++) {
-    if (!seq.active(t, b)) continue;
     const long r = static_cast<long>(b) * n;
-    if (z.mask) {
-      const uint8_t* m = z.mask + (static_cast<long>(t) * seq.B + b) * n;
-      for (int j = c.begin; j < c.end; j++) dcPrev[r + j] += static_cast<float>(m[j]) * dc[r + j];
-    } else {
-      for (int j = c.begin; j < c.end; j++) dcPrev[r + j] += z.p * dc[r + j];
-    }
+    if (seq.active(t, b)) k.zoneoutCarried(dcPrev + r, dc + r, maskRow(z, seq, t, b, n), z.p, c.begin, c.end);
   }
 }
 

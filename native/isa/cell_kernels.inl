@@ -185,6 +185,49 @@ void rnnBackward(float* dPre, const float* h, const float* dh, bool relu, int j0
   });
 }
 
+// Zoneout over units [j0, j1) of one row, d = mask[j] (bytes 0 or 1) or p where mask is null.
+// Products and sums stay unfused, so a unit gets the same bits in a vector and in a scalar tail.
+template <class V>
+inline V zoneFactor(const uint8_t* mask, float p, int j) {
+  return mask ? V::fromBytes(mask + j) : V::set1(p);
+}
+
+template <class V>
+void zoneoutMix(float* state, const float* prev, const float* cand, const uint8_t* mask, float p, int j0, int j1) {
+  forUnits<V>(j0, j1, [&](auto tag, int j) {
+    using W = decltype(tag);
+    const W d = zoneFactor<W>(mask, p, j);
+    (d * W::load(prev + j) + (W::set1(1.0f) - d) * W::load(cand + j)).store(state + j);
+  });
+}
+
+template <class V>
+void zoneoutSplit(float* dPrev, float* g, const uint8_t* mask, float p, int j0, int j1) {
+  forUnits<V>(j0, j1, [&](auto tag, int j) {
+    using W = decltype(tag);
+    const W d = zoneFactor<W>(mask, p, j);
+    const W gj = W::load(g + j);
+    (d * gj).store(dPrev + j);
+    ((W::set1(1.0f) - d) * gj).store(g + j);
+  });
+}
+
+template <class V>
+void zoneoutKept(float* out, const float* in, const uint8_t* mask, float p, int j0, int j1) {
+  forUnits<V>(j0, j1, [&](auto tag, int j) {
+    using W = decltype(tag);
+    ((W::set1(1.0f) - zoneFactor<W>(mask, p, j)) * W::load(in + j)).store(out + j);
+  });
+}
+
+template <class V>
+void zoneoutCarried(float* acc, const float* in, const uint8_t* mask, float p, int j0, int j1) {
+  forUnits<V>(j0, j1, [&](auto tag, int j) {
+    using W = decltype(tag);
+    (W::load(acc + j) + zoneFactor<W>(mask, p, j) * W::load(in + j)).store(acc + j);
+  });
+}
+
 // The table for vector type V plus the GEMM kernels.
 template <class V>
 CpuKernels makeKernels(const char* name, CpuKernels::Tile tile, CpuKernels::Tile tileFewRows,
@@ -206,5 +249,9 @@ CpuKernels makeKernels(const char* name, CpuKernels::Tile tile, CpuKernels::Tile
                     gruBackwardZn<V>,
                     gruBackwardR<V>,
                     rnnForward<V>,
-                    rnnBackward<V>};
+                    rnnBackward<V>,
+                    zoneoutMix<V>,
+                    zoneoutSplit<V>,
+                    zoneoutKept<V>,
+                    zoneoutCarried<V>};
 }

@@ -6,6 +6,8 @@
 // function compiled with AVX2 enabled has internal linkage: the linker can never hand an AVX2
 // copy of an inline function to code that runs on an older CPU.
 
+#include <cstdint>
+
 namespace cellscan {
 
 struct CpuKernels {
@@ -62,6 +64,15 @@ struct CpuKernels {
   // RNN: h = act(pre); dPre = dh ⊙ act'(pre), read off h.
   void (*rnnForward)(float* h, const float* pre, bool relu, int j0, int j1);
   void (*rnnBackward)(float* dPre, const float* h, const float* dh, bool relu, int j0, int j1);
+
+  // Zoneout over units [j0, j1) of one row, d = mask[j] (bytes 0 or 1) or p where mask is null:
+  // forward state = d ⊙ prev + (1 − d) ⊙ cand (state may be cand); backward, the gradient g on a
+  // zoned-out state splits into dPrev = d ⊙ g and g ← (1 − d) ⊙ g (zoneoutSplit), or out = (1 − d) ⊙ in
+  // (zoneoutKept) and acc += d ⊙ in (zoneoutCarried).
+  void (*zoneoutMix)(float* state, const float* prev, const float* cand, const uint8_t* mask, float p, int j0, int j1);
+  void (*zoneoutSplit)(float* dPrev, float* g, const uint8_t* mask, float p, int j0, int j1);
+  void (*zoneoutKept)(float* out, const float* in, const uint8_t* mask, float p, int j0, int j1);
+  void (*zoneoutCarried)(float* acc, const float* in, const uint8_t* mask, float p, int j0, int j1);
 
   // The tile kernel for a product of m rows in all.
   using Tile = void (*)(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate);

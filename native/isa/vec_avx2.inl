@@ -7,6 +7,10 @@ struct VecAvx2 {
 
   static VecAvx2 load(const float* p) { return {_mm256_loadu_ps(p)}; }
   static VecAvx2 set1(float x) { return {_mm256_set1_ps(x)}; }
+  // Eight bytes (0..255) as floats.
+  static VecAvx2 fromBytes(const uint8_t* p) {
+    return {_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))))};
+  }
   void store(float* p) const { _mm256_storeu_ps(p, v); }
 
   friend VecAvx2 operator+(VecAvx2 a, VecAvx2 b) { return {_mm256_add_ps(a.v, b.v)}; }

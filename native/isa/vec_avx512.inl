@@ -7,6 +7,10 @@ struct VecAvx512 {
 
   static VecAvx512 load(const float* p) { return {_mm512_loadu_ps(p)}; }
   static VecAvx512 set1(float x) { return {_mm512_set1_ps(x)}; }
+  // Sixteen bytes (0..255) as floats.
+  static VecAvx512 fromBytes(const uint8_t* p) {
+    return {_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))))};
+  }
   void store(float* p) const { _mm512_storeu_ps(p, v); }
 
   friend VecAvx512 operator+(VecAvx512 a, VecAvx512 b) { return {_mm512_add_ps(a.v, b.v)}; }

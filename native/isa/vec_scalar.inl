@@ -7,6 +7,7 @@ struct VecScalar {
 
   static VecScalar load(const float* p) { return {*p}; }
   static VecScalar set1(float x) { return {x}; }
+  static VecScalar fromBytes(const uint8_t* p) { return {static_cast<float>(*p)}; }
   void store(float* p) const { *p = v; }
 
   friend VecScalar operator+(VecScalar a, VecScalar b) { return {a.v + b.v}; }
