@@ -11,3 +11,9 @@ export function uninitializedFloat32(n: number): Float32Array<ArrayBuffer> {
   const bytes = Buffer.allocUnsafeSlow(n * Float32Array.BYTES_PER_ELEMENT);
   return new Float32Array(bytes.buffer as ArrayBuffer, bytes.byteOffset, n);
 }
+
+/** A Uint8Array of n elements whose contents are whatever the allocator held (see above). */
+export function uninitializedBytes(n: number): Uint8Array<ArrayBuffer> {
+  const bytes = Buffer.allocUnsafeSlow(n);
+  return new Uint8Array(bytes.buffer as ArrayBuffer, bytes.byteOffset, n);
+}

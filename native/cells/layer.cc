@@ -81,9 +81,12 @@ void Layer::allocateWorkspace(Workspace& ws, const ForwardIO& io, bool keepInput
   if (io.recurrentMask) {
     std::memcpy(ws.recurrentMask.grow(B * hout), io.recurrentMask, B * hout * sizeof(float));
   }
-  const auto keepZoneout = [&](std::vector<uint8_t>& store, const Zoneout& z, size_t n) {
-    if (z.mask) store.assign(z.mask, z.mask + tb * n);
-    return Zoneout{z.mask ? store.data() : nullptr, z.p};
+  // Masks are copied into pooled blocks: a fresh mapping per training call would fault in every page.
+  const auto keepZoneout = [&](AlignedBuffer& store, const Zoneout& z, size_t n) {
+    if (!z.mask) return Zoneout{nullptr, z.p};
+    auto* bytes = reinterpret_cast<uint8_t*>(store.grow((tb * n + 3) / 4));
+    std::memcpy(bytes, z.mask, tb * n);
+    return Zoneout{bytes, z.p};
   };
   ws.zoneoutH = keepZoneout(ws.zoneoutHMask, io.zoneoutH, hout);
   ws.zoneoutC = keepZoneout(ws.zoneoutCMask, io.zoneoutC, h);

@@ -75,13 +75,13 @@ struct Workspace {
   // The variants' masks, copied for backward (training only).
   AlignedBuffer recurrentMask;  // [B, Hout] recurrent dropout, when hasRecurrentMask
   bool hasRecurrentMask = false;
-  std::vector<uint8_t> zoneoutHMask, zoneoutCMask;
+  AlignedBuffer zoneoutHMask, zoneoutCMask;  // bytes, held in float-sized blocks from the pool
   Zoneout zoneoutH, zoneoutC;  // views of the masks above, or p
   const float* recurrentMaskOrNull() const { return hasRecurrentMask ? recurrentMask.data() : nullptr; }
   size_t bytes() const {
     return (x.size() + h.size() + c.size() + gates.size() + m.size() + ghn.size() + scratch.size() + cCand.size() +
-            recurrentMask.size()) * sizeof(float) +
-           lengths.size() * sizeof(int) + zoneoutHMask.size() + zoneoutCMask.size();
+            recurrentMask.size() + zoneoutHMask.size() + zoneoutCMask.size()) * sizeof(float) +
+           lengths.size() * sizeof(int);
   }
 };
 

@@ -63,11 +63,16 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
     float* cNew = rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
     float* cCand = cCandAt(t);
     float* m = mAt(t);
+    // Zoneout mixes in the cell kernel, while a unit's values are in registers: c always, h when m is
+    // h (with projection, h is mixed after its product, in project).
+    const float* hPrev = proj ? nullptr : hBefore(t);
     for (int b = rows.begin; b < rows.end; b++) {
       const long r = b;
-      if (seq.active(t, b)) k.lstmForward(gates + r * G, cCand + r * H, m + r * H, cPrev + r * H, peep, H, u.begin, u.end);
+      if (!seq.active(t, b)) continue;
+      const ZoneRow zh = proj ? ZoneRow{nullptr, 0.0f} : zoneRow(io.zoneoutH, seq, t, b, H);
+      k.lstmForward(gates + r * G, cCand + r * H, cNew + r * H, m + r * H, cPrev + r * H, hPrev ? hPrev + r * H : nullptr,
+                    peep, zoneRow(io.zoneoutC, seq, t, b, H), zh, H, u.begin, u.end);
     }
-    zoneoutRows(cNew, cPrev, cCand, io.zoneoutC, seq, t, H, u, rows);
     carryPaddedRows(cNew, cPrev, false, seq, t, H, u, rows);
     if (proj) {
       // dW_hr sums over every row of m: a padded row must hold zeros, not stale memory.
@@ -75,7 +80,6 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
         if (!seq.active(t, b)) std::fill(m + b * H + u.begin, m + b * H + u.end, 0.0f);
       }
     } else {
-      zoneoutRows(hAfter(t), hBefore(t), hAfter(t), io.zoneoutH, seq, t, H, u, rows);
       carryPaddedRows(hAfter(t), hBefore(t), false, seq, t, H, u, rows);
       writeOutputRows(io, seq, t, hAfter(t), hout, u, rows);
     }
@@ -122,8 +126,6 @@ void lstmLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& l
   const Zoneout& zh = ws.zoneoutH;
   const Zoneout& zc = ws.zoneoutC;
   const float* recurrentMask = ws.recurrentMaskOrNull();
-  // Cell zoneout: the share of dc that reaches the cell's own new state.
-  AlignedBuffer dcCand(zc.on() ? static_cast<size_t>(B) * H : 0);
   RecurrentGradient recurrentGradient(recurrentMask, B, hout);
   copyOrZero(dhA.data(), io.dhN, static_cast<long>(B) * hout);
   copyOrZero(dcA.data(), io.dcN, static_cast<long>(B) * H);
@@ -169,11 +171,6 @@ void lstmLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& l
     }
     const float* dc = (i % 2 == 0 ? dcA : dcB).data();
     float* dcBefore = (i % 2 == 0 ? dcB : dcA).data();
-    const float* dcIn = dc;
-    if (zc.on()) {
-      zoneoutCellGradient(dcCand.data(), dc, zc, seq, t, H, u, r);
-      dcIn = dcCand.data();
-    }
     const float* cPrev = rowsAt(ws.c.data(), seq.slotBefore(t), B, H);
     // The cell's own new state c̃, which tanh and the o peephole saw.
     const float* cCand = zc.on() ? rowsAt(ws.cCand.data(), t, B, H) : rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
@@ -183,12 +180,11 @@ void lstmLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& l
       const long q = b;
       if (seq.active(t, b)) {
         k.lstmBackward(dGt + q * G, dcBefore + q * H, io.grads.wPeep, gates + q * G, cCand + q * H, cPrev + q * H,
-                       dmt + q * H, dcIn + q * H, peep, H, u.begin, u.end);
+                       dmt + q * H, dc + q * H, peep, zoneRow(zc, seq, t, b, H), H, u.begin, u.end);
       } else {
         for (int g = 0; g < 4; g++) std::fill(dGt + q * G + g * H + u.begin, dGt + q * G + g * H + u.end, 0.0f);
       }
     }
-    if (zc.on()) finishZoneoutCell(dcBefore, dc, zc, seq, t, H, u, r);
     carryPaddedRows(dcBefore, dc, false, seq, t, H, u, r);
   };
 

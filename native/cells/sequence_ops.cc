@@ -160,14 +160,7 @@ const float* packMaskedRows(int rows, const float* h, const float* mask, int n, 
   return packRows(rows, MatrixRef{m, n, false}, w);
 }
 
-// The zoneout steps run per active row through the kernel table (CpuKernels::zoneout*), whose mask
-// or p is the row's own.
-
-namespace {
-const uint8_t* maskRow(const Zoneout& z, const SequenceIndex& seq, int t, int b, int n) {
-  return z.mask ? z.mask + (static_cast<long>(t) * seq.B + b) * n : nullptr;
-}
-}  // namespace
+// The zoneout steps run per active row through the kernel table.
 
 void zoneRows(float* state, const float* prev, const float* cand, const Zoneout& z, const SequenceIndex& seq, int t,
               int n, Range c, Range rows) {
@@ -175,7 +168,7 @@ void zoneRows(float* state, const float* prev, const float* cand, const Zoneout&
   for (int b = rows.begin; b < rows.end; b++) {
     if (!seq.active(t, b)) continue;
     const long r = static_cast<long>(b) * n;
-    k.zoneoutMix(state + r, prev + r, cand + r, maskRow(z, seq, t, b, n), z.p, c.begin, c.end);
+    k.zoneoutMix(state + r, prev + r, cand + r, zoneRow(z, seq, t, b, n), c.begin, c.end);
   }
 }
 
@@ -190,26 +183,8 @@ void beginPreviousGradient(float* dPrev, float* dht, const float* dh, const Zone
     } else if (!z.on()) {
       std::fill(dPrev + r + c.begin, dPrev + r + c.end, 0.0f);
     } else {
-      k.zoneoutSplit(dPrev + r, dht + r, maskRow(z, seq, t, b, n), z.p, c.begin, c.end);
+      k.zoneoutSplit(dPrev + r, dht + r, zoneRow(z, seq, t, b, n), c.begin, c.end);
     }
-  }
-}
-
-void zoneoutCellGradient(float* dCand, const float* dc, const Zoneout& z, const SequenceIndex& seq, int t, int n,
-                         Range c, Range rows) {
-  const CpuKernels& k = cpuKernels();
-  for (int b = rows.begin; b < rows.end; b++) {
-    const long r = static_cast<long>(b) * n;
-    if (seq.active(t, b)) k.zoneoutKept(dCand + r, dc + r, maskRow(z, seq, t, b, n), z.p, c.begin, c.end);
-  }
-}
-
-void finishZoneoutCell(float* dcPrev, const float* dc, const Zoneout& z, const SequenceIndex& seq, int t, int n,
-                       Range c, Range rows) {
-  const CpuKernels& k = cpuKernels();
-  for (int b = rows.begin; b < rows.end; b++) {
-    const long r = static_cast<long>(b) * n;
-    if (seq.active(t, b)) k.zoneoutCarried(dcPrev + r, dc + r, maskRow(z, seq, t, b, n), z.p, c.begin, c.end);
   }
 }
 

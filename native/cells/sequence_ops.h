@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "../gemm/microkernel.h"
+#include "../isa/kernel_table.h"
 #include "../runtime/block_claims.h"
 #include "../runtime/owner_claims.h"
 #include "../runtime/thread_pool.h"
@@ -231,6 +232,11 @@ inline const float* packRecurrentInput(int rows, const float* h, const float* ma
   return mask ? packMaskedRows(rows, h, mask, n, w) : packRows(rows, MatrixRef{h, n, false}, w);
 }
 
+// Row b of step t of a zoneout, as the kernels take it.
+inline ZoneRow zoneRow(const Zoneout& z, const SequenceIndex& seq, int t, int b, int n) {
+  return {z.mask ? z.mask + (static_cast<long>(t) * seq.B + b) * n : nullptr, z.p};
+}
+
 // Zoneout of step t's new state on the active rows among `rows`, columns c: state = d ⊙ prev +
 // (1 − d) ⊙ cand, for d = 1 exactly prev and for d = 0 exactly cand ([B, n] each; state may be cand).
 void zoneRows(float* state, const float* prev, const float* cand, const Zoneout& z, const SequenceIndex& seq, int t,
@@ -245,13 +251,6 @@ inline void zoneoutRows(float* state, const float* prev, const float* cand, cons
 // and dht keeps (1 − d) ⊙ dht, what reaches the cell's own new state.
 void beginPreviousGradient(float* dPrev, float* dht, const float* dh, const Zoneout& z, const SequenceIndex& seq,
                            int t, int n, Range c, Range rows);
-
-// The cell-state version for LSTM: dCand = (1 − d) ⊙ dc for the cell's backward, and, once that has
-// written dcPrev, finishZoneoutCell adds the direct path d ⊙ dc (active rows).
-void zoneoutCellGradient(float* dCand, const float* dc, const Zoneout& z, const SequenceIndex& seq, int t, int n,
-                         Range c, Range rows);
-void finishZoneoutCell(float* dcPrev, const float* dc, const Zoneout& z, const SequenceIndex& seq, int t, int n,
-                       Range c, Range rows);
 
 // The recurrent product's share of the gradient on the state before a step: dhBefore += dG · W, or
 // with recurrent dropout (the product saw mask ⊙ h) dhBefore += mask ⊙ (dG · W). [B, n] each.

@@ -10,8 +10,23 @@ inline void forUnits(int j0, int j1, Body body) {
   for (; j < j1; j++) body(VecScalar{}, j);
 }
 
+// Zoneout's d for units j.. of a row: mask bytes (0 or 1) widened, or p throughout. The mixes below
+// keep products and sums unfused, so a unit gets the same bits in a vector and in a scalar tail.
 template <class V>
-void lstmForward(float* gates, float* cNew, float* m, const float* cPrev, const float* peep, int H, int j0, int j1) {
+inline V zoneFactor(ZoneRow z, int j) {
+  return z.mask ? V::fromBytes(z.mask + j) : V::set1(z.p);
+}
+
+// d ⊙ prev + (1 − d) ⊙ cand: exactly prev at d = 1 and cand at d = 0.
+template <class V>
+inline V zoneMix(V d, V prev, V cand) {
+  return d * prev + (V::set1(1.0f) - d) * cand;
+}
+
+template <class V>
+void lstmForward(float* gates, float* cCand, float* cNew, float* m, const float* cPrev, const float* hPrev,
+                 const float* peep, ZoneRow zc, ZoneRow zh, int H, int j0, int j1) {
+  const bool zonesC = zc.on(), zonesH = zh.on();
   forUnits<V>(j0, j1, [&](auto tag, int j) {
     using W = decltype(tag);
     const W cp = W::load(cPrev + j);
@@ -32,19 +47,22 @@ void lstmForward(float* gates, float* cNew, float* m, const float* cPrev, const 
     f.store(gates + H + j);
     g.store(gates + 2 * H + j);
     o.store(gates + 3 * H + j);
-    c.store(cNew + j);
+    c.store(cCand + j);
+    if (zonesC) zoneMix(zoneFactor<W>(zc, j), cp, c).store(cNew + j);
   });
-  // tanh(c) waits for three gate activations; in a second pass the core overlaps it across units
+  // tanh(c̃) waits for three gate activations; in a second pass the core overlaps it across units
   // instead (16 rows x 256 units, AVX-512: 48 -> 40 cycles per vector of units).
   forUnits<V>(j0, j1, [&](auto tag, int j) {
     using W = decltype(tag);
-    (W::load(gates + 3 * H + j) * vtanh(W::load(cNew + j))).store(m + j);
+    const W mj = W::load(gates + 3 * H + j) * vtanh(W::load(cCand + j));
+    (zonesH ? zoneMix(zoneFactor<W>(zh, j), W::load(hPrev + j), mj) : mj).store(m + j);
   });
 }
 
 template <class V>
 void lstmBackward(float* dG, float* dcPrev, float* dPeep, const float* gates, const float* c, const float* cPrev,
-                  const float* dm, const float* dc, const float* peep, int H, int j0, int j1) {
+                  const float* dm, const float* dc, const float* peep, ZoneRow zc, int H, int j0, int j1) {
+  const bool zonesC = zc.on();
   forUnits<V>(j0, j1, [&](auto tag, int j) {
     using W = decltype(tag);
     const W one = W::set1(1.0f);
@@ -57,7 +75,10 @@ void lstmBackward(float* dG, float* dcPrev, float* dPeep, const float* gates, co
     const W dmj = W::load(dm + j);
     const W tc = vtanh(cj);
     const W dpo = dmj * tc * o * (one - o);
-    W dcTotal = W::fmadd(dmj * o, one - tc * tc, W::load(dc + j));
+    // With zoneout the carried gradient dc reaches c̃ as (1 − d) ⊙ dc and cPrev directly as d ⊙ dc.
+    const W dcj = W::load(dc + j);
+    const W d = zonesC ? zoneFactor<W>(zc, j) : W::set1(0.0f);
+    W dcTotal = W::fmadd(dmj * o, one - tc * tc, zonesC ? (one - d) * dcj : dcj);
     if (peep) dcTotal = W::fmadd(dpo, W::load(peep + 2 * H + j), dcTotal);
     const W dpi = dcTotal * g * i * (one - i);
     const W dpf = dcTotal * cp * f * (one - f);
@@ -74,7 +95,7 @@ void lstmBackward(float* dG, float* dcPrev, float* dPeep, const float* gates, co
     dpf.store(dG + H + j);
     dpg.store(dG + 2 * H + j);
     dpo.store(dG + 3 * H + j);
-    dcp.store(dcPrev + j);
+    (zonesC ? dcp + d * dcj : dcp).store(dcPrev + j);
   });
 }
 
@@ -185,46 +206,24 @@ void rnnBackward(float* dPre, const float* h, const float* dh, bool relu, int j0
   });
 }
 
-// Zoneout over units [j0, j1) of one row, d = mask[j] (bytes 0 or 1) or p where mask is null.
-// Products and sums stay unfused, so a unit gets the same bits in a vector and in a scalar tail.
+// Zoneout over units [j0, j1) of one row: forward, state = zoneMix(d, prev, cand); backward, the
+// gradient g on a zoned-out state splits into dPrev = d ⊙ g and g ← (1 − d) ⊙ g.
 template <class V>
-inline V zoneFactor(const uint8_t* mask, float p, int j) {
-  return mask ? V::fromBytes(mask + j) : V::set1(p);
-}
-
-template <class V>
-void zoneoutMix(float* state, const float* prev, const float* cand, const uint8_t* mask, float p, int j0, int j1) {
+void zoneoutMix(float* state, const float* prev, const float* cand, ZoneRow z, int j0, int j1) {
   forUnits<V>(j0, j1, [&](auto tag, int j) {
     using W = decltype(tag);
-    const W d = zoneFactor<W>(mask, p, j);
-    (d * W::load(prev + j) + (W::set1(1.0f) - d) * W::load(cand + j)).store(state + j);
+    zoneMix(zoneFactor<W>(z, j), W::load(prev + j), W::load(cand + j)).store(state + j);
   });
 }
 
 template <class V>
-void zoneoutSplit(float* dPrev, float* g, const uint8_t* mask, float p, int j0, int j1) {
+void zoneoutSplit(float* dPrev, float* g, ZoneRow z, int j0, int j1) {
   forUnits<V>(j0, j1, [&](auto tag, int j) {
     using W = decltype(tag);
-    const W d = zoneFactor<W>(mask, p, j);
+    const W d = zoneFactor<W>(z, j);
     const W gj = W::load(g + j);
     (d * gj).store(dPrev + j);
     ((W::set1(1.0f) - d) * gj).store(g + j);
-  });
-}
-
-template <class V>
-void zoneoutKept(float* out, const float* in, const uint8_t* mask, float p, int j0, int j1) {
-  forUnits<V>(j0, j1, [&](auto tag, int j) {
-    using W = decltype(tag);
-    ((W::set1(1.0f) - zoneFactor<W>(mask, p, j)) * W::load(in + j)).store(out + j);
-  });
-}
-
-template <class V>
-void zoneoutCarried(float* acc, const float* in, const uint8_t* mask, float p, int j0, int j1) {
-  forUnits<V>(j0, j1, [&](auto tag, int j) {
-    using W = decltype(tag);
-    (W::load(acc + j) + zoneFactor<W>(mask, p, j) * W::load(in + j)).store(acc + j);
   });
 }
 
@@ -251,7 +250,5 @@ CpuKernels makeKernels(const char* name, CpuKernels::Tile tile, CpuKernels::Tile
                     rnnForward<V>,
                     rnnBackward<V>,
                     zoneoutMix<V>,
-                    zoneoutSplit<V>,
-                    zoneoutKept<V>,
-                    zoneoutCarried<V>};
+                    zoneoutSplit<V>};
 }

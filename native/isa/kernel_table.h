@@ -10,6 +10,14 @@
 
 namespace cellscan {
 
+// Zoneout of one row's units (cells/layer.h Zoneout, at one step and batch row): d = mask[j] (0 or 1)
+// or p where mask is null; off when neither.
+struct ZoneRow {
+  const uint8_t* mask;
+  float p;
+  bool on() const { return mask != nullptr || p != 0.0f; }
+};
+
 struct CpuKernels {
   const char* name;  // "avx512f", "avx2_fma", "portable"
 
@@ -37,11 +45,15 @@ struct CpuKernels {
   // blocks of H stacked in PyTorch's order). Forward "gates" arrive as pre-activations and leave
   // activated; backward writes pre-activation gradients dG.
 
-  // LSTM: gates [4H] i f g o, cNew and m = o ⊙ tanh(c) [H]; cPrev [H]; peep [3H] or null.
-  void (*lstmForward)(float* gates, float* cNew, float* m, const float* cPrev, const float* peep, int H, int j0, int j1);
-  // dG [4H], dcPrev [H], dPeep [3H] (+=, when peep); dm: gradient on m, dc: on c from later steps.
+  // LSTM: gates [4H] i f g o, cCand the cell's own new state c̃ and m = o ⊙ tanh(c̃) [H]; cPrev [H];
+  // peep [3H] or null (o's sees c̃). With zc on, cNew = d ⊙ cPrev + (1 − d) ⊙ c̃ (off: cNew is cCand,
+  // not written); with zh on (no projection, so m is h), m = d ⊙ hPrev + (1 − d) ⊙ m.
+  void (*lstmForward)(float* gates, float* cCand, float* cNew, float* m, const float* cPrev, const float* hPrev,
+                      const float* peep, ZoneRow zc, ZoneRow zh, int H, int j0, int j1);
+  // dG [4H], dcPrev [H], dPeep [3H] (+=, when peep); c is c̃; dm: gradient on m, dc: on the carried c
+  // from later steps (with zc, (1 − d) ⊙ dc reaches c̃ and d ⊙ dc goes straight to dcPrev).
   void (*lstmBackward)(float* dG, float* dcPrev, float* dPeep, const float* gates, const float* c, const float* cPrev,
-                       const float* dm, const float* dc, const float* peep, int H, int j0, int j1);
+                       const float* dm, const float* dc, const float* peep, ZoneRow zc, int H, int j0, int j1);
 
   // GRU, linear before reset: gates [3H] with r, z holding x- and h-side sums and n only the x side;
   // ghn [H] in: Rn h, out: Rn h + bn (bhn may be null). Writes h [H].
@@ -65,14 +77,10 @@ struct CpuKernels {
   void (*rnnForward)(float* h, const float* pre, bool relu, int j0, int j1);
   void (*rnnBackward)(float* dPre, const float* h, const float* dh, bool relu, int j0, int j1);
 
-  // Zoneout over units [j0, j1) of one row, d = mask[j] (bytes 0 or 1) or p where mask is null:
-  // forward state = d ⊙ prev + (1 − d) ⊙ cand (state may be cand); backward, the gradient g on a
-  // zoned-out state splits into dPrev = d ⊙ g and g ← (1 − d) ⊙ g (zoneoutSplit), or out = (1 − d) ⊙ in
-  // (zoneoutKept) and acc += d ⊙ in (zoneoutCarried).
-  void (*zoneoutMix)(float* state, const float* prev, const float* cand, const uint8_t* mask, float p, int j0, int j1);
-  void (*zoneoutSplit)(float* dPrev, float* g, const uint8_t* mask, float p, int j0, int j1);
-  void (*zoneoutKept)(float* out, const float* in, const uint8_t* mask, float p, int j0, int j1);
-  void (*zoneoutCarried)(float* acc, const float* in, const uint8_t* mask, float p, int j0, int j1);
+  // Zoneout over units [j0, j1) of one row: forward state = d ⊙ prev + (1 − d) ⊙ cand (state may be
+  // cand); backward, the gradient g on a zoned-out state splits into dPrev = d ⊙ g and g ← (1 − d) ⊙ g.
+  void (*zoneoutMix)(float* state, const float* prev, const float* cand, ZoneRow z, int j0, int j1);
+  void (*zoneoutSplit)(float* dPrev, float* g, ZoneRow z, int j0, int j1);
 
   // The tile kernel for a product of m rows in all.
   using Tile = void (*)(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate);

@@ -5,7 +5,7 @@ import type { Backend, BackendLayer, ForwardArgs, LayerParams, LayerSpec, Worksp
 import { rangeError, shapeText, shown, typeError } from '../errors';
 import { Rng } from '../random';
 import { Tensor, numel } from '../tensor';
-import { uninitializedFloat32 } from '../uninitialized';
+import { uninitializedBytes, uninitializedFloat32 } from '../uninitialized';
 import { checkOptionKeys } from './arguments';
 import { LayerSet } from './layer-set';
 import { swapLeadingAxes } from './layout';
@@ -297,14 +297,15 @@ export abstract class RecurrentLayer extends Module {
     const hout = this.outputSize;
     const rng = this.dropoutRng;
     const masks: RecurrentMasks = { dropout: [], zoneoutHidden: [], zoneoutCell: [], recurrent: [], weight: [] };
+    // fillBernoulli writes every element: the masks skip the zero fill.
     const dropMask = (n: number, p: number): Float32Array => {
-      const m = new Float32Array(n);
+      const m = uninitializedFloat32(n);
       // 1/(1 − p) is Infinity at p = 1, where every element is dropped anyway.
       rng.fillBernoulli(m, p, 0, p < 1 ? Math.fround(1 / (1 - p)) : 0);
       return m;
     };
     const zoneMask = (n: number, p: number): Uint8Array => {
-      const m = new Uint8Array(n);
+      const m = uninitializedBytes(n);
       rng.fillBernoulli(m, p, 1, 0);
       return m;
     };
