@@ -69,12 +69,32 @@ async function sample(t: Task, timeMs: number, minRuns: number): Promise<number[
 
 /**
  * Lets the previous task's garbage go before the next task is timed: a full collection when Node
- * runs with --expose-gc (npm run bench does), then a short pause. Without it, V8's background
- * collection of what a TF.js or WebAssembly task left behind ran on the cores of the task after it.
+ * runs with --expose-gc (npm run bench does), then a quiet gap (SPEC §7's 50 ms). Without it, V8's
+ * background collection of what a TF.js or WebAssembly task left behind ran on the cores of the
+ * task after it, and onnxruntime's pool spun there.
  */
 async function settle(): Promise<void> {
   (globalThis as { gc?: () => void }).gc?.();
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/**
+ * The order of round r: the tasks' own order in the first round, a shuffle (a fixed seed, so runs
+ * repeat) in later even rounds, and each odd round the one before it reversed. A rotated order
+ * would keep every task behind the same neighbour round after round, and whatever that neighbour
+ * leaves behind (garbage still being freed, a spinning pool) would weigh on that task alone; here
+ * a task's neighbour before it in one round is the one after it in the next.
+ */
+export function roundOrder(n: number, r: number): number[] {
+  if (r % 2 === 1) return roundOrder(n, r - 1).reverse();
+  const order = Array.from({ length: n }, (_, i) => i);
+  let state = (0x9e3779b9 ^ r) >>> 0;
+  for (let i = n - 1; i > 0 && r > 0; i--) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    const j = state % (i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
 }
 
 function median(xs: number[]): number {
@@ -85,8 +105,8 @@ function median(xs: number[]): number {
 
 /**
  * Median wall time of each task in the steady state, the tasks timed in alternation: after every
- * task's warm-up, ROUNDS rounds give each task a 1/ROUNDS share of its budget in turn (in rotated
- * order, each after settle()), and each median is over all of a task's samples. A slow spell of
+ * task's warm-up, ROUNDS rounds give each task a 1/ROUNDS share of its budget in turn (in the
+ * orders of roundOrder, each after settle()), and each median is over all of a task's samples. A slow spell of
  * the shared machine (seconds long; seen here to make one runtime's forward 1.5-1.8× slower than
  * in the run before) then falls on every runtime alike instead of on whichever had the machine at
  * the time, so ratios between tasks hold better than their absolute times. A task whose call is slower than its budget gets one timed
@@ -98,9 +118,7 @@ export async function timeTogether(tasks: Task[], o: TaskOptions): Promise<TaskT
   for (const t of tasks) callMs.push(await warmUp(t, o.budgetMs));
   const samples: number[][] = tasks.map(() => []);
   for (let round = 0; round < ROUNDS; round++) {
-    // Each round starts one task later, so that no task always follows the same other one.
-    for (let j = 0; j < tasks.length; j++) {
-      const i = (round + j) % tasks.length;
+    for (const i of roundOrder(tasks.length, round)) {
       const heavy = callMs[i] > o.budgetMs;
       if (heavy && round > 0) continue;
       const runs = heavy ? 1 : Math.ceil((o.minRuns ?? 3) / ROUNDS);

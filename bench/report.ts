@@ -271,7 +271,7 @@ export function renderMarkdown(rep: Report): string {
       `${WARMUP_CALLS} calls (fewer, but at least two, when ${WARMUP_CALLS} would take over ${WARMUP_CAP_BUDGETS}× the budget), ` +
       'since a large output lands on freshly faulted pages until the garbage collector frees earlier outputs for reuse; each task samples for ' +
       `${rep.budgetMs} ms (--time), or exactly 1 run when a warm-up call alone took longer than that. ` +
-      `The runtimes of a shape take turns: ${ROUNDS} rounds of all its forwards and training steps, each sampling a ${ROUNDS}th of the budget, in an order rotated every round and each after a full garbage collection (\`node --expose-gc\`); ` +
+      `The runtimes of a shape take turns: ${ROUNDS} rounds of all its forwards and training steps, each sampling a ${ROUNDS}th of the budget, in their own order in the first round, a fixed shuffle in later even rounds and the round before reversed in odd ones (so no task always follows the same other), each after a full garbage collection (\`node --expose-gc\`) and a 50 ms pause; ` +
       "a task's median is over all its samples. A slow spell of the shared machine then falls on every runtime alike, so ratios within a shape hold better than absolute times. " +
       `A TF.js fit step estimated over ${(rep.peerBudgetMs / 1000).toFixed(0)} s (--peer-budget) is not run; the table says so where it happens.`,
     '- FLOPs as SPEC §7: `D·2·T·B·G·H·(I+H)` for a forward, 3× that for forward+backward (so both GFLOP/s columns are comparable).',

@@ -11,12 +11,14 @@ interface Outcome {
   log: string[];
   timings: { medianMs: number; runs: number }[];
   rounds: number;
+  /** roundOrder(tasks, r) for every round r. */
+  orders: number[][];
 }
 
 /** timeTogether over busy-waiting tasks of the given durations, each logging its name when called. */
 function run(tasks: [string, number][], budgetMs: number): Outcome {
   const script = `
-    const { timeTogether, ROUNDS } = require(${JSON.stringify(measure)});
+    const { timeTogether, roundOrder, ROUNDS } = require(${JSON.stringify(measure)});
     const log = [];
     const task = (name, ms) => ({ isAsync: false, fn: () => {
       log.push(name);
@@ -24,7 +26,10 @@ function run(tasks: [string, number][], budgetMs: number): Outcome {
       while (performance.now() < end);
     } });
     timeTogether(${JSON.stringify(tasks)}.map(([n, ms]) => task(n, ms)), { budgetMs: ${budgetMs} })
-      .then((timings) => process.stdout.write(JSON.stringify({ log, timings, rounds: ROUNDS })));`;
+      .then((timings) => process.stdout.write(JSON.stringify({
+        log, timings, rounds: ROUNDS,
+        orders: Array.from({ length: ROUNDS }, (_, r) => roundOrder(${tasks.length}, r)),
+      })));`;
   return JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as Outcome;
 }
 
@@ -32,14 +37,15 @@ function run(tasks: [string, number][], budgetMs: number): Outcome {
 const switches = (log: string[]) => log.filter((name, i) => i > 0 && name !== log[i - 1]).length;
 
 describe('timeTogether', () => {
-  test('warms each task up in turn, then alternates them in rotated rounds and times each over all its rounds', () => {
-    const { log, timings, rounds } = run([['a', 1], ['b', 3]], 80);
+  test('warms each task up in turn, then alternates them in rounds of varied order and times each over all its rounds', () => {
+    const { log, timings, rounds, orders } = run([['a', 1], ['b', 3]], 80);
     expect(rounds).toBeGreaterThanOrEqual(2);
-    // Warm-up: all of a's calls, then b's. Then rounds a b, b a, a b, ...: the calls of a round
-    // before the last form one run each, neighbouring runs of one task merging.
+    // Warm-up: all of a's calls, then b's. Then the rounds in roundOrder's orders (a b, b a, ...):
+    // the calls of a round form one run each, neighbouring runs of one task merging.
+    expect(orders[0]).toEqual([0, 1]);
+    expect(orders[1]).toEqual([1, 0]);
     const runs = log.filter((name, i) => i === 0 || name !== log[i - 1]);
-    const expected = ['a', 'b'];
-    for (let round = 0; round < rounds; round++) expected.push(...(round % 2 ? ['b', 'a'] : ['a', 'b']));
+    const expected = ['a', 'b', ...orders.flatMap((o) => o.map((i) => 'ab'[i]))];
     expect(runs).toEqual(expected.filter((name, i) => i === 0 || name !== expected[i - 1]));
     const [a, b] = timings;
     expect(a.runs).toBeGreaterThanOrEqual(rounds);
@@ -47,6 +53,20 @@ describe('timeTogether', () => {
     expect(a.medianMs).toBeGreaterThanOrEqual(1);
     expect(b.medianMs).toBeGreaterThanOrEqual(3);
     expect(a.medianMs).toBeLessThan(b.medianMs);
+  });
+
+  test("every round times each task once, and a task's neighbour before it changes between rounds", () => {
+    const script = `
+      const { roundOrder, ROUNDS } = require(${JSON.stringify(measure)});
+      process.stdout.write(JSON.stringify(Array.from({ length: ROUNDS }, (_, r) => roundOrder(11, r))));`;
+    const orders = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as number[][];
+    const all = Array.from({ length: 11 }, (_, i) => i);
+    for (const o of orders) expect([...o].sort((x, y) => x - y)).toEqual(all);
+    expect(orders[0]).toEqual(all);
+    // With 11 tasks (a shape's forwards and training steps) over the rounds, no task has only one
+    // predecessor: a rotated order would give each exactly one.
+    const before = all.map((task) => new Set(orders.map((o) => o[o.indexOf(task) - 1]).filter((p) => p !== undefined)));
+    expect(before.every((p) => p.size >= 2)).toBe(true);
   });
 
   test('a task slower than its budget is timed once, in the first round', () => {
