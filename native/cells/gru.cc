@@ -60,7 +60,7 @@ void gruLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   };
   const auto finish = [&](int t, Range rows, Range u) {
     zoneoutRows(hAfter(t), hBefore(t), hAfter(t), io.zoneoutH, seq, t, H, u, rows);
-    carryPaddedRows(hAfter(t), hBefore(t), false, seq, t, H, u, rows);
+    carryPaddedRows(hAfter(t), hBefore(t), seq, t, H, u, rows);
     writeOutputRows(io, seq, t, hAfter(t), H, u, rows);
   };
   // Linear before reset: r and z gain R h in place; n's recurrent part stays apart, r scales it.

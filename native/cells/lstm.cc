@@ -73,14 +73,14 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
       k.lstmForward(gates + r * G, cCand + r * H, cNew + r * H, m + r * H, cPrev + r * H, hPrev ? hPrev + r * H : nullptr,
                     peep, zoneRow(io.zoneoutC, seq, t, b, H), zh, H, u.begin, u.end);
     }
-    carryPaddedRows(cNew, cPrev, false, seq, t, H, u, rows);
+    carryPaddedRows(cNew, cPrev, seq, t, H, u, rows);
     if (proj) {
       // dW_hr sums over every row of m: a padded row must hold zeros, not stale memory.
       for (int b = rows.begin; b < rows.end; b++) {
         if (!seq.active(t, b)) std::fill(m + b * H + u.begin, m + b * H + u.end, 0.0f);
       }
     } else {
-      carryPaddedRows(hAfter(t), hBefore(t), false, seq, t, H, u, rows);
+      carryPaddedRows(hAfter(t), hBefore(t), seq, t, H, u, rows);
       writeOutputRows(io, seq, t, hAfter(t), hout, u, rows);
     }
   };
@@ -92,7 +92,7 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
     gemmGroupColumns(rows.end - rows.begin, MatrixRef{mAt(t) + r0 * H, H, false}, layer.projectionWeightsT(), o.begin,
                      o.end, &toH);
     zoneoutRows(hAfter(t), hBefore(t), hAfter(t), io.zoneoutH, seq, t, hout, o, rows);
-    carryPaddedRows(hAfter(t), hBefore(t), false, seq, t, hout, o, rows);
+    carryPaddedRows(hAfter(t), hBefore(t), seq, t, hout, o, rows);
     writeOutputRows(io, seq, t, hAfter(t), hout, o, rows);
   };
 
@@ -185,7 +185,7 @@ void lstmLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& l
         for (int g = 0; g < 4; g++) std::fill(dGt + q * G + g * H + u.begin, dGt + q * G + g * H + u.end, 0.0f);
       }
     }
-    carryPaddedRows(dcBefore, dc, false, seq, t, H, u, r);
+    carryPaddedRows(dcBefore, dc, seq, t, H, u, r);
   };
 
   const int workers = stepWorkers(s, T, B);

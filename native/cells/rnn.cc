@@ -41,7 +41,7 @@ void rnnLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
       if (seq.active(t, b)) k.rnnForward(cand + r, pre + r, relu, u.begin, u.end);
     }
     zoneoutRows(hNew, hBefore(t), cand, io.zoneoutH, seq, t, H, u, rows);
-    carryPaddedRows(hNew, hBefore(t), false, seq, t, H, u, rows);
+    carryPaddedRows(hNew, hBefore(t), seq, t, H, u, rows);
     writeOutputRows(io, seq, t, hNew, H, u, rows);
   };
 

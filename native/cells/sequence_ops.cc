@@ -138,16 +138,11 @@ void stepGradient(float* dht, const float* dh, const BackwardIO& io, const Seque
   }
 }
 
-void carryPaddedRows(float* dst, const float* carry, bool zeroActive, const SequenceIndex& seq, int t, int n, Range c,
-                     Range rows) {
+void carryPaddedRows(float* dst, const float* carry, const SequenceIndex& seq, int t, int n, Range c, Range rows) {
   const size_t bytes = static_cast<size_t>(c.end - c.begin) * sizeof(float);
   for (int b = rows.begin; b < rows.end; b++) {
     const long r = static_cast<long>(b) * n + c.begin;
-    if (!seq.active(t, b)) {
-      std::memcpy(dst + r, carry + r, bytes);
-    } else if (zeroActive) {
-      std::fill(dst + r, dst + r + (c.end - c.begin), 0.0f);
-    }
+    if (!seq.active(t, b)) std::memcpy(dst + r, carry + r, bytes);
   }
 }
 

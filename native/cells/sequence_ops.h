@@ -214,10 +214,8 @@ void writeOutputRows(const ForwardIO& io, const SequenceIndex& seq, int t, const
 void stepGradient(float* dht, const float* dh, const BackwardIO& io, const SequenceIndex& seq, int t, int n, Range c,
                   Range rows);
 
-// Padded rows of step t (among `rows`) take `carry`; active rows are zeroed when zeroActive, else
-// left alone.
-void carryPaddedRows(float* dst, const float* carry, bool zeroActive, const SequenceIndex& seq, int t, int n, Range c,
-                     Range rows);
+// Padded rows of step t (among `rows`) take `carry`; active rows are left alone.
+void carryPaddedRows(float* dst, const float* carry, const SequenceIndex& seq, int t, int n, Range c, Range rows);
 
 // --- the variants ------------------------------------------------------------------------------
 
