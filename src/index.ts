@@ -24,3 +24,7 @@ export type { AdamOptions, SGDOptions, Trainable } from './train/optimizers';
 export { Linear, LinearTape } from './layers/linear';
 export type { LinearOptions } from './layers/linear';
 export type { GemmArgs } from './backend/types';
+export { Batcher } from './serve/batcher';
+export type { BatcherOptions, BatcherStats } from './serve/batcher';
+export type { BatcherResult, BatcherRunOptions } from './serve/request';
+export { BatcherClosedError, QueueFullError } from './serve/errors';
