@@ -28,3 +28,4 @@ export { Batcher } from './serve/batcher';
 export type { BatcherOptions, BatcherStats } from './serve/batcher';
 export type { BatcherResult, BatcherRunOptions } from './serve/request';
 export { BatcherClosedError, QueueFullError } from './serve/errors';
+export { exportONNX, type ExportONNXOptions } from './onnx/export';
