@@ -3,6 +3,7 @@
 // backpressure, aborts, close and a batched forward that fails.
 import { Batcher, BatcherClosedError, GRU, LSTM, QueueFullError, RNN, Tensor, currentBackend } from '../src';
 import type { BatcherResult, ForwardOptions, ForwardResult } from '../src';
+import { pickOldest, pickSimilarLengths } from '../src/serve/pick';
 
 type Layer = LSTM | GRU | RNN;
 const TOL = 1e-4;
@@ -206,6 +207,38 @@ describe(`Batcher on ${currentBackend()}`, () => {
     });
   });
 
+  describe('which requests make a batch', () => {
+    test('up to maxBatch waiting: all of them, in arrival order', () => {
+      expect(pickSimilarLengths([9, 1, 5], 4)).toEqual([0, 1, 2]);
+      expect(pickOldest([9, 1, 5, 3, 2], 2)).toEqual([0, 1]);
+    });
+
+    test('more: the equal-size group of similar lengths that holds the oldest', () => {
+      const lengths = [40, 1, 41, 2, 42, 3, 43, 4];
+      expect(pickSimilarLengths(lengths, 4)).toEqual([0, 2, 4, 6]);
+      expect(pickSimilarLengths([1, 40, 2, 41, 3, 42, 4, 43], 4)).toEqual([0, 2, 4, 6]);
+      expect(pickSimilarLengths(lengths.slice(1), 4)).toEqual([0, 2, 4]); // 7 waiting: groups of 3 and 4
+      // 9 waiting, maxBatch 8: two groups of 4 and 5, not 8 padded to the longest and a lone one.
+      expect(pickSimilarLengths([5, 30, 31, 6, 32, 7, 33, 8, 34], 8)).toEqual([0, 3, 5, 7]);
+      expect(pickSimilarLengths([30, 5, 31, 6, 32, 7, 33, 8, 34], 8)).toEqual([0, 2, 4, 6, 8]);
+    });
+
+    test('the oldest is always taken, whatever its length (nobody waits forever)', () => {
+      const rand = seeded(70);
+      for (let trial = 0; trial < 200; trial++) {
+        const n = 1 + Math.floor(rand() * 100);
+        const maxBatch = 1 + Math.floor(rand() * 16);
+        const lengths = Array.from({ length: n }, () => 1 + Math.floor(rand() * 48));
+        const picked = pickSimilarLengths(lengths, maxBatch);
+        expect(picked[0]).toBe(0);
+        expect(picked.length).toBeLessThanOrEqual(maxBatch);
+        expect(picked.length).toBeGreaterThanOrEqual(Math.min(n, Math.floor(n / Math.ceil(n / maxBatch))));
+        expect([...picked].sort((a, b) => a - b)).toEqual(picked);
+        expect(new Set(picked).size).toBe(picked.length);
+      }
+    });
+  });
+
   describe('a bad request rejects alone', () => {
     const lstm = new LSTM({ inputSize: 4, hiddenSize: 3, numLayers: 2, seed: 20 });
     const gru = new GRU({ inputSize: 4, hiddenSize: 3, seed: 21 });
@@ -384,10 +417,12 @@ describe(`Batcher on ${currentBackend()}`, () => {
       const b = new Batcher(layer, { maxBatch: 2, maxDelayMs: 60_000 });
       const rs = requests(layer, 5, 10, 51);
       const gate = layer.hold();
-      // 5 requests, maxBatch 2: the first two dispatch at once (full), the other three wait.
+      // 5 requests, maxBatch 2: a full queue dispatches at once (1 or 2 of similar lengths), the rest wait.
       const runs = runAll(b, rs);
       await gate.started;
-      expect(b.stats().queued).toBe(3);
+      expect(b.stats().batches).toBe(1);
+      expect(b.stats().queued).toBe(5 - b.stats().requests);
+      expect(b.stats().queued).toBeGreaterThanOrEqual(3);
       let closed = false;
       const closing = b.close().then(() => (closed = true));
       expect(b.close()).toBe(b.close());

@@ -8,27 +8,21 @@ export function pickOldest(lengths: readonly number[], maxBatch: number): number
 }
 
 /**
- * With more than `maxBatch` waiting: the oldest request (so none waits forever) and the `maxBatch - 1`
- * others that pad it least, i.e. the window of the length-sorted queue around the oldest with the
- * least padding. Indexes come back in arrival order.
+ * With more than `maxBatch` waiting: the length-sorted queue cut into the fewest batches that hold it,
+ * of equal sizes (within one), and the batch holding the oldest request taken (so none waits
+ * forever). Equal sizes rather than full batches and a remainder: two half batches of similar
+ * lengths cost less than a full one padded to the longest plus a lone one. Indexes come back in
+ * arrival order.
  */
 export function pickSimilarLengths(lengths: readonly number[], maxBatch: number): number[] {
   const n = lengths.length;
   if (n <= maxBatch) return pickOldest(lengths, maxBatch);
   // Ties keep arrival order, so among equal lengths the older ones go first.
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b);
-  const sums = new Float64Array(n + 1);
-  for (let i = 0; i < n; i++) sums[i + 1] = sums[i] + lengths[order[i]];
+  const groups = Math.ceil(n / maxBatch);
   const oldestAt = order.indexOf(0);
-  let best = -1;
-  let bestPadding = Infinity;
-  for (let start = Math.max(0, oldestAt - maxBatch + 1); start <= Math.min(oldestAt, n - maxBatch); start++) {
-    const end = start + maxBatch;
-    const padding = maxBatch * lengths[order[end - 1]] - (sums[end] - sums[start]);
-    if (padding < bestPadding) {
-      bestPadding = padding;
-      best = start;
-    }
-  }
-  return order.slice(best, best + maxBatch).sort((a, b) => a - b);
+  const start = (g: number) => Math.floor((g * n) / groups);
+  let g = 0;
+  while (start(g + 1) <= oldestAt) g++;
+  return order.slice(start(g), start(g + 1)).sort((a, b) => a - b);
 }
