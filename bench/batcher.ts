@@ -1,0 +1,135 @@
+// node dist/bench/batcher.js [--requests 512 --rounds 5 --threads 2 --backend native]
+// SPEC §9's Batcher against serving one request at a time: `requests` concurrent single sequences
+// (T uniform in 1..48, seeded) through a 2-layer LSTM (inputSize 64, hiddenSize 256). The baseline
+// awaits forwardAsync with B = 1 for each request in turn; the Batcher gets them all at once, as a
+// service under load would. Target: >= 4x the baseline's requests/s, results equal within 1e-4.
+import { parseArgs } from 'util';
+import { Batcher, LSTM, Tensor, setNumThreads, useBackend } from 'cellscan';
+
+interface Result {
+  output: Tensor;
+  hN: Tensor;
+  cN?: Tensor;
+}
+
+const TARGET = 4;
+const TOL = 1e-4;
+const MAX_T = 48;
+
+function options(): { requests: number; rounds: number; threads: number; backend: 'native' | 'wasm' } {
+  const { values } = parseArgs({
+    options: {
+      requests: { type: 'string', default: '512' },
+      rounds: { type: 'string', default: '5' },
+      threads: { type: 'string', default: '2' },
+      backend: { type: 'string', default: 'native' },
+    },
+  });
+  const int = (name: string, v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  if (values.backend !== 'native' && values.backend !== 'wasm') {
+    throw new RangeError(`--backend must be native or wasm, got ${JSON.stringify(values.backend)}`);
+  }
+  return { requests: int('requests', values.requests), rounds: int('rounds', values.rounds), threads: int('threads', values.threads), backend: values.backend };
+}
+
+/** mulberry32: the request mix repeats from run to run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function maxDiff(a: Tensor, b: Tensor): number {
+  let m = 0;
+  for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(a.data[i] - b.data[i]));
+  return a.data.length === b.data.length ? m : Infinity;
+}
+
+async function oneAtATime(layer: LSTM, inputs: Tensor[]): Promise<Result[]> {
+  const out: Result[] = [];
+  for (const x of inputs) {
+    const r = await layer.forwardAsync(new Tensor(x.data, [x.shape[0], 1, layer.inputSize]));
+    out.push({ output: r.output, hN: r.hN, cN: r.cN });
+  }
+  return out;
+}
+
+async function batched(layer: LSTM, inputs: Tensor[]): Promise<{ results: Result[]; batches: number; meanBatch: number }> {
+  const batcher = new Batcher(layer);
+  const results = await Promise.all(inputs.map((x) => batcher.run(x)));
+  await batcher.close();
+  const { batches, meanBatch } = batcher.stats();
+  return { results, batches, meanBatch };
+}
+
+async function main(): Promise<void> {
+  const o = options();
+  useBackend(o.backend);
+  setNumThreads(o.threads);
+  const layer = new LSTM({ inputSize: 64, hiddenSize: 256, numLayers: 2, seed: 1 });
+  const rand = seeded(42);
+  const inputs = Array.from({ length: o.requests }, () => {
+    const T = 1 + Math.floor(rand() * MAX_T);
+    return new Tensor(Float32Array.from({ length: T * 64 }, () => rand() * 2 - 1), [T, 64]);
+  });
+  const steps = inputs.reduce((n, x) => n + x.shape[0], 0);
+  console.log(`Batcher vs one request at a time: ${o.requests} requests, T uniform 1..${MAX_T} (${steps} steps), ` +
+    `2-layer LSTM 64 -> 256, ${o.backend}, ${o.threads} threads, ${o.rounds} rounds`);
+
+  // Warm-up: prepared layers, pools and the worker threads exist before anything is timed.
+  await oneAtATime(layer, inputs.slice(0, 8));
+  await batched(layer, inputs.slice(0, 64));
+
+  const single: number[] = [];
+  const batch: number[] = [];
+  let worst = 0;
+  for (let round = 0; round < o.rounds; round++) {
+    // Alternating which goes first, so neither always follows the other's heat or the neighbours' quiet.
+    const order = round % 2 === 0 ? ['single', 'batch'] : ['batch', 'single'];
+    let alone: Result[] = [];
+    let merged: Result[] = [];
+    let stats = { batches: 0, meanBatch: 0 };
+    for (const which of order) {
+      const t0 = performance.now();
+      if (which === 'single') {
+        alone = await oneAtATime(layer, inputs);
+        single.push((o.requests * 1000) / (performance.now() - t0));
+      } else {
+        const r = await batched(layer, inputs);
+        batch.push((o.requests * 1000) / (performance.now() - t0));
+        merged = r.results;
+        stats = r;
+      }
+    }
+    for (let i = 0; i < o.requests; i++) {
+      worst = Math.max(worst, maxDiff(merged[i].output, alone[i].output), maxDiff(merged[i].hN, alone[i].hN), maxDiff(merged[i].cN!, alone[i].cN!));
+    }
+    console.log(`  round ${round + 1}: one at a time ${single[round].toFixed(0)} req/s, Batcher ${batch[round].toFixed(0)} req/s ` +
+      `(${(batch[round] / single[round]).toFixed(2)}x; ${stats.batches} batches, mean ${stats.meanBatch.toFixed(1)})`);
+  }
+  const ratio = median(batch) / median(single);
+  console.log(`median: one at a time ${median(single).toFixed(0)} req/s, Batcher ${median(batch).toFixed(0)} req/s, ` +
+    `ratio ${ratio.toFixed(2)}x (target >= ${TARGET}x: ${ratio >= TARGET ? 'met' : 'NOT met'})`);
+  console.log(`largest difference from one at a time: ${worst.toExponential(2)} (within ${TOL}: ${worst <= TOL ? 'yes' : 'NO'})`);
+  if (worst > TOL) process.exitCode = 1;
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
