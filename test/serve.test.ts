@@ -8,6 +8,7 @@ import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import { GRU, LSTM, RNN, Tensor, saveSafetensors } from 'cellscan';
+import { placeSection } from '../bench/serve-report';
 import { type LoadedModel, ModelError, loadModel } from '../examples/serve/model';
 import { type Service, type ServiceOptions, createService } from '../examples/serve/server';
 import { CharModel, saveCheckpoint } from '../src/demo/charlm';
@@ -491,5 +492,15 @@ describe('the process', () => {
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^cellscan-serve: cannot read .*nope\.safetensors: ENOENT/);
+  });
+});
+
+describe('the load test report', () => {
+  test('the Serving section replaces its earlier self and keeps the rest of RESULTS.md', () => {
+    const file = '# results\n\n## Machine\n\nfast\n\n## Serving\n\nold numbers\n\n## Targets\n\nkept\n';
+    const section = '## Serving\n\nnew numbers\n';
+    expect(placeSection(file, section)).toBe('# results\n\n## Machine\n\nfast\n\n## Serving\n\nnew numbers\n\n## Targets\n\nkept\n');
+    expect(placeSection('# results\n\n## Machine\n\nfast\n', section)).toBe('# results\n\n## Machine\n\nfast\n\n## Serving\n\nnew numbers\n');
+    expect(placeSection(placeSection(file, section), section)).toBe(placeSection(file, section));
   });
 });

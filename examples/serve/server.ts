@@ -143,7 +143,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       case '/v1/step':
         return step(req, res);
       default:
-        return deleteSession(res, decodeURIComponent(path.slice('/v1/sessions/'.length)));
+        return deleteSession(res, sessionIdOf(path.slice('/v1/sessions/'.length)));
     }
   }
 
@@ -216,6 +216,14 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       answer(res, kind, r, { 'X-Session-Id': id, 'X-Session-Steps': String(s.steps) }, { session: id, steps: s.steps });
     } finally {
       s.busy = false;
+    }
+  }
+
+  function sessionIdOf(encoded: string): string {
+    try {
+      return decodeURIComponent(encoded);
+    } catch {
+      throw new HttpError(400, `session id must be valid percent-encoding, got ${JSON.stringify(encoded)}`);
     }
   }
 
