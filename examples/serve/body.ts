@@ -6,7 +6,7 @@ export type BodyKind = 'json' | 'raw';
 
 export const RAW_TYPE = 'application/octet-stream';
 
-/** json for application/json (or no Content-Type at all: curl -d sends form type, so that is refused), raw for octet-stream. */
+/** json for application/json or no Content-Type at all, raw for octet-stream; any other type is refused. */
 export function bodyKind(req: IncomingMessage): BodyKind {
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (type === 'application/json' || type === '') return 'json';
