@@ -30,8 +30,8 @@ export interface ServeRun {
   seconds: number;
   warmupSeconds: number;
   cases: ServeCase[];
-  /** Per mode: RSS after warm-up and at the end of its last case, MiB; and the exit code after SIGTERM under no load. */
-  modes: { batcher: boolean; rssStartMiB: number; rssEndMiB: number; rssMaxMiB: number; exitCode: number | null }[];
+  /** Per mode, MiB: RSS when it started listening, after warm-up, at the end of its last case, the most sampled; the exit code after SIGTERM. */
+  modes: { batcher: boolean; rssFreshMiB: number; rssStartMiB: number; rssEndMiB: number; rssMaxMiB: number; exitCode: number | null }[];
 }
 
 const HEADING = '## Serving';
@@ -54,7 +54,7 @@ export function renderServing(r: ServeRun): string {
     `- CPU: ${m.cpu}, ${m.cores} logical cores visible; avx512f ${m.cpuFlags.includes('avx512f') ? 'present' : 'absent'}; Node ${m.node}`,
     `- cellscan ${r.backend} backend in the service, ${r.threads} thread(s); load average (1 min) at the start: ${m.loadAverage.toFixed(2)} (other processes are not controlled)`,
     `- Model: ${r.model}, random weights; \`POST /v1/forward\`, ${r.body === 'raw' ? 'raw little-endian float32 bodies both ways' : 'JSON bodies both ways'}, one sequence per request with T drawn uniformly from 1..${r.maxSteps} (a fixed pool of 256 bodies, cycled)`,
-    `- Each case: ${r.seconds} s of autocannon (no pipelining: a connection sends its next request when its answer arrives), after a ${r.warmupSeconds} s warm-up per service start; latency from request sent to answer received, every answer counted`,
+    `- Each case: ${r.seconds} s of autocannon (no pipelining: a connection sends its next request when its answer arrives), after a ${r.warmupSeconds} s warm-up at ${Math.max(...r.cases.map((c) => c.connections))} clients per service start; latency from request sent to answer received, every answer counted`,
     `- Batcher: its defaults (maxBatch 64, maxDelayMs 2, maxQueue 4096); no Batcher: one \`forwardAsync\` of batch 1 per request, run concurrently`,
     '',
   );
@@ -67,7 +67,7 @@ export function renderServing(r: ServeRun): string {
   }
   lines.push('');
   for (const mode of r.modes) {
-    lines.push(`- ${label(mode.batcher)}: RSS ${mib(mode.rssStartMiB)} MiB after warm-up, ${mib(mode.rssEndMiB)} MiB at the end, ${mib(mode.rssMaxMiB)} MiB at most (sampled every 250 ms); SIGTERM afterwards: exit code ${mode.exitCode}`);
+    lines.push(`- ${label(mode.batcher)}: RSS ${mib(mode.rssFreshMiB)} MiB when it started listening, ${mib(mode.rssStartMiB)} MiB after warm-up, ${mib(mode.rssEndMiB)} MiB at the end, ${mib(mode.rssMaxMiB)} MiB at most (sampled every 250 ms); SIGTERM afterwards: exit code ${mode.exitCode}`);
   }
   lines.push('', ...target(r), '');
   return lines.join('\n');
