@@ -243,9 +243,15 @@ describe('endpoints', () => {
 describe('4xx answers carry {"error": ...}', () => {
   let s: Service;
   beforeAll(async () => {
-    // A slow Batcher (150 ms to gather) with room for one waiting request, and tight limits.
-    s = await start({ maxBodyBytes: 2048, maxSteps: 8, maxStepSteps: 2, batcher: { maxDelayMs: 150, maxQueue: 1 } });
+    // A slow Batcher (1 s to gather) with room for one waiting request, and tight limits.
+    s = await start({ maxBodyBytes: 2048, maxSteps: 8, maxStepSteps: 2, batcher: { maxDelayMs: 1000, maxQueue: 1 } });
   });
+
+  /** Until a request waits in the Batcher's queue (however slow the machine is today). */
+  async function queued(): Promise<void> {
+    const gauge = s.metrics.registry.getSingleMetric('cellscan_batcher_queued')!;
+    while ((await gauge.get()).values[0]?.value !== 1) await new Promise((r) => setTimeout(r, 5));
+  }
 
   const row = () => Array.from(numbers(I, 12));
 
@@ -330,7 +336,7 @@ describe('4xx answers carry {"error": ...}', () => {
 
   test('409 for a second step of a session while its first is in flight', async () => {
     const first = call(s, 'POST', '/v1/step', { session: 'busy', input: row() });
-    await new Promise((r) => setTimeout(r, 40));
+    await queued();
     const second = await call(s, 'POST', '/v1/step', { session: 'busy', input: row() });
     expect(second.status).toBe(409);
     expect(second.json).toEqual({ error: 'session "busy" has a step in flight: send its steps one after another' });
@@ -339,7 +345,7 @@ describe('4xx answers carry {"error": ...}', () => {
 
   test('503 with Retry-After when the Batcher\'s queue is full', async () => {
     const first = call(s, 'POST', '/v1/forward', { input: [row()] });
-    await new Promise((r) => setTimeout(r, 40));
+    await queued();
     const second = await call(s, 'POST', '/v1/forward', { input: [row()] });
     expect(second.status).toBe(503);
     expect(second.headers.get('retry-after')).toBe('1');
@@ -460,6 +466,13 @@ describe('the process', () => {
     });
   }
 
+  /** Until the service holds a request besides the asking one. */
+  async function inFlight(url: string): Promise<void> {
+    while (((await (await fetch(url + '/healthz')).json()) as { inFlight: number }).inFlight < 1) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
   maybe('SIGTERM drains: a request in flight still gets 200, then the process exits 0', async () => {
     const { child, url, out } = await launch(['--model', lstmFile, '--port', '0']);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -474,10 +487,10 @@ describe('the process', () => {
       req.on('error', reject);
       // Half the body now, the rest after SIGTERM: the request is in flight when the signal lands.
       req.write(body.slice(0, 20));
-      setTimeout(() => {
+      void inFlight(url).then(() => {
         child.kill('SIGTERM');
         setTimeout(() => req.end(body.slice(20)), 200);
-      }, 200);
+      });
     });
     const a = await answer;
     expect(a.status).toBe(200);
