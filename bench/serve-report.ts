@@ -54,7 +54,7 @@ export function renderServing(r: ServeRun): string {
     `- CPU: ${m.cpu}, ${m.cores} logical cores visible; avx512f ${m.cpuFlags.includes('avx512f') ? 'present' : 'absent'}; Node ${m.node}`,
     `- cellscan ${r.backend} backend in the service, ${r.threads} thread(s); load average (1 min) at the start: ${m.loadAverage.toFixed(2)} (other processes are not controlled)`,
     `- Model: ${r.model}, random weights; \`POST /v1/forward\`, ${r.body === 'raw' ? 'raw little-endian float32 bodies both ways' : 'JSON bodies both ways'}, one sequence per request with T drawn uniformly from 1..${r.maxSteps} (a fixed pool of 256 bodies, cycled)`,
-    `- Each case: ${r.seconds} s of autocannon (no pipelining: a connection sends its next request when its answer arrives), after a ${r.warmupSeconds} s warm-up at ${Math.max(...r.cases.map((c) => c.connections))} clients per service start; latency from request sent to answer received, every answer counted`,
+    `- Each case: ${r.seconds} s of autocannon (no pipelining: a connection sends its next request when its answer arrives); both services run side by side and take turns case by case, each after a ${r.warmupSeconds} s warm-up at ${Math.max(...r.cases.map((c) => c.connections))} clients; latency from request sent to answer received, every answer counted`,
     `- Batcher: its defaults (maxBatch 64, maxDelayMs 2, maxQueue 4096); no Batcher: one \`forwardAsync\` of batch 1 per request, run concurrently`,
     '',
   );

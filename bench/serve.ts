@@ -1,10 +1,10 @@
-// npm run bench:serve [-- --duration 10 --connections 1,16,64 --warmup 20 --body raw|json --out bench/RESULTS.md]
+// npm run bench:serve [-- --duration 10 --connections 1,16,64 --warmup 30 --body raw|json --out bench/RESULTS.md]
 // The example service's load test, on 127.0.0.1 only: the service as a child process (a 2-layer
 // LSTM 256 on 64 inputs, random weights), with and without the Batcher, under autocannon at each
 // number of concurrent clients for a fixed time. Writes the "Serving" section of RESULTS.md (the
-// rest of the file kept) and prints it. Every case is bounded in time: about 2 minutes in all by default.
+// rest of the file kept) and prints it. Every case is bounded in time: about 2.5 minutes in all by default.
 // The warm-up runs at the most clients: under that load the Batcher's service climbs in RSS for
-// 10-20 s, then levels off (its V8 heap and external memory stay flat meanwhile: native memory,
+// 20-30 s, then levels off (its V8 heap and external memory stay flat meanwhile: native memory,
 // most likely the addon's per-thread scratch and buffer pool growing to the largest batches), so
 // RSS is judged after it.
 import { type ChildProcess, spawn } from 'child_process';
@@ -36,7 +36,7 @@ function readOptions(): Options {
   const { values } = parseArgs({
     options: {
       duration: { type: 'string', default: '10' },
-      warmup: { type: 'string', default: '20' },
+      warmup: { type: 'string', default: '30' },
       connections: { type: 'string', default: '1,16,64' },
       body: { type: 'string', default: 'raw' },
       out: { type: 'string', default: path.join('bench', 'RESULTS.md') },
@@ -46,7 +46,7 @@ function readOptions(): Options {
   const warmup = Number(values.warmup);
   const connections = values.connections.split(',').map(Number);
   if (!(seconds > 0 && seconds <= 60)) throw new Error(`--duration must be seconds in (0, 60], got ${values.duration}`);
-  if (!(warmup >= 0 && warmup <= 30)) throw new Error(`--warmup must be seconds in [0, 30], got ${values.warmup}`);
+  if (!(warmup >= 0 && warmup <= 120)) throw new Error(`--warmup must be seconds in [0, 120], got ${values.warmup}`);
   if (!connections.every((c) => Number.isInteger(c) && c >= 1 && c <= 1024)) throw new Error(`--connections must be integers in 1..1024, got ${values.connections}`);
   if (values.body !== 'raw' && values.body !== 'json') throw new Error(`--body must be raw or json, got ${values.body}`);
   return { seconds, warmup, connections, body: values.body, out: values.out };
@@ -126,47 +126,64 @@ async function load(url: string, connections: number, seconds: number, pool: Buf
   return { result, sorted };
 }
 
-async function measureMode(model: string, batcher: boolean, o: Options, pool: Buffer[]) {
+/** One service under test, started and warmed up, its RSS watched from then on. */
+interface Subject {
+  batcher: boolean;
+  child: Child;
+  pid: number;
+  health: { backend: string; threads: number };
+  rssFresh: number;
+  rssStart: number;
+  rssMax: number;
+  sampler: NodeJS.Timeout;
+}
+
+async function launch(model: string, batcher: boolean, o: Options, pool: Buffer[]): Promise<Subject> {
   const child = await startService(model, batcher);
   const pid = child.proc.pid!;
-  const health = (await (await fetch(`${child.url}/healthz`)).json()) as { backend: string; threads: number };
+  const health = (await (await fetch(`${child.url}/healthz`)).json()) as Subject['health'];
   console.error(`${batcher ? 'Batcher' : 'no Batcher'}: service ${pid} at ${child.url}, warm-up ${o.warmup} s`);
   const rssFresh = rssMiB(pid);
   if (o.warmup > 0) await load(child.url, Math.max(...o.connections), o.warmup, pool, o.body);
   const rssStart = rssMiB(pid);
-  let rssMax = rssStart;
-  const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssMiB(pid))), 250);
-  const cases: ServeCase[] = [];
-  for (const connections of o.connections) {
-    const before = await batchTotals(child.url);
-    const caseRssStart = rssMiB(pid);
-    const { result, sorted } = await load(child.url, connections, o.seconds, pool, o.body);
-    const after = await batchTotals(child.url);
-    const c: ServeCase = {
-      batcher,
-      connections,
-      seconds: result.duration,
-      requests: sorted.length,
-      perSecond: sorted.length / result.duration,
-      p50: percentile(sorted, 50),
-      p99: percentile(sorted, 99),
-      max: sorted.length ? sorted[sorted.length - 1] : NaN,
-      errors: result.errors,
-      timeouts: result.timeouts,
-      non2xx: result.non2xx,
-      meanBatch: (after[0] - before[0]) / Math.max(1, after[1] - before[1]),
-      rssStartMiB: caseRssStart,
-      rssEndMiB: rssMiB(pid),
-    };
-    cases.push(c);
-    console.error(`  ${connections} clients: ${c.perSecond.toFixed(0)} req/s, p50 ${c.p50.toFixed(2)} ms, p99 ${c.p99.toFixed(2)} ms, ` +
-      `${c.errors + c.timeouts} errors, ${c.non2xx} non-2xx, mean batch ${c.meanBatch.toFixed(1)}, RSS ${c.rssEndMiB.toFixed(0)} MiB`);
-  }
-  clearInterval(sampler);
-  const rssEnd = rssMiB(pid);
-  child.proc.kill('SIGTERM');
-  const exitCode = await child.exited;
-  return { cases, health, mode: { batcher, rssFreshMiB: rssFresh, rssStartMiB: rssStart, rssEndMiB: rssEnd, rssMaxMiB: Math.max(rssMax, rssEnd), exitCode } };
+  const s: Subject = { batcher, child, pid, health, rssFresh, rssStart, rssMax: rssStart, sampler: undefined! };
+  s.sampler = setInterval(() => (s.rssMax = Math.max(s.rssMax, rssMiB(pid))), 250);
+  return s;
+}
+
+async function measureCase(s: Subject, connections: number, o: Options, pool: Buffer[]): Promise<ServeCase> {
+  const before = await batchTotals(s.child.url);
+  const rssStart = rssMiB(s.pid);
+  const { result, sorted } = await load(s.child.url, connections, o.seconds, pool, o.body);
+  const after = await batchTotals(s.child.url);
+  const c: ServeCase = {
+    batcher: s.batcher,
+    connections,
+    seconds: result.duration,
+    requests: sorted.length,
+    perSecond: sorted.length / result.duration,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted.length ? sorted[sorted.length - 1] : NaN,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    non2xx: result.non2xx,
+    meanBatch: (after[0] - before[0]) / Math.max(1, after[1] - before[1]),
+    rssStartMiB: rssStart,
+    rssEndMiB: rssMiB(s.pid),
+  };
+  console.error(`  ${s.batcher ? 'Batcher' : 'no Batcher'}, ${connections} clients: ${c.perSecond.toFixed(0)} req/s, p50 ${c.p50.toFixed(2)} ms, ` +
+    `p99 ${c.p99.toFixed(2)} ms, ${c.errors + c.timeouts} errors, ${c.non2xx} non-2xx, mean batch ${c.meanBatch.toFixed(1)}, RSS ${c.rssEndMiB.toFixed(0)} MiB`);
+  return c;
+}
+
+/** SIGTERM (the service drains) and what its RSS did. */
+async function finish(s: Subject): Promise<ServeRun['modes'][number]> {
+  clearInterval(s.sampler);
+  const rssEnd = rssMiB(s.pid);
+  s.child.proc.kill('SIGTERM');
+  const exitCode = await s.child.exited;
+  return { batcher: s.batcher, rssFreshMiB: s.rssFresh, rssStartMiB: s.rssStart, rssEndMiB: rssEnd, rssMaxMiB: Math.max(s.rssMax, rssEnd), exitCode };
 }
 
 async function main(): Promise<void> {
@@ -178,20 +195,26 @@ async function main(): Promise<void> {
     fs.writeFileSync(model, saveSafetensors(new LSTM({ inputSize: INPUT, hiddenSize: HIDDEN, numLayers: LAYERS, seed: 1 }).stateDict()));
     const pool = bodies(o.body);
     const machine = describeMachine();
-    const withB = await measureMode(model, true, o, pool);
-    const without = await measureMode(model, false, o, pool);
+    // Both services stay up and take turns, case by case: a slow spell of the shared machine then
+    // falls on both alike rather than on whichever mode ran in it. The idle one only holds memory.
+    const subjects = [await launch(model, true, o, pool), await launch(model, false, o, pool)];
+    const cases: ServeCase[] = [];
+    for (const connections of o.connections) {
+      for (const s of subjects) cases.push(await measureCase(s, connections, o, pool));
+    }
+    const modes = [];
+    for (const s of subjects) modes.push(await finish(s));
     const run: ServeRun = {
       machine,
-      backend: withB.health.backend,
-      threads: withB.health.threads,
+      backend: subjects[0].health.backend,
+      threads: subjects[0].health.threads,
       model: `LSTM, ${LAYERS} layers, hidden ${HIDDEN}, input ${INPUT}`,
       body: o.body,
       maxSteps: MAX_T,
       seconds: o.seconds,
       warmupSeconds: o.warmup,
-      // Side by side: each number of clients with and without the Batcher.
-      cases: o.connections.flatMap((c) => [withB, without].map((m) => m.cases.find((x) => x.connections === c)!)),
-      modes: [withB.mode, without.mode],
+      cases,
+      modes,
     };
     const section = renderServing(run);
     const before = fs.existsSync(o.out) ? fs.readFileSync(o.out, 'utf8') : '# cellscan benchmark results\n';

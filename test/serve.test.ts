@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
+import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { GRU, LSTM, RNN, Tensor, saveSafetensors } from 'cellscan';
@@ -319,6 +320,19 @@ describe('4xx answers carry {"error": ...}', () => {
     const d = await call(s, 'POST', '/v1/forward', 'input=1', { 'Content-Type': 'text/plain' });
     expect(d.status).toBe(415);
     expect(d.json).toEqual({ error: 'Content-Type must be application/json or application/octet-stream, got "text/plain"' });
+  });
+
+  test('400 for a request target that is no path (and the service lives on)', async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(s.port, s.host, () => socket.end('GET http://[zz/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let text = '';
+      socket.setEncoding('utf8').on('data', (c: string) => (text += c));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(answer.split('\r\n\r\n')[1])).toEqual({ error: 'the request target must be a path, got "http://[zz/"' });
+    expect((await call(s, 'GET', '/healthz')).status).toBe(200);
   });
 
   test('400 for a step without a valid session id, or with a state of its own', async () => {

@@ -115,7 +115,13 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       }
     });
     if (draining) res.setHeader('Connection', 'close');
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      // Outside any promise: a throw here would take the process down.
+      return answerFailure(res, new HttpError(400, `the request target must be a path, got ${JSON.stringify(req.url)}`));
+    }
     const known = routeOf(path);
     if (known) route = known;
     handle(req, res, path, known).catch((e: unknown) => answerFailure(res, e));
