@@ -11,6 +11,9 @@
 namespace cellscan {
 namespace {
 
+// Up to this many rows a product against packed weights is a stream of the weights.
+constexpr int kFewRows = 8;
+
 // Cache blocking in the BLIS manner: a kc x nc block of B stays in L3, an mc x kc block of A in L2,
 // and the kc x (tile width) panels of B one tile reads stay close (L1, or L2 for the AVX-512 tile)
 // while the kernel sweeps the A panels. The K blocking comes with the kernel table and never from
@@ -92,15 +95,17 @@ void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatri
   const int tileCols = kernels.tilePanels * kNr;
   const CpuKernels::Tile tile = kernels.tileFor(m);
   ThreadPool& pool = ThreadPool::instance();
-  // Below ~4 MFLOP the pool's wake-up and barriers cost more than they save.
-  const double flops = 2.0 * m * n * k;
-  const int workers = flops < 4e6 ? 1 : pool.threads();
+  const int workers = gemmWorkers(m, n, k, packedB != nullptr);
   // Rows are claimed in chunks of kMc, so splitting them needs a few chunks per worker; below that
   // the columns are split and every worker packs all of A (LSTM T=50 B=1 I=H=512 forward, whose
   // input projection has 50 rows: one chunk and one busy worker took it 3.9-4.6 ms, now 3.1 on AVX2).
   const int rowChunks = (m + kMc - 1) / kMc;
   const bool splitRows = rowChunks >= 2 * workers;
-  const int chunks = splitRows ? rowChunks : 0;
+  // A few rows against packed B (a streaming step): tiles of columns are claimed, each through every
+  // K block, kNc / tileCols of them to a column block. (With more rows each would repack A.)
+  const int tilesPerBlock = (kNc + tileCols - 1) / tileCols;
+  const bool claimTiles = packedB && !splitRows && m <= kFewRows;
+  const int chunks = splitRows ? rowChunks : claimTiles ? (n + kNc - 1) / kNc * tilesPerBlock : 0;
   const auto chunkRows = [m](int i) { return Range{i * kMc, std::min(m, (i + 1) * kMc)}; };
   float* bPanels = packedB ? nullptr : scratchB().grow(static_cast<size_t>(kKc) * kNc);
   SpinBarrier barrier(workers);
@@ -125,6 +130,17 @@ void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatri
               forBlocks([&](int jc, int nc, int pc, int kc) {
                 multiply(jc, nc, pc, kc, packedB->block(pc, kc, 0, jc), chunkRows(i), {0, tileCount(nc)});
               });
+            });
+          } else if (claimTiles) {
+            claims.forEach(w, 0, [&](int i) {
+              const int jc = i / tilesPerBlock * kNc;
+              const int nc = std::min(kNc, n - jc);
+              const int tile = i % tilesPerBlock;
+              if (tile >= tileCount(nc)) return;
+              for (int pc = 0; pc < k; pc += kKc) {
+                const int kc = std::min(kKc, k - pc);
+                multiply(jc, nc, pc, kc, packedB->block(pc, kc, 0, jc), {0, m}, {tile, tile + 1});
+              }
             });
           } else {
             forBlocks([&](int jc, int nc, int pc, int kc) {
@@ -153,10 +169,19 @@ void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatri
           barrier.wait();  // nobody still reads the block the next one repacks, nor claims its chunks
         });
       },
-      workers);
+      workers, claimTiles || (packedB && splitRows && k <= kKc) ? ThreadPool::Joining::AsAvailable : ThreadPool::Joining::All);
 }
 
 }  // namespace
+
+int gemmWorkers(int m, int n, int k, bool packedB) {
+  // Below ~4 MFLOP the pool's wake-up and barriers cost more than they save, unless the product
+  // is a few rows against large packed weights: then its time is the weights' stream from L3, which
+  // two cores' shares halve (and each share may stay in its core's L2 from call to call).
+  const double flops = 2.0 * m * n * k;
+  const bool streamsWeights = packedB && m <= kFewRows && 4.0 * n * k >= kStreamedWeightBytes;
+  return flops < 4e6 && !streamsWeights ? 1 : ThreadPool::instance().threads();
+}
 
 PackedMatrix::PackedMatrix(int k, int n, MatrixRef b, int groups)
     : k_(k), n_(n), groups_(groups), groupCols_(n / groups), groupPadded_(roundUp(n / groups, kNr)) {
