@@ -102,10 +102,9 @@ void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatri
   const int rowChunks = (m + kMc - 1) / kMc;
   const bool splitRows = rowChunks >= 2 * workers;
   // A few rows against packed B (a streaming step): tiles of columns are claimed, each through every
-  // K block, kNc / tileCols of them to a column block. (With more rows each would repack A.)
-  const int tilesPerBlock = (kNc + tileCols - 1) / tileCols;
+  // K block.
   const bool claimTiles = packedB && !splitRows && m <= kFewRows;
-  const int chunks = splitRows ? rowChunks : claimTiles ? (n + kNc - 1) / kNc * tilesPerBlock : 0;
+  const int chunks = splitRows ? rowChunks : claimTiles ? (n + tileCols - 1) / tileCols : 0;
   const auto chunkRows = [m](int i) { return Range{i * kMc, std::min(m, (i + 1) * kMc)}; };
   float* bPanels = packedB ? nullptr : scratchB().grow(static_cast<size_t>(kKc) * kNc);
   SpinBarrier barrier(workers);
@@ -132,15 +131,18 @@ void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatri
               });
             });
           } else if (claimTiles) {
+            // A is packed once per worker for every K block (one row is read as it is, by the gemv
+            // kernel), not once per tile: padding one row to a full tile of rows per tile cost more
+            // than the product.
+            const float* aPacked = packRows(m, a, *packedB);
             claims.forEach(w, 0, [&](int i) {
-              const int jc = i / tilesPerBlock * kNc;
-              const int nc = std::min(kNc, n - jc);
-              const int tile = i % tilesPerBlock;
-              if (tile >= tileCount(nc)) return;
-              for (int pc = 0; pc < k; pc += kKc) {
-                const int kc = std::min(kKc, k - pc);
-                multiply(jc, nc, pc, kc, packedB->block(pc, kc, 0, jc), {0, m}, {tile, tile + 1});
+              const int j0 = i * tileCols;
+              const int j1 = std::min(j0 + tileCols, n);
+              if (bias) {
+                for (int r = 0; r < m; r++) std::copy(bias + j0, bias + j1, c + r * ldc + j0);
               }
+              const GroupOutput out{c, ldc, accumulate || bias != nullptr};
+              gemmGroupColumnsPacked(m, aPacked, *packedB, Range{0, m}, j0, j1, &out);
             });
           } else {
             forBlocks([&](int jc, int nc, int pc, int kc) {

@@ -368,7 +368,7 @@ BackwardArgs readBackwardArgs(const Napi::CallbackInfo& info, const std::weak_pt
   Napi::Env env = info.Env();
   Napi::Object o = requireObject(info, 0, where, "arguments");
   BackwardArgs a;
-  Napi::Value wsValue = o.Get("workspace");
+  Napi::Value wsValue = property(o, "workspace");
   a.ws = WorkspaceWrap::From(wsValue);
   if (a.ws == nullptr) {
     throwTypeError(env, where, "workspace", "a Workspace returned by forward with training: true", wsValue);
@@ -395,7 +395,7 @@ BackwardArgs readBackwardArgs(const Napi::CallbackInfo& info, const std::weak_pt
     requireAbsent(o, "dcN", where, "only LSTM has a cell state");
     requireAbsent(o, "dc0", where, "only LSTM has a cell state");
   }
-  Napi::Value g = o.Get("grads");
+  Napi::Value g = property(o, "grads");
   if (!g.IsObject() || g.IsArray() || g.IsTypedArray()) {
     throwTypeError(env, where, "grads", "an object of Float32Arrays (wIh, wHh, ...)", g);
   }

@@ -7,13 +7,9 @@
 #include <vector>
 
 #include "../cells/layer.h"
+#include "addon_data.h"
 
 namespace cellscan::js {
-
-struct AddonData {
-  Napi::FunctionReference layerClass;
-  Napi::FunctionReference workspaceClass;
-};
 
 class WorkspaceWrap : public Napi::ObjectWrap<WorkspaceWrap> {
  public:

@@ -74,8 +74,8 @@ void ThreadPool::run(JobRef job, int workers, Joining joining) {
   uint64_t tag;
   {
     std::lock_guard<std::mutex> lock(m_);
-    job_ = &job;
-    jobWorkers_ = count;
+    job_.store(&job, std::memory_order_relaxed);
+    jobWorkers_.store(count, std::memory_order_relaxed);
     pending_.store(count - 1, std::memory_order_relaxed);
     tag = (generation_.load(std::memory_order_relaxed) + 1) << 32;
     seats_.store(tag | static_cast<uint64_t>(count - 1), std::memory_order_relaxed);
@@ -101,7 +101,6 @@ void ThreadPool::run(JobRef job, int workers, Joining joining) {
   }
   std::unique_lock<std::mutex> lock(m_);
   done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
-  job_ = nullptr;
 }
 
 // A worker takes part in generation `seen`'s job only while it has a free seat.
@@ -118,21 +117,24 @@ void ThreadPool::workerLoop(int index, unsigned long seen) {
   flushDenormalsOnThisThread();
   tlsInsideJob = true;
   for (;;) {
-    // Poll first: a layer call issues jobs microseconds apart.
+    // Poll first: a layer call issues jobs microseconds apart, and a streaming step's whole job is
+    // a few microseconds, so a new one must be seen within a fraction of one (a pause is ~20 ns;
+    // the clock is read only now and then).
     const auto until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
-    while (generation_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < until) {
-      for (int i = 0; i < 64; i++) CELLSCAN_PAUSE();
+    for (int polls = 1; generation_.load(std::memory_order_acquire) == seen; polls++) {
+      for (int i = 0; i < 4; i++) CELLSCAN_PAUSE();
+      if (polls % 64 == 0 && std::chrono::steady_clock::now() >= until) break;
     }
-    const JobRef* job;
-    int count;
-    {
+    if (generation_.load(std::memory_order_acquire) == seen) {
       std::unique_lock<std::mutex> lock(m_);
       wake_.wait(lock, [&] { return stopping_ || generation_.load() != seen; });
       if (stopping_) return;
-      seen = generation_.load();
-      job = job_;
-      count = jobWorkers_;
     }
+    seen = generation_.load(std::memory_order_acquire);
+    // Published before the generation. A later job may have replaced them already; then this
+    // generation's seats are closed and takeSeat refuses, so a stale pointer is never called.
+    const JobRef* job = job_.load(std::memory_order_acquire);
+    const int count = jobWorkers_.load(std::memory_order_acquire);
     if (index >= count || !takeSeat(seen)) continue;
     (*job)(index, count);
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {

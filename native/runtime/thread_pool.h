@@ -68,9 +68,9 @@ class ThreadPool {
   std::condition_variable wake_;
   std::condition_variable done_;
   std::vector<std::thread> workers_;
-  const JobRef* job_ = nullptr;
+  std::atomic<const JobRef*> job_{nullptr};
   std::atomic<unsigned long> generation_{0};
-  int jobWorkers_ = 0;
+  std::atomic<int> jobWorkers_{0};
   std::atomic<int> pending_{0};
   // The running job's generation (high half) and its seats not yet taken by a worker (low half).
   std::atomic<uint64_t> seats_{0};
