@@ -235,6 +235,20 @@ const float* packRows(int m, MatrixRef a, const PackedMatrix& b) {
   return panels;
 }
 
+namespace {
+
+// All of every group's columns, panels without padding between groups, outputs side by side with
+// the same accumulation: one product of groups x (j1 - j0) columns.
+bool mergesGroups(const PackedMatrix& b, const GroupOutput* outs, int j0, int j1) {
+  if (b.groups() < 2 || j0 != 0 || j1 != b.groupCols() || b.groupCols() % kNr != 0) return false;
+  for (int g = 1; g < b.groups(); g++) {
+    if (outs[g].c != outs[0].c + static_cast<long>(g) * j1 || outs[g].accumulate != outs[0].accumulate) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 void gemmGroupColumnsPacked(int m, const float* aPacked, const PackedMatrix& b, Range rows, int j0, int j1,
                             const GroupOutput* outs) {
   if (rows.begin >= rows.end || j0 >= j1) return;
@@ -258,7 +272,12 @@ void gemmGroupColumnsPacked(int m, const float* aPacked, const PackedMatrix& b, 
       const GroupOutput& out = outs[g];
       const bool acc = out.accumulate || pc > 0;
       if (m == 1) {
-        // Batch 1: each group's panels of [j0, j1) read as one stream.
+        // Batch 1: each group's panels of [j0, j1) read as one stream; every group's whole width in
+        // one stream when they lie back to back, in the panels and in the output (a small layer).
+        if (g == 0 && mergesGroups(b, outs, j0, j1)) {
+          kernels.gemv(kc, aPacked + pc, b.block(pc, kc, 0, 0), out.c, b.groups() * (j1 - j0), acc);
+          break;
+        }
         kernels.gemv(kc, aPacked + pc, b.block(pc, kc, g, j0), out.c + j0, j1 - j0, acc);
         continue;
       }
