@@ -50,6 +50,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->workspaceClass = Napi::Persistent(workspace);
   env.SetInstanceData<AddonData>(data);
   exports.Set("Layer", layer);
+  exports.Set("forwardLayers", Napi::Function::New<LayerWrap::ForwardLayers>(env, "forwardLayers"));
+  exports.Set("forwardLayersAsync", Napi::Function::New<LayerWrap::ForwardLayersAsync>(env, "forwardLayersAsync"));
   exports.Set("gemm", Napi::Function::New<Gemm>(env, "gemm"));
   exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
   exports.Set("numThreads", Napi::Function::New<NumThreads>(env, "numThreads"));

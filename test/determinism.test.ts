@@ -51,7 +51,17 @@ describe.each(backendRows())('bitwise determinism on %s', (backend) => {
   const wideBatchGru = () => new GRU({ inputSize: 16, hiddenSize: 512, linearBeforeReset: false, seed: 1 });
   // Projection and peepholes keep backward off the batch split: three phases a step, at barriers.
   const projLstm = () => new LSTM({ inputSize: 48, hiddenSize: 160, projSize: 64, peepholes: true, seed: 1 });
+  // A streaming step of a wide layer splits its products among threads (they stream the weights)
+  // and claims its pieces with no barrier; a small bidirectional layer (and each layer of the GRU
+  // at T=40 B=1 above) runs its two directions side by side, one per thread.
+  const streamLstm = () => new LSTM({ inputSize: 256, hiddenSize: 256, seed: 1 });
+  const streamGru = () => new GRU({ inputSize: 256, hiddenSize: 256, linearBeforeReset: false, seed: 1 });
+  const smallBidirectional = () => new LSTM({ inputSize: 24, hiddenSize: 32, bidirectional: true, seed: 1 });
   test.each([
+    ['LSTM I=H=256', 1, 1, streamLstm],
+    ['LSTM I=H=256', 1, 2, streamLstm],
+    ['GRU I=H=256 (reset before linear)', 1, 1, streamGru],
+    ['LSTM bidirectional I=24 H=32', 63, 1, smallBidirectional],
     ['LSTM', 7, 24, lstm],
     ['GRU', 7, 24, gru],
     ['GRU (reset before linear)', 7, 24, gruResetFirst],

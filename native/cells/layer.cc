@@ -1,8 +1,11 @@
 #include "layer.h"
 
+#include <atomic>
 #include <cstring>
 
 #include "../runtime/denormals.h"
+#include "../runtime/thread_pool.h"
+#include "sequence_ops.h"
 
 namespace cellscan {
 
@@ -104,6 +107,30 @@ void Layer::forward(const ForwardIO& io, Workspace& ws) const {
     case CellKind::RnnTanh:
     case CellKind::RnnRelu: return rnnLayerForward(io, ws, *this);
   }
+}
+
+void forwardLayers(const LayerForward* calls, int n) {
+  ThreadPool& pool = ThreadPool::instance();
+  // A forward that splits its own products or time loop keeps every worker busy already. Two calls
+  // on one layer would share its inference workspace: those run one after the other too.
+  bool alone = pool.threads() > 1 && n > 1;
+  for (int i = 0; i < n && alone; i++) {
+    const LayerSpec& s = calls[i].layer->spec();
+    const ForwardIO& io = *calls[i].io;
+    alone = stepWorkers(s, io.T, io.B) == 1 && gemmWorkers(io.T * io.B, s.gateSize(), s.inputSize, true) == 1;
+    for (int j = 0; j < i && alone; j++) alone = calls[j].layer != calls[i].layer;
+  }
+  if (!alone) {
+    for (int i = 0; i < n; i++) calls[i].layer->forward(*calls[i].io, *calls[i].ws);
+    return;
+  }
+  // Claimed, not assigned: a worker the OS has not scheduled yet leaves its call to the others.
+  std::atomic<int> next{0};
+  pool.run(
+      [&](int, int) {
+        for (int i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n;) calls[i].layer->forward(*calls[i].io, *calls[i].ws);
+      },
+      n, ThreadPool::Joining::AsAvailable);
 }
 
 void Layer::backward(const BackwardIO& io, const Workspace& ws) const {

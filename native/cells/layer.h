@@ -178,6 +178,18 @@ class Layer {
   mutable Workspace inference_;
 };
 
+// One of several independent forwards: a layer, its arguments and the workspace it fills (allocated).
+struct LayerForward {
+  const Layer* layer;
+  const ForwardIO* io;
+  Workspace* ws;
+};
+
+// Independent forwards (a bidirectional layer's two directions): side by side, one per worker, when
+// each would run on one thread anyway, else one after another on every worker. Same results either
+// way. Call while holding the thread pool's session lock.
+void forwardLayers(const LayerForward* calls, int n);
+
 // Per-cell kernels over one direction (defined in lstm.cc, gru.cc, rnn.cc).
 void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer);
 void lstmLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& layer);

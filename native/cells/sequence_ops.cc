@@ -47,10 +47,12 @@ void inputGradients(const BackwardIO& io, const Workspace& ws, const float* dG, 
 
 int stepWorkers(const LayerSpec& s, int T, int B) {
   // Waking sleeping workers costs tens of microseconds and each step ends at a barrier: a loop
-  // worth less than ~4 MFLOP in all (a streaming step, a tiny layer), or steps under ~1 MFLOP
-  // each, run faster on one thread.
+  // worth less than ~4 MFLOP in all (a tiny layer), or steps under ~1 MFLOP each, run faster on one
+  // thread, unless every step streams large weights (a streaming step of a wide layer): see
+  // gemmWorkers.
   const double stepFlops = 2.0 * B * s.gateSize() * s.outSize();
-  if (stepFlops < 1e6 || stepFlops * T < 4e6) return 1;
+  const bool streamsWeights = B <= 8 && 4.0 * s.gateSize() * s.outSize() >= kStreamedWeightBytes;
+  if ((stepFlops < 1e6 || stepFlops * T < 4e6) && !streamsWeights) return 1;
   const int unitBlocks = (s.hiddenSize + kShareBlock - 1) / kShareBlock;
   const int blocks = std::min(unitBlocks, BlockClaims::kMaxWorkers);
   return std::max(1, std::min(ThreadPool::instance().threads(), blocks));

@@ -178,6 +178,8 @@ void runForwardSteps(const BatchSplit& split, const LayerSpec& s, int workers, i
   SpinBarrier barrier(workers);
   const StepPieces pieces(s, B);
   BlockClaims claims(workers, pieces.count());
+  // One phase of one step (a streaming step) has no barrier: its pieces are only claimed.
+  const bool onePhase = steps * phasesPerStep == 1 && !finishes;
   ThreadPool::instance().run(
       [&](int w, int n) {
         const Range all{0, B};
@@ -186,7 +188,8 @@ void runForwardSteps(const BatchSplit& split, const LayerSpec& s, int workers, i
           for (int phase = 0; phase < phasesPerStep; phase++) {
             const float* a = operand(step, phase, all);
             claims.forEach(w, step * phasesPerStep + phase, [&](int i) { piece(step, phase, all, a, pieces.at(i).units); });
-            barrier.wait();  // every unit of the phase, before the next phase or step reads them
+            // Every unit of the phase, before the next phase or step reads them.
+            if (!onePhase) barrier.wait();
           }
           if (finishes) {
             finish(step, all, outs);
@@ -194,7 +197,7 @@ void runForwardSteps(const BatchSplit& split, const LayerSpec& s, int workers, i
           }
         }
       },
-      workers);
+      workers, onePhase ? ThreadPool::Joining::AsAvailable : ThreadPool::Joining::All);
 }
 template <class Operand, class Piece>
 void runForwardSteps(const BatchSplit& split, const LayerSpec& s, int workers, int B, int steps, int phasesPerStep,

@@ -11,6 +11,9 @@
 namespace cellscan {
 namespace {
 
+// Up to this many rows a product against packed weights is a stream of the weights.
+constexpr int kFewRows = 8;
+
 // Cache blocking in the BLIS manner: a kc x nc block of B stays in L3, an mc x kc block of A in L2,
 // and the kc x (tile width) panels of B one tile reads stay close (L1, or L2 for the AVX-512 tile)
 // while the kernel sweeps the A panels. The K blocking comes with the kernel table and never from
@@ -92,15 +95,16 @@ void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatri
   const int tileCols = kernels.tilePanels * kNr;
   const CpuKernels::Tile tile = kernels.tileFor(m);
   ThreadPool& pool = ThreadPool::instance();
-  // Below ~4 MFLOP the pool's wake-up and barriers cost more than they save.
-  const double flops = 2.0 * m * n * k;
-  const int workers = flops < 4e6 ? 1 : pool.threads();
+  const int workers = gemmWorkers(m, n, k, packedB != nullptr);
   // Rows are claimed in chunks of kMc, so splitting them needs a few chunks per worker; below that
   // the columns are split and every worker packs all of A (LSTM T=50 B=1 I=H=512 forward, whose
   // input projection has 50 rows: one chunk and one busy worker took it 3.9-4.6 ms, now 3.1 on AVX2).
   const int rowChunks = (m + kMc - 1) / kMc;
   const bool splitRows = rowChunks >= 2 * workers;
-  const int chunks = splitRows ? rowChunks : 0;
+  // A few rows against packed B (a streaming step): tiles of columns are claimed, each through every
+  // K block.
+  const bool claimTiles = packedB && !splitRows && m <= kFewRows;
+  const int chunks = splitRows ? rowChunks : claimTiles ? (n + tileCols - 1) / tileCols : 0;
   const auto chunkRows = [m](int i) { return Range{i * kMc, std::min(m, (i + 1) * kMc)}; };
   float* bPanels = packedB ? nullptr : scratchB().grow(static_cast<size_t>(kKc) * kNc);
   SpinBarrier barrier(workers);
@@ -125,6 +129,20 @@ void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatri
               forBlocks([&](int jc, int nc, int pc, int kc) {
                 multiply(jc, nc, pc, kc, packedB->block(pc, kc, 0, jc), chunkRows(i), {0, tileCount(nc)});
               });
+            });
+          } else if (claimTiles) {
+            // A is packed once per worker for every K block (one row is read as it is, by the gemv
+            // kernel), not once per tile: padding one row to a full tile of rows per tile cost more
+            // than the product.
+            const float* aPacked = packRows(m, a, *packedB);
+            claims.forEach(w, 0, [&](int i) {
+              const int j0 = i * tileCols;
+              const int j1 = std::min(j0 + tileCols, n);
+              if (bias) {
+                for (int r = 0; r < m; r++) std::copy(bias + j0, bias + j1, c + r * ldc + j0);
+              }
+              const GroupOutput out{c, ldc, accumulate || bias != nullptr};
+              gemmGroupColumnsPacked(m, aPacked, *packedB, Range{0, m}, j0, j1, &out);
             });
           } else {
             forBlocks([&](int jc, int nc, int pc, int kc) {
@@ -153,10 +171,19 @@ void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatri
           barrier.wait();  // nobody still reads the block the next one repacks, nor claims its chunks
         });
       },
-      workers);
+      workers, claimTiles || (packedB && splitRows && k <= kKc) ? ThreadPool::Joining::AsAvailable : ThreadPool::Joining::All);
 }
 
 }  // namespace
+
+int gemmWorkers(int m, int n, int k, bool packedB) {
+  // Below ~4 MFLOP the pool's wake-up and barriers cost more than they save, unless the product
+  // is a few rows against large packed weights: then its time is the weights' stream from L3, which
+  // two cores' shares halve (and each share may stay in its core's L2 from call to call).
+  const double flops = 2.0 * m * n * k;
+  const bool streamsWeights = packedB && m <= kFewRows && 4.0 * n * k >= kStreamedWeightBytes;
+  return flops < 4e6 && !streamsWeights ? 1 : ThreadPool::instance().threads();
+}
 
 PackedMatrix::PackedMatrix(int k, int n, MatrixRef b, int groups)
     : k_(k), n_(n), groups_(groups), groupCols_(n / groups), groupPadded_(roundUp(n / groups, kNr)) {
@@ -208,6 +235,20 @@ const float* packRows(int m, MatrixRef a, const PackedMatrix& b) {
   return panels;
 }
 
+namespace {
+
+// All of every group's columns, panels without padding between groups, outputs side by side with
+// the same accumulation: one product of groups x (j1 - j0) columns.
+bool mergesGroups(const PackedMatrix& b, const GroupOutput* outs, int j0, int j1) {
+  if (b.groups() < 2 || j0 != 0 || j1 != b.groupCols() || b.groupCols() % kNr != 0) return false;
+  for (int g = 1; g < b.groups(); g++) {
+    if (outs[g].c != outs[0].c + static_cast<long>(g) * j1 || outs[g].accumulate != outs[0].accumulate) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 void gemmGroupColumnsPacked(int m, const float* aPacked, const PackedMatrix& b, Range rows, int j0, int j1,
                             const GroupOutput* outs) {
   if (rows.begin >= rows.end || j0 >= j1) return;
@@ -231,7 +272,12 @@ void gemmGroupColumnsPacked(int m, const float* aPacked, const PackedMatrix& b, 
       const GroupOutput& out = outs[g];
       const bool acc = out.accumulate || pc > 0;
       if (m == 1) {
-        // Batch 1: each group's panels of [j0, j1) read as one stream.
+        // Batch 1: each group's panels of [j0, j1) read as one stream; every group's whole width in
+        // one stream when they lie back to back, in the panels and in the output (a small layer).
+        if (g == 0 && mergesGroups(b, outs, j0, j1)) {
+          kernels.gemv(kc, aPacked + pc, b.block(pc, kc, 0, 0), out.c, b.groups() * (j1 - j0), acc);
+          break;
+        }
         kernels.gemv(kc, aPacked + pc, b.block(pc, kc, g, j0), out.c + j0, j1 - j0, acc);
         continue;
       }

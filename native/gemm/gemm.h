@@ -41,6 +41,12 @@ class PackedMatrix {
   AlignedBuffer panels_;
 };
 
+// Weights from this size on are worth splitting between cores even for a product of one row.
+constexpr double kStreamedWeightBytes = 256 * 1024;
+
+// How many of the pool's threads sgemm/sgemmBias use for an [m, k] x [k, n] product.
+int gemmWorkers(int m, int n, int k, bool packedB);
+
 // c[m, n] = (accumulate ? c : 0) + op(A)[m, k] · op(B)[k, n], with c's rows ldc apart; split among
 // the pool's threads. The packed form requires a single-group PackedMatrix.
 void sgemm(int m, int n, int k, MatrixRef a, MatrixRef b, float* c, long ldc, bool accumulate);

@@ -152,13 +152,43 @@ void gemmTileFewRowsAvx512(int kc, const float* a, const float* b, float* c, lon
   }
 }
 
-// See CpuKernels::gemv. Eight accumulators over k mod 8 keep both FMA pipes fed; the prefetch runs
-// 16 panel rows (1 KiB) ahead, past the end of one panel into the next, which follows it in memory.
+// See CpuKernels::gemv. Four panels at a time, each summed by two accumulators over alternate k:
+// eight independent FMA chains for any kc (a small layer's kc = 32 left one panel's eight chains of
+// four FMAs mostly waiting on their own sums). The prefetch runs 16 panel rows ahead in each panel.
+// Fewer than four panels left: one at a time, eight accumulators over k mod 8.
 void gemvAvx512(int kc, const float* a, const float* b, float* y, int n, bool accumulate) {
-  constexpr int kSplit = 8;
+  constexpr int kPanels = 4;
   constexpr int kAhead = 16 * kNr;
+  const long panel = static_cast<long>(kc) * kNr;
+  int j = 0;
+  for (; n - j > (kPanels - 1) * kNr; j += kPanels * kNr, b += kPanels * panel) {
+    __m512 acc[kPanels][2];
+#pragma GCC unroll 4
+    for (int p = 0; p < kPanels; p++) acc[p][0] = acc[p][1] = _mm512_setzero_ps();
+    int k = 0;
+    for (; k + 1 < kc; k += 2) {
+      const __m512 a0 = _mm512_set1_ps(a[k]);
+      const __m512 a1 = _mm512_set1_ps(a[k + 1]);
+#pragma GCC unroll 4
+      for (int p = 0; p < kPanels; p++) {
+        const float* row = b + p * panel + static_cast<long>(k) * kNr;
+        _mm_prefetch(reinterpret_cast<const char*>(row + kAhead), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(row + kNr + kAhead), _MM_HINT_T0);
+        acc[p][0] = _mm512_fmadd_ps(a0, _mm512_load_ps(row), acc[p][0]);
+        acc[p][1] = _mm512_fmadd_ps(a1, _mm512_load_ps(row + kNr), acc[p][1]);
+      }
+    }
+    if (k < kc) {
+      const __m512 a0 = _mm512_set1_ps(a[k]);
+      for (int p = 0; p < kPanels; p++) {
+        acc[p][0] = _mm512_fmadd_ps(a0, _mm512_load_ps(b + p * panel + static_cast<long>(k) * kNr), acc[p][0]);
+      }
+    }
+    for (int p = 0; p < kPanels; p++) storeRow(y + j + p * kNr, _mm512_add_ps(acc[p][0], acc[p][1]), n - j - p * kNr, accumulate);
+  }
+  constexpr int kSplit = 8;
   const int whole = kc - kc % kSplit;
-  for (int j = 0; j < n; j += kNr, b += static_cast<long>(kc) * kNr) {
+  for (; j < n; j += kNr, b += panel) {
     __m512 acc[kSplit];
 #pragma GCC unroll 8
     for (int s = 0; s < kSplit; s++) acc[s] = _mm512_setzero_ps();

@@ -1,5 +1,7 @@
 #include "args.h"
 
+#include "addon_data.h"
+
 #include <cmath>
 #include <sstream>
 
@@ -68,7 +70,7 @@ Napi::Object requireObject(const Napi::CallbackInfo& info, size_t index, const c
 // Messages are built only on the failure path: a streaming call (one step, batch 1) should not
 // allocate for arguments that are fine.
 long getInteger(const Napi::Object& o, const char* key, const char* where, long min, long max) {
-  Napi::Value v = o.Get(key);
+  Napi::Value v = property(o, key);
   const auto range = [&] { return "an integer in " + std::to_string(min) + ".." + std::to_string(max); };
   if (!v.IsNumber()) throwTypeError(o.Env(), where, key, range(), v);
   const double d = v.As<Napi::Number>().DoubleValue();
@@ -79,26 +81,26 @@ long getInteger(const Napi::Object& o, const char* key, const char* where, long 
 }
 
 long getInteger(const Napi::Object& o, const char* key, const char* where, long min, long max, long fallback) {
-  if (isAbsent(o.Get(key))) return fallback;
+  if (isAbsent(property(o, key))) return fallback;
   return getInteger(o, key, where, min, max);
 }
 
 bool getBoolean(const Napi::Object& o, const char* key, const char* where, bool fallback) {
-  Napi::Value v = o.Get(key);
+  Napi::Value v = property(o, key);
   if (v.IsUndefined()) return fallback;
   if (!v.IsBoolean()) throwTypeError(o.Env(), where, key, "a boolean", v);
   return v.As<Napi::Boolean>().Value();
 }
 
 std::string getString(const Napi::Object& o, const char* key, const char* where) {
-  Napi::Value v = o.Get(key);
+  Napi::Value v = property(o, key);
   if (!v.IsString()) throwTypeError(o.Env(), where, key, "a string", v);
   return v.As<Napi::String>().Utf8Value();
 }
 
 Span<float> getFloat32(const Napi::Object& o, const char* key, const char* where, size_t length, bool optional,
                        bool atLeast) {
-  Napi::Value v = o.Get(key);
+  Napi::Value v = property(o, key);
   const auto expected = [&] {
     return std::string("a Float32Array of ") + (atLeast ? "at least " : "") + std::to_string(length) + " elements";
   };
@@ -113,12 +115,12 @@ Span<float> getFloat32(const Napi::Object& o, const char* key, const char* where
 }
 
 void requireAbsent(const Napi::Object& o, const char* key, const char* where, const char* because) {
-  Napi::Value v = o.Get(key);
+  Napi::Value v = property(o, key);
   if (!isAbsent(v)) throwTypeError(o.Env(), where, key, std::string("undefined (") + because + ")", v);
 }
 
 Span<int32_t> getInt32(const Napi::Object& o, const char* key, const char* where, size_t length, bool optional) {
-  Napi::Value v = o.Get(key);
+  Napi::Value v = property(o, key);
   const auto expected = [&] { return "an Int32Array of " + std::to_string(length) + " elements"; };
   if (optional && isAbsent(v)) return {};
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
@@ -130,7 +132,7 @@ Span<int32_t> getInt32(const Napi::Object& o, const char* key, const char* where
 }
 
 Span<uint8_t> getMask(const Napi::Object& o, const char* key, const char* where, size_t length) {
-  Napi::Value v = o.Get(key);
+  Napi::Value v = property(o, key);
   const auto expected = [&] { return "a Uint8Array of " + std::to_string(length) + " elements (0 or 1 each)"; };
   if (isAbsent(v)) return {};
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
@@ -142,7 +144,7 @@ Span<uint8_t> getMask(const Napi::Object& o, const char* key, const char* where,
 }
 
 double getNumber(const Napi::Object& o, const char* key, const char* where, double min, double max, double fallback) {
-  Napi::Value v = o.Get(key);
+  Napi::Value v = property(o, key);
   if (isAbsent(v)) return fallback;
   const auto range = [&] {
     std::ostringstream s;

@@ -16,6 +16,7 @@ constexpr long kMaxSize = 1L << 24;
 constexpr long kMaxRows = INT_MAX;
 
 const napi_type_tag kWorkspaceTag = {0x9c1e5a7d3b2f4e61ULL, 0xa4d8c0b7e3f21965ULL};
+const napi_type_tag kLayerTag = {0x5b7e0c2d91a4f386ULL, 0xe2c4a1970d3b5f68ULL};
 
 struct ParamSpans {
   Span<float> wIh, wHh, bIh, bHh, wHr, wPeep;
@@ -169,14 +170,26 @@ struct ForwardJob {
   std::vector<int> lengths;
   std::vector<uint8_t> zoneoutHMask, zoneoutCMask;
 
-  void run() {
-    std::lock_guard<std::mutex> session(ThreadPool::instance().sessionMutex());
-    // Inference reuses the layer's workspace (the session lock makes that safe): a streaming
-    // call allocates nothing here.
+  // Inference reuses the layer's workspace (the session lock makes that safe): a streaming call
+  // allocates nothing here.
+  LayerForward prepare() {
     if (training) ws = std::make_shared<Workspace>();
     Workspace& w = training ? *ws : layer->inferenceWorkspace();
     layer->allocateWorkspace(w, io, training);
-    layer->forward(io, w);
+    return {layer.get(), &io, &w};
+  }
+};
+
+// The forwards of one call (a layer's directions), run under one session.
+struct ForwardJobs {
+  std::vector<std::unique_ptr<ForwardJob>> jobs;
+
+  void run() {
+    std::lock_guard<std::mutex> session(ThreadPool::instance().sessionMutex());
+    std::vector<LayerForward> calls;
+    calls.reserve(jobs.size());
+    for (auto& job : jobs) calls.push_back(job->prepare());
+    forwardLayers(calls.data(), static_cast<int>(calls.size()));
   }
 };
 
@@ -190,9 +203,8 @@ struct ForwardArgs {
   bool training = false;
 };
 
-ForwardArgs readForwardArgs(const Napi::CallbackInfo& info, const LayerSpec& s, const char* where) {
-  Napi::Env env = info.Env();
-  Napi::Object o = requireObject(info, 0, where, "arguments");
+ForwardArgs readForwardArgs(const Napi::Object& o, const LayerSpec& s, const char* where) {
+  Napi::Env env = o.Env();
   ForwardArgs a;
   a.T = static_cast<int>(getInteger(o, "T", where, 1, kMaxRows));
   a.B = static_cast<int>(getInteger(o, "B", where, 1, kMaxRows));
@@ -235,6 +247,52 @@ ForwardArgs readForwardArgs(const Napi::CallbackInfo& info, const LayerSpec& s, 
     requireAbsent(o, "zoneoutCellMask", where, "only LSTM has a cell state");
   }
   return a;
+}
+
+// Where an async forward's results go once it is done: the caller's y, hN and cN.
+struct ForwardResults {
+  std::vector<Destination> outs;
+  std::vector<float*> open;
+  long yStride = 0;
+
+  void reopen(const char* where) {
+    open.clear();
+    for (Destination& d : outs) open.push_back(cellscan::js::reopen(d, where));
+  }
+  void write(const ForwardJob& job) const {
+    const int hout = job.layer->spec().outSize();
+    copyRows(open[0], yStride, job.y.data(), hout, static_cast<long>(job.io.T) * job.io.B, hout);
+    std::memcpy(open[1], job.hN.data(), job.hN.size() * sizeof(float));
+    if (open.size() > 2) std::memcpy(open[2], job.cN.data(), job.cN.size() * sizeof(float));
+  }
+};
+
+ForwardIO forwardIO(const ForwardArgs& a);
+
+// Points the job at copies of its inputs and at outputs of its own, and returns where those go.
+ForwardResults keepForAsync(ForwardJob& job, const ForwardArgs& a, const Napi::Object& o) {
+  ForwardIO& io = job.io;
+  io.x = keep(job.x, a.x);
+  io.h0 = keep(job.h0, a.h0);
+  io.c0 = keep(job.c0, a.c0);
+  io.lengths = keep(job.lengths, a.lengths);
+  io.recurrentMask = keep(job.recurrentMask, a.recurrentMask);
+  io.zoneoutH.mask = keep(job.zoneoutHMask, a.zoneoutHMask);
+  io.zoneoutC.mask = keep(job.zoneoutCMask, a.zoneoutCMask);
+  const int hout = job.layer->spec().outSize();
+  job.y.resize(static_cast<size_t>(a.T) * a.B * hout);
+  job.hN.resize(a.hN.length);
+  job.cN.resize(a.cN.length);
+  io.y = job.y.data();
+  io.ldy = hout;
+  io.hN = job.hN.data();
+  io.cN = a.cN.data ? job.cN.data() : nullptr;
+  ForwardResults r;
+  r.yStride = a.yStride;
+  r.outs.push_back(destination(o, "y", a.y.length));
+  r.outs.push_back(destination(o, "hN", a.hN.length));
+  if (a.cN.data) r.outs.push_back(destination(o, "cN", a.cN.length));
+  return r;
 }
 
 ForwardIO forwardIO(const ForwardArgs& a) {
@@ -310,7 +368,7 @@ BackwardArgs readBackwardArgs(const Napi::CallbackInfo& info, const std::weak_pt
   Napi::Env env = info.Env();
   Napi::Object o = requireObject(info, 0, where, "arguments");
   BackwardArgs a;
-  Napi::Value wsValue = o.Get("workspace");
+  Napi::Value wsValue = property(o, "workspace");
   a.ws = WorkspaceWrap::From(wsValue);
   if (a.ws == nullptr) {
     throwTypeError(env, where, "workspace", "a Workspace returned by forward with training: true", wsValue);
@@ -337,7 +395,7 @@ BackwardArgs readBackwardArgs(const Napi::CallbackInfo& info, const std::weak_pt
     requireAbsent(o, "dcN", where, "only LSTM has a cell state");
     requireAbsent(o, "dc0", where, "only LSTM has a cell state");
   }
-  Napi::Value g = o.Get("grads");
+  Napi::Value g = property(o, "grads");
   if (!g.IsObject() || g.IsArray() || g.IsTypedArray()) {
     throwTypeError(env, where, "grads", "an object of Float32Arrays (wIh, wHh, ...)", g);
   }
@@ -443,6 +501,7 @@ LayerWrap::LayerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LayerWra
   params.wPeep = copyOf(w.wPeep);
   layer_ = std::make_shared<const Layer>(spec, std::move(params));
   self_ = layer_;
+  info.This().As<Napi::Object>().TypeTag(&kLayerTag);
   accounted_ = static_cast<int64_t>(layer_->bytes());
   Napi::MemoryManagement::AdjustExternalMemory(info.Env(), accounted_);
 }
@@ -469,63 +528,91 @@ Napi::Value LayerWrap::Release(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value LayerWrap::Forward(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const std::shared_ptr<const Layer>& layer = live(env, "Layer.forward");
-  const LayerSpec& s = layer->spec();
-  const ForwardArgs a = readForwardArgs(info, s, "Layer.forward");
-  ForwardJob job;
-  job.layer = layer;
-  job.training = a.training;
-  job.io = forwardIO(a);
-  job.run();
-  if (!a.training) return env.Undefined();
-  return WorkspaceWrap::Create(env, job.ws, layer);
+  return runForwards(info.Env(), {live(info.Env(), "Layer.forward")}, {requireObject(info, 0, "Layer.forward", "arguments")},
+                     "Layer.forward", false);
 }
 
 Napi::Value LayerWrap::ForwardAsync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const std::shared_ptr<const Layer>& layer = live(env, "Layer.forwardAsync");
-  const LayerSpec& s = layer->spec();
-  const ForwardArgs a = readForwardArgs(info, s, "Layer.forwardAsync");
-  auto job = std::make_unique<ForwardJob>();
-  job->layer = layer;
-  job->training = a.training;
-  const int hout = s.outSize();
-  ForwardIO& io = job->io;
-  io = forwardIO(a);
-  io.x = keep(job->x, a.x);
-  io.h0 = keep(job->h0, a.h0);
-  io.c0 = keep(job->c0, a.c0);
-  io.lengths = keep(job->lengths, a.lengths);
-  io.recurrentMask = keep(job->recurrentMask, a.recurrentMask);
-  io.zoneoutH.mask = keep(job->zoneoutHMask, a.zoneoutHMask);
-  io.zoneoutC.mask = keep(job->zoneoutCMask, a.zoneoutCMask);
-  job->y.resize(static_cast<size_t>(a.T) * a.B * hout);
-  job->hN.resize(a.hN.length);
-  job->cN.resize(a.cN.length);
-  io.y = job->y.data();
-  io.ldy = hout;
-  io.hN = job->hN.data();
-  io.cN = a.cN.data ? job->cN.data() : nullptr;
+  const char* where = "Layer.forwardAsync";
+  return runForwards(info.Env(), {live(info.Env(), where)}, {requireObject(info, 0, where, "arguments")}, where, true);
+}
 
-  Napi::Object o = info[0].As<Napi::Object>();
-  std::vector<Destination> outs;
-  outs.push_back(destination(o, "y", a.y.length));
-  outs.push_back(destination(o, "hN", a.hN.length));
-  if (a.cN.data) outs.push_back(destination(o, "cN", a.cN.length));
-  const long yStride = a.yStride;
-  return queue(env, "cellscan.forward", std::move(job),
-               [outs = std::move(outs), yStride](Napi::Env env, ForwardJob& job) mutable -> Napi::Value {
-                 const char* where = "Layer.forwardAsync";
+Napi::Value LayerWrap::ForwardLayers(const Napi::CallbackInfo& info) { return forwardLayersCall(info, "forwardLayers", false); }
+
+Napi::Value LayerWrap::ForwardLayersAsync(const Napi::CallbackInfo& info) {
+  return forwardLayersCall(info, "forwardLayersAsync", true);
+}
+
+// forwardLayers(layers, args): distinct layers and one arguments object for each.
+Napi::Value LayerWrap::forwardLayersCall(const Napi::CallbackInfo& info, const char* where, bool async) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) throwTypeError(env, where, "layers", "an array of Layers", info[0]);
+  if (!info[1].IsArray()) throwTypeError(env, where, "args", "an array of forward arguments, one per layer", info[1]);
+  Napi::Array layers = info[0].As<Napi::Array>();
+  Napi::Array args = info[1].As<Napi::Array>();
+  const uint32_t n = layers.Length();
+  if (n < 1 || n > kMaxLayersPerCall) {
+    throwRangeError(env, where, "layers", "1.." + std::to_string(kMaxLayersPerCall) + " Layers", std::to_string(n) + " entries");
+  }
+  if (args.Length() != n) {
+    throwRangeError(env, where, "args", std::to_string(n) + " entries (one per layer)", std::to_string(args.Length()) + " entries");
+  }
+  std::vector<std::shared_ptr<const Layer>> live;
+  std::vector<Napi::Object> objects;
+  for (uint32_t i = 0; i < n; i++) {
+    const std::string at = "layers[" + std::to_string(i) + "]";
+    Napi::Value v = layers.Get(i);
+    if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kLayerTag)) throwTypeError(env, where, at, "a Layer", v);
+    live.push_back(Unwrap(v.As<Napi::Object>())->live(env, where));
+    for (uint32_t j = 0; j < i; j++) {
+      // One inference workspace per layer: a layer twice in one call would share it.
+      if (live[j] == live[i]) {
+        throw Napi::TypeError::New(env, std::string(where) + ": " + at + " must be a Layer not already in the call, got the same as layers[" +
+                                            std::to_string(j) + "]");
+      }
+    }
+    Napi::Value a = args.Get(i);
+    if (!a.IsObject() || a.IsArray() || a.IsTypedArray() || a.IsFunction()) {
+      throwTypeError(env, where, "args[" + std::to_string(i) + "]", "an object", a);
+    }
+    objects.push_back(a.As<Napi::Object>());
+  }
+  return runForwards(env, live, objects, where, async, true);
+}
+
+// The forwards of one call: every argument object read and checked before any runs (a bad one runs
+// none). Sync calls compute into the caller's arrays; async ones into copies written back after.
+Napi::Value LayerWrap::runForwards(Napi::Env env, const std::vector<std::shared_ptr<const Layer>>& layers,
+                                   const std::vector<Napi::Object>& args, const char* where, bool async, bool asArray) {
+  auto jobs = std::make_unique<ForwardJobs>();
+  std::vector<ForwardResults> results(layers.size());
+  for (size_t i = 0; i < layers.size(); i++) {
+    const ForwardArgs a = readForwardArgs(args[i], layers[i]->spec(), where);
+    auto job = std::make_unique<ForwardJob>();
+    job->layer = layers[i];
+    job->training = a.training;
+    job->io = forwardIO(a);
+    if (async) results[i] = keepForAsync(*job, a, args[i]);
+    jobs->jobs.push_back(std::move(job));
+  }
+  const auto values = [asArray](Napi::Env env, ForwardJobs& done) -> Napi::Value {
+    Napi::Array out = Napi::Array::New(env, done.jobs.size());
+    for (size_t i = 0; i < done.jobs.size(); i++) {
+      const ForwardJob& job = *done.jobs[i];
+      out.Set(static_cast<uint32_t>(i), job.training ? Napi::Value(WorkspaceWrap::Create(env, job.ws, job.layer)) : env.Undefined());
+    }
+    return asArray ? Napi::Value(out) : out.Get(0u);
+  };
+  if (!async) {
+    jobs->run();
+    return values(env, *jobs);
+  }
+  return queue(env, "cellscan.forward", std::move(jobs),
+               [results = std::move(results), values, where](Napi::Env env, ForwardJobs& done) mutable -> Napi::Value {
                  // Check every destination before writing any, so a failure writes nothing.
-                 std::vector<float*> dst;
-                 for (Destination& d : outs) dst.push_back(reopen(d, where));
-                 const int hout = job.layer->spec().outSize();
-                 copyRows(dst[0], yStride, job.y.data(), hout, static_cast<long>(job.io.T) * job.io.B, hout);
-                 std::memcpy(dst[1], job.hN.data(), job.hN.size() * sizeof(float));
-                 if (dst.size() > 2) std::memcpy(dst[2], job.cN.data(), job.cN.size() * sizeof(float));
-                 if (!job.training) return env.Undefined();
-                 return WorkspaceWrap::Create(env, job.ws, job.layer);
+                 for (ForwardResults& r : results) r.reopen(where);
+                 for (size_t i = 0; i < results.size(); i++) results[i].write(*done.jobs[i]);
+                 return values(env, done);
                });
 }
 

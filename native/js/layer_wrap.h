@@ -4,15 +4,12 @@
 #include <napi.h>
 
 #include <memory>
+#include <vector>
 
 #include "../cells/layer.h"
+#include "addon_data.h"
 
 namespace cellscan::js {
-
-struct AddonData {
-  Napi::FunctionReference layerClass;
-  Napi::FunctionReference workspaceClass;
-};
 
 class WorkspaceWrap : public Napi::ObjectWrap<WorkspaceWrap> {
  public:
@@ -38,6 +35,11 @@ class WorkspaceWrap : public Napi::ObjectWrap<WorkspaceWrap> {
 class LayerWrap : public Napi::ObjectWrap<LayerWrap> {
  public:
   static Napi::Function Define(Napi::Env env);
+  // forwardLayers(layers, args) and its async twin: the forwards of independent layers (a
+  // bidirectional layer's directions) in one call, side by side where that is faster.
+  static Napi::Value ForwardLayers(const Napi::CallbackInfo& info);
+  static Napi::Value ForwardLayersAsync(const Napi::CallbackInfo& info);
+  static constexpr uint32_t kMaxLayersPerCall = 64;
   explicit LayerWrap(const Napi::CallbackInfo& info);
   void Finalize(Napi::Env env) override;
 
@@ -47,6 +49,10 @@ class LayerWrap : public Napi::ObjectWrap<LayerWrap> {
   Napi::Value Backward(const Napi::CallbackInfo& info);
   Napi::Value BackwardAsync(const Napi::CallbackInfo& info);
   Napi::Value Release(const Napi::CallbackInfo& info);
+  static Napi::Value forwardLayersCall(const Napi::CallbackInfo& info, const char* where, bool async);
+  static Napi::Value runForwards(Napi::Env env, const std::vector<std::shared_ptr<const Layer>>& layers,
+                                 const std::vector<Napi::Object>& args, const char* where, bool async,
+                                 bool asArray = false);
   // The weights, or a thrown Error once released.
   const std::shared_ptr<const Layer>& live(Napi::Env env, const char* where) const;
   std::shared_ptr<const Layer> layer_;  // null once released

@@ -18,6 +18,12 @@ namespace {
 // How long an idle worker keeps polling for the next job before it sleeps: long enough to bridge
 // the gaps inside one layer call, short enough not to burn a core between calls.
 constexpr auto kSpinBeforeSleep = std::chrono::microseconds(200);
+// How long the caller of a job polls for the others to finish before it sleeps.
+constexpr auto kSpinForWorkers = std::chrono::microseconds(50);
+
+// Set on the pool's workers, and on the caller while it takes part in a job: a product or time loop
+// started inside a job (the directions of a layer run side by side) then runs on that thread alone.
+thread_local bool tlsInsideJob = false;
 
 }  // namespace
 
@@ -59,49 +65,81 @@ void ThreadPool::stopWorkers() {
   workers_.clear();
 }
 
-void ThreadPool::run(JobRef job, int workers) {
-  const int count = std::clamp(workers, 1, threads_);
+void ThreadPool::run(JobRef job, int workers, Joining joining) {
+  const int count = tlsInsideJob ? 1 : std::clamp(workers, 1, threads_);
   if (count == 1) {
     job(0, 1);
     return;
   }
+  uint64_t tag;
   {
     std::lock_guard<std::mutex> lock(m_);
-    job_ = &job;
-    jobWorkers_ = count;
-    pending_ = count - 1;
+    job_.store(&job, std::memory_order_relaxed);
+    jobWorkers_.store(count, std::memory_order_relaxed);
+    pending_.store(count - 1, std::memory_order_relaxed);
+    tag = (generation_.load(std::memory_order_relaxed) + 1) << 32;
+    seats_.store(tag | static_cast<uint64_t>(count - 1), std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
-  job(0, count);
+  {
+    struct Inside {
+      Inside() { tlsInsideJob = true; }
+      ~Inside() { tlsInsideJob = false; }
+    } inside;
+    job(0, count);
+  }
+  if (joining == Joining::AsAvailable) {
+    // The caller has done all the work nobody else claimed: seats still free go unused.
+    const uint64_t left = seats_.exchange(tag, std::memory_order_acq_rel) & 0xffffffffu;
+    pending_.fetch_sub(static_cast<int>(left), std::memory_order_acq_rel);
+  }
+  // The others are normally microseconds behind: poll before sleeping on the condition variable.
+  const auto until = std::chrono::steady_clock::now() + kSpinForWorkers;
+  while (pending_.load(std::memory_order_acquire) > 0 && std::chrono::steady_clock::now() < until) {
+    for (int i = 0; i < 16; i++) CELLSCAN_PAUSE();
+  }
   std::unique_lock<std::mutex> lock(m_);
-  done_.wait(lock, [this] { return pending_ == 0; });
-  job_ = nullptr;
+  done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+}
+
+// A worker takes part in generation `seen`'s job only while it has a free seat.
+bool ThreadPool::takeSeat(unsigned long seen) {
+  const uint64_t tag = static_cast<uint64_t>(seen) << 32;
+  uint64_t s = seats_.load(std::memory_order_acquire);
+  while ((s & ~uint64_t{0xffffffffu}) == tag && (s & 0xffffffffu) > 0) {
+    if (seats_.compare_exchange_weak(s, s - 1, std::memory_order_acq_rel)) return true;
+  }
+  return false;
 }
 
 void ThreadPool::workerLoop(int index, unsigned long seen) {
   flushDenormalsOnThisThread();
+  tlsInsideJob = true;
   for (;;) {
-    // Poll first: a layer call issues jobs microseconds apart.
+    // Poll first: a layer call issues jobs microseconds apart, and a streaming step's whole job is
+    // a few microseconds, so a new one must be seen within a fraction of one (a pause is ~20 ns;
+    // the clock is read only now and then).
     const auto until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
-    while (generation_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < until) {
-      for (int i = 0; i < 64; i++) CELLSCAN_PAUSE();
+    for (int polls = 1; generation_.load(std::memory_order_acquire) == seen; polls++) {
+      for (int i = 0; i < 4; i++) CELLSCAN_PAUSE();
+      if (polls % 64 == 0 && std::chrono::steady_clock::now() >= until) break;
     }
-    const JobRef* job;
-    int count;
-    {
+    if (generation_.load(std::memory_order_acquire) == seen) {
       std::unique_lock<std::mutex> lock(m_);
       wake_.wait(lock, [&] { return stopping_ || generation_.load() != seen; });
       if (stopping_) return;
-      seen = generation_.load();
-      job = job_;
-      count = jobWorkers_;
     }
-    if (index >= count) continue;
+    seen = generation_.load(std::memory_order_acquire);
+    // Published before the generation. A later job may have replaced them already; then this
+    // generation's seats are closed and takeSeat refuses, so a stale pointer is never called.
+    const JobRef* job = job_.load(std::memory_order_acquire);
+    const int count = jobWorkers_.load(std::memory_order_acquire);
+    if (index >= count || !takeSeat(seen)) continue;
     (*job)(index, count);
-    {
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard<std::mutex> lock(m_);
-      if (--pending_ == 0) done_.notify_one();
+      done_.notify_one();
     }
   }
 }

@@ -1,6 +1,7 @@
 #pragma once
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <type_traits>
 #include <mutex>
 #include <thread>
@@ -41,9 +42,16 @@ class ThreadPool {
   void setThreads(int n);
   std::mutex& sessionMutex() { return session_; }
 
+  // Who must take part in a job. All: every worker of it (fixed shares, barriers). AsAvailable: the
+  // job's workers claim its parts (BlockClaims, an atomic counter) and meet at no barrier, so the
+  // caller does whatever is left and a worker not yet running when it is done (descheduled on a
+  // busy machine) skips the job instead of being waited for.
+  enum class Joining { All, AsAvailable };
+
   // Runs job(worker, workers) on the first `workers` threads (at most threads()) and returns when
-  // all have finished. Call only while holding the session lock, never from inside a job.
-  void run(JobRef job, int workers);
+  // all that joined have finished. Call only while holding the session lock. Called from inside a
+  // job, it runs job(0, 1) on the calling thread.
+  void run(JobRef job, int workers, Joining joining = Joining::All);
   void run(JobRef job) { run(job, threads_); }
 
   ~ThreadPool();
@@ -53,16 +61,19 @@ class ThreadPool {
   void startWorkers(int n);
   void stopWorkers();
   void workerLoop(int index, unsigned long seen);
+  bool takeSeat(unsigned long seen);
 
   std::mutex session_;
   std::mutex m_;
   std::condition_variable wake_;
   std::condition_variable done_;
   std::vector<std::thread> workers_;
-  const JobRef* job_ = nullptr;
+  std::atomic<const JobRef*> job_{nullptr};
   std::atomic<unsigned long> generation_{0};
-  int jobWorkers_ = 0;
-  int pending_ = 0;
+  std::atomic<int> jobWorkers_{0};
+  std::atomic<int> pending_{0};
+  // The running job's generation (high half) and its seats not yet taken by a worker (low half).
+  std::atomic<uint64_t> seats_{0};
   int threads_ = 1;
   bool stopping_ = false;
 };

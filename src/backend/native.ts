@@ -3,10 +3,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { rangeError } from '../errors';
-import type { Backend, BackendLayer, GemmArgs, LayerParams, LayerSpec } from './types';
+import type { Backend, BackendLayer, ForwardArgs, GemmArgs, LayerParams, LayerSpec, Workspace } from './types';
 
 interface NativeAddon {
   Layer: new (spec: LayerSpec, params: LayerParams) => BackendLayer;
+  forwardLayers(layers: BackendLayer[], args: ForwardArgs[]): (Workspace | undefined)[];
+  forwardLayersAsync(layers: BackendLayer[], args: ForwardArgs[]): Promise<(Workspace | undefined)[]>;
   gemm(args: GemmArgs): void;
   setNumThreads(n: number): void;
   numThreads(): number;
@@ -44,6 +46,8 @@ export function loadNativeBackend(): Backend {
     name: 'native',
     features,
     createLayer: (spec, params) => new addon.Layer(spec, params),
+    forwardLayers: (calls) => addon.forwardLayers(calls.map((c) => c.layer), calls.map((c) => c.args)),
+    forwardLayersAsync: (calls) => addon.forwardLayersAsync(calls.map((c) => c.layer), calls.map((c) => c.args)),
     gemm: (args) => addon.gemm(args),
     setNumThreads: (n) => addon.setNumThreads(n),
     numThreads: () => addon.numThreads(),

@@ -83,6 +83,12 @@ export interface BackendLayer {
   release(): void;
 }
 
+/** One layer direction's forward in Backend.forwardLayers. */
+export interface LayerForward {
+  layer: BackendLayer;
+  args: ForwardArgs;
+}
+
 /** c[m, n] = (accumulate ? c : 0) + op(a)[m, k] · op(b)[k, n]; dense row-major, op(X) = Xᵀ when trans. */
 export interface GemmArgs {
   m: number;
@@ -101,6 +107,12 @@ export interface Backend {
   /** CPU and instruction-set features the backend uses. */
   readonly features: string[];
   createLayer(spec: LayerSpec, params: LayerParams): BackendLayer;
+  /**
+   * The forwards of independent layers (a bidirectional layer's two directions, each layer at most
+   * once), side by side where the backend can; each result is what layer.forward(args) returns.
+   */
+  forwardLayers(calls: LayerForward[]): (Workspace | undefined)[];
+  forwardLayersAsync(calls: LayerForward[]): Promise<(Workspace | undefined)[]>;
   /** A matrix product, for layers outside the recurrent kernels (Linear). */
   gemm(args: GemmArgs): void;
   setNumThreads(n: number): void;

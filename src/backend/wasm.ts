@@ -2,7 +2,7 @@
 // engine can run it, and instantiates it once per process behind the Backend interface.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Backend } from './types';
+import type { Backend, Workspace } from './types';
 import { wasmGemm } from './wasm-gemm';
 import { WasmLayer } from './wasm-layer';
 import { webAssembly } from './wasm-js-api';
@@ -42,6 +42,13 @@ export function wasmBackend(kernels: Kernels): Backend {
     name: 'wasm',
     features: ['wasm-simd128', `gemm:f32_gemm_${mr}x${nr}__wasmsimd`],
     createLayer: (spec, params) => new WasmLayer(kernels, spec, params),
+    // One module instance runs one call at a time: the layers go one after another.
+    forwardLayers: (calls) => calls.map((c) => c.layer.forward(c.args)),
+    forwardLayersAsync: async (calls) => {
+      const out: (Workspace | undefined)[] = [];
+      for (const c of calls) out.push(await c.layer.forwardAsync(c.args));
+      return out;
+    },
     gemm: (args) => wasmGemm(kernels, args),
     // One thread: the module runs on the calling thread. The count is accepted and reported as 1.
     setNumThreads: () => {},

@@ -1,7 +1,7 @@
 // The shared body of LSTM, GRU and RNN: parameters with PyTorch's names, stacking, directions,
 // dropout between layers, batchFirst, lengths, and tapes. Backends see one layer direction at a time.
 import { activeBackend } from '../backend/select';
-import type { Backend, BackendLayer, ForwardArgs, LayerParams, LayerSpec, Workspace } from '../backend/types';
+import type { Backend, BackendLayer, ForwardArgs, LayerForward, LayerParams, LayerSpec, Workspace } from '../backend/types';
 import { rangeError, shapeText, shown, typeError } from '../errors';
 import { Rng } from '../random';
 import { Tensor, numel } from '../tensor';
@@ -373,6 +373,7 @@ export abstract class RecurrentLayer extends Module {
     let x = p.x;
     for (let k = 0; k < c.numLayers; k++) {
       const y = uninitializedFloat32(T * B * D * hout);
+      const calls: LayerForward[] = [];
       for (let d = 0; d < D; d++) {
         const s = k * D + d;
         const args: ForwardArgs = {
@@ -397,9 +398,10 @@ export abstract class RecurrentLayer extends Module {
           args.zoneoutHidden = c.zoneout.hidden;
           if (this.hasCellState) args.zoneoutCell = c.zoneout.cell;
         }
-        const ws = yield { layer: p.layers.layers[s], forward: args };
-        if (p.keepTape) workspaces.push(ws!);
+        calls.push({ layer: p.layers.layers[s], args });
       }
+      const ws = yield { backend: p.backend, forward: calls };
+      if (p.keepTape) workspaces.push(...(ws as Workspace[]));
       if (c.residual && k > 0) for (let i = 0; i < y.length; i++) y[i] += x[i];
       const mask = masks?.dropout[k];
       if (mask) for (let i = 0; i < y.length; i++) y[i] *= mask[i];

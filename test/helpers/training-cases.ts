@@ -55,6 +55,12 @@ export const fixedCases: Case[] = [
   { name: 'LSTM I=300 T·B=140 (K and M past one block)', mode: 'LSTM', inputSize: 300, hiddenSize: 33, T: 20, B: 7 },
   { name: 'LSTM H=520 (N past one block, K past one block in the recurrent product)', mode: 'LSTM', inputSize: 9, hiddenSize: 520, T: 2, B: 3 },
   { name: 'GRU reset-before-linear H=300', mode: 'GRU', inputSize: 7, hiddenSize: 300, linearBeforeReset: false, T: 3, B: 5 },
+  // Streaming steps of wide layers: the products claim tiles of columns, the step its pieces of units.
+  { name: 'LSTM streaming step I=H=256 B=1', mode: 'LSTM', inputSize: 256, hiddenSize: 256, T: 1, B: 1 },
+  { name: 'LSTM streaming steps I=H=256 B=3 bidirectional', mode: 'LSTM', inputSize: 256, hiddenSize: 256, T: 1, B: 3, bidirectional: true },
+  { name: 'GRU reset-before-linear streaming step H=260', mode: 'GRU', inputSize: 70, hiddenSize: 260, linearBeforeReset: false, T: 1, B: 1 },
+  { name: 'RNN tanh streaming step I=600 H=300', mode: 'RNN_TANH', inputSize: 600, hiddenSize: 300, T: 1, B: 2 },
+  { name: 'LSTM streaming step H=1040 (columns past one block)', mode: 'LSTM', inputSize: 20, hiddenSize: 1040, projSize: 100, T: 1, B: 1 },
 ];
 
 function randomInt(rng: Rng, lo: number, hi: number): number {
