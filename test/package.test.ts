@@ -3,7 +3,7 @@ import { spawnSync } from 'child_process';
 import * as path from 'path';
 
 const root = path.resolve(__dirname, '..');
-const exported = ['Tensor', 'LSTM', 'GRU', 'RNN', 'Tape', 'loadSafetensors', 'saveSafetensors', 'backends', 'useBackend', 'currentBackend', 'setNumThreads'];
+const exported = ['Tensor', 'LSTM', 'GRU', 'RNN', 'Tape', 'loadSafetensors', 'saveSafetensors', 'backends', 'useBackend', 'currentBackend', 'setNumThreads', 'exportONNX', 'Batcher', 'QueueFullError', 'BatcherClosedError'];
 
 function node(args: string[]): string {
   const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
