@@ -35,7 +35,8 @@ void gruLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   const float* bhn = s.bias && lbr ? layer.params().bHh.data() + 2 * H : nullptr;
   const SequenceIndex seq{io.T, B, s.reverse, io.lengths};
 
-  projectInputs(ws.gates.data(), io.x, static_cast<long>(io.T) * B, layer);
+  const bool inSteps = projectsInSteps(io.T, B);
+  if (!inSteps) projectInputs(ws.gates.data(), io.x, static_cast<long>(io.T) * B, layer);
   copyOrZero(rowsAt(ws.h.data(), seq.firstSlot(), B, H), io.h0, static_cast<long>(B) * H);
 
   const auto hBefore = [&](int t) { return rowsAt(ws.h.data(), seq.slotBefore(t), B, H); };
@@ -104,6 +105,7 @@ void gruLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   };
   const auto piece = [&](int step, int phase, Range rows, const float* a, Range u) {
     const int t = seq.timeAt(step);
+    if (inSteps && phase == 0) projectStepInput(gatesAt(t), io.x, u, layer);
     if (lbr) {
       lbrPiece(t, a, rows, u);
     } else if (phase == 0) {

@@ -40,7 +40,16 @@ size_t Layer::bytes() const {
   const size_t params = (p.wIh.size() + p.wHh.size() + p.bIh.size() + p.bHh.size() + p.wHr.size() + p.wPeep.size()) *
                         sizeof(float);
   const size_t panels = wIhT_.bytes() + wHhT_.bytes() + wHnT_.bytes() + wHrT_.bytes();
-  return params + 2 * panels;
+  // Backward packs as much again on first use, a streaming step W_ih's panels once more.
+  return params + 2 * panels + wIhT_.bytes();
+}
+
+const PackedMatrix& Layer::stepInputWeightsT() const {
+  std::call_once(stepInputOnce_, [this] {
+    stepInputT_ = PackedMatrix(spec_.inputSize, spec_.gateSize(), MatrixRef{params_.wIh.data(), spec_.inputSize, true},
+                               spec_.gates());
+  });
+  return stepInputT_;
 }
 
 const Layer::BackwardWeights& Layer::backwardWeights() const {

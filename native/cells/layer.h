@@ -159,6 +159,9 @@ class Layer {
   const PackedMatrix& candidateWeightsT() const { return wHnT_; }    // [H, H] GRU without LBR: Rnᵀ
   const PackedMatrix& projectionWeightsT() const { return wHrT_; }   // [H, Hout]
   const float* inputBias() const { return inputBias_.data(); }       // folded biases added to X·W_ihᵀ
+  // [I, G*H] again, one column group per gate, for a streaming step's pieces (projectStepInput);
+  // packed on first use.
+  const PackedMatrix& stepInputWeightsT() const;
   // Backward products: op(B) = W, packed on first use (inference never pays for them).
   struct BackwardWeights {
     PackedMatrix wIh;  // [G*H, I]
@@ -174,6 +177,8 @@ class Layer {
   PackedMatrix wIhT_, wHhT_, wHnT_, wHrT_;
   std::vector<float> inputBias_;
   mutable std::once_flag backwardOnce_;
+  mutable std::once_flag stepInputOnce_;
+  mutable PackedMatrix stepInputT_;
   mutable BackwardWeights backward_;
   mutable Workspace inference_;
 };

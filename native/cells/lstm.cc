@@ -28,7 +28,8 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   const float* peep = s.peepholes ? layer.params().wPeep.data() : nullptr;
   const SequenceIndex seq{io.T, B, s.reverse, io.lengths};
 
-  projectInputs(ws.gates.data(), io.x, static_cast<long>(io.T) * B, layer);
+  const bool inSteps = projectsInSteps(io.T, B);
+  if (!inSteps) projectInputs(ws.gates.data(), io.x, static_cast<long>(io.T) * B, layer);
   copyOrZero(rowsAt(ws.h.data(), seq.firstSlot(), B, hout), io.h0, static_cast<long>(B) * hout);
   copyOrZero(rowsAt(ws.c.data(), seq.firstSlot(), B, H), io.c0, static_cast<long>(B) * H);
 
@@ -54,6 +55,7 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   const auto piece = [&](int step, int, Range rows, const float* h, Range u) {
     const int t = seq.timeAt(step);
     float* gates = gatesAt(t);
+    if (inSteps) projectStepInput(gates, io.x, u, layer);
     float* gatesR0 = gates + static_cast<long>(rows.begin) * G;
     const GroupOutput toGates[4] = {{gatesR0, G, true}, {gatesR0 + H, G, true}, {gatesR0 + 2 * H, G, true},
                                     {gatesR0 + 3 * H, G, true}};

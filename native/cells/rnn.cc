@@ -17,7 +17,8 @@ void rnnLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   const bool relu = s.cell == CellKind::RnnRelu;
   const SequenceIndex seq{io.T, B, s.reverse, io.lengths};
 
-  projectInputs(ws.gates.data(), io.x, static_cast<long>(io.T) * B, layer);
+  const bool inSteps = projectsInSteps(io.T, B);
+  if (!inSteps) projectInputs(ws.gates.data(), io.x, static_cast<long>(io.T) * B, layer);
   copyOrZero(rowsAt(ws.h.data(), seq.firstSlot(), B, H), io.h0, static_cast<long>(B) * H);
   const auto hBefore = [&](int t) { return rowsAt(ws.h.data(), seq.slotBefore(t), B, H); };
   const auto hAfter = [&](int t) { return rowsAt(ws.h.data(), seq.slotAfter(t), B, H); };
@@ -31,6 +32,7 @@ void rnnLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   const auto piece = [&](int step, int, Range rows, const float* h, Range u) {
     const int t = seq.timeAt(step);
     float* pre = rowsAt(ws.gates.data(), t, B, H);
+    if (inSteps) projectStepInput(pre, io.x, u, layer);
     const GroupOutput toPre{pre + static_cast<long>(rows.begin) * H, H, true};
     gemmGroupColumnsPacked(rows.end - rows.begin, h, layer.recurrentWeightsT(), {0, rows.end - rows.begin}, u.begin,
                            u.end, &toPre);

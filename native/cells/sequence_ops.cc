@@ -18,6 +18,18 @@ void projectInputs(float* gates, const float* x, long rows, const Layer& layer) 
   }
 }
 
+void projectStepInput(float* gates, const float* x, Range u, const Layer& layer) {
+  const LayerSpec& s = layer.spec();
+  const int H = s.hiddenSize;
+  GroupOutput outs[4];
+  for (int g = 0; g < s.gates(); g++) {
+    const float* bias = layer.inputBias() + g * H;
+    std::copy(bias + u.begin, bias + u.end, gates + g * H + u.begin);
+    outs[g] = {gates + g * H, s.gateSize(), true};
+  }
+  gemmGroupColumnsPacked(1, x, layer.stepInputWeightsT(), Range{0, 1}, u.begin, u.end, outs);
+}
+
 void copyOrZero(float* dst, const float* src, long n) {
   if (src) {
     std::memcpy(dst, src, n * sizeof(float));
@@ -51,7 +63,8 @@ int stepWorkers(const LayerSpec& s, int T, int B) {
   // thread, unless every step streams large weights (a streaming step of a wide layer): see
   // gemmWorkers.
   const double stepFlops = 2.0 * B * s.gateSize() * s.outSize();
-  const bool streamsWeights = B <= 8 && 4.0 * s.gateSize() * s.outSize() >= kStreamedWeightBytes;
+  const double stepWeights = 4.0 * s.gateSize() * (s.outSize() + (projectsInSteps(T, B) ? s.inputSize : 0));
+  const bool streamsWeights = B <= 8 && stepWeights >= kStreamedWeightBytes;
   if ((stepFlops < 1e6 || stepFlops * T < 4e6) && !streamsWeights) return 1;
   const int unitBlocks = (s.hiddenSize + kShareBlock - 1) / kShareBlock;
   const int blocks = std::min(unitBlocks, BlockClaims::kMaxWorkers);

@@ -36,6 +36,14 @@ inline const float* rowsAt(const float* base, int index, int B, int n) {
 // at a barrier would cost more than the work (results are the same either way).
 int stepWorkers(const LayerSpec& s, int T, int B);
 
+// A streaming step of one row projects its input inside the step: each piece computes its own
+// units' columns of every gate, so the step is one job and each worker reads the same slice of
+// both weight matrices call after call (instead of a one-row product before the time loop).
+inline bool projectsInSteps(int T, int B) { return T == 1 && B == 1; }
+
+// Columns of units u of every gate of a one-row step: gates = input bias + x · W_ihᵀ ([1, G*H]).
+void projectStepInput(float* gates, const float* x, Range u, const Layer& layer);
+
 // Whether a time loop splits batch rows among its workers instead of hidden units. Each worker
 // then runs its rows through every step with no barrier and no exchange of h between cores, at
 // the price of every worker streaming all the recurrent weights each step, which its tiles outrun
