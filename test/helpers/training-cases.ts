@@ -59,7 +59,9 @@ export const fixedCases: Case[] = [
   { name: 'LSTM streaming step I=H=256 B=1', mode: 'LSTM', inputSize: 256, hiddenSize: 256, T: 1, B: 1 },
   { name: 'LSTM streaming steps I=H=256 B=3 bidirectional', mode: 'LSTM', inputSize: 256, hiddenSize: 256, T: 1, B: 3, bidirectional: true },
   { name: 'GRU reset-before-linear streaming step H=260', mode: 'GRU', inputSize: 70, hiddenSize: 260, linearBeforeReset: false, T: 1, B: 1 },
-  { name: 'RNN tanh streaming step I=600 H=300', mode: 'RNN_TANH', inputSize: 600, hiddenSize: 300, T: 1, B: 2 },
+  { name: 'RNN tanh streaming steps I=600 H=300 B=2', mode: 'RNN_TANH', inputSize: 600, hiddenSize: 300, T: 1, B: 2 },
+  { name: 'RNN relu streaming step I=600 H=300 B=1', mode: 'RNN_RELU', inputSize: 600, hiddenSize: 300, T: 1, B: 1 },
+  { name: 'GRU linear-before-reset streaming step bidirectional I=H=256', mode: 'GRU', inputSize: 256, hiddenSize: 256, bidirectional: true, T: 1, B: 1 },
   { name: 'LSTM streaming step H=1040 (columns past one block)', mode: 'LSTM', inputSize: 20, hiddenSize: 1040, projSize: 100, T: 1, B: 1 },
 ];
 
