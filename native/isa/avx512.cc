@@ -154,8 +154,10 @@ void gemmTileFewRowsAvx512(int kc, const float* a, const float* b, float* c, lon
 
 // See CpuKernels::gemv. Four panels at a time, each summed by two accumulators over alternate k:
 // eight independent FMA chains for any kc (a small layer's kc = 32 left one panel's eight chains of
-// four FMAs mostly waiting on their own sums). The prefetch runs 16 panel rows ahead in each panel.
-// Fewer than four panels left: one at a time, eight accumulators over k mod 8.
+// four FMAs mostly waiting on their own sums). No software prefetch there: four sequential streams
+// are the hardware prefetcher's job, and two prefetches per panel and k pair made the loop
+// load-bound. Fewer than four panels left: one at a time, eight accumulators over k mod 8, the
+// prefetch 16 panel rows ahead.
 void gemvAvx512(int kc, const float* a, const float* b, float* y, int n, bool accumulate) {
   constexpr int kPanels = 4;
   constexpr int kAhead = 16 * kNr;
@@ -172,8 +174,6 @@ void gemvAvx512(int kc, const float* a, const float* b, float* y, int n, bool ac
 #pragma GCC unroll 4
       for (int p = 0; p < kPanels; p++) {
         const float* row = b + p * panel + static_cast<long>(k) * kNr;
-        _mm_prefetch(reinterpret_cast<const char*>(row + kAhead), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(row + kNr + kAhead), _MM_HINT_T0);
         acc[p][0] = _mm512_fmadd_ps(a0, _mm512_load_ps(row), acc[p][0]);
         acc[p][1] = _mm512_fmadd_ps(a1, _mm512_load_ps(row + kNr), acc[p][1]);
       }
