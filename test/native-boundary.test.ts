@@ -2,7 +2,7 @@
 // argument again: wrong sizes and types are JS errors, never reads past a buffer or a crash. That
 // includes the seed's variant arguments (masks and zoneout probabilities), and masks holding values
 // no caller should send.
-import { nativeAddonPath } from '../src/backend/native';
+import { forwardLayersArguments, nativeAddonPath } from '../src/backend/native';
 import { loadedBackends } from './helpers/backends';
 import { tinyLstmForwardArgs, tinyLstmSpec, tinyLstmWeights } from './helpers/tiny-lstm';
 import {
@@ -83,6 +83,63 @@ describeNative('native addon boundary', () => {
     expect(() => layer.forward(42)).toThrow(/^Layer.forward: arguments must be an object, got 42$/);
     const gru = new addon.Layer({ ...spec, cell: 'gru' }, { wIh: new Float32Array(36), wHh: new Float32Array(48), bIh: new Float32Array(12), bHh: new Float32Array(12) });
     expect(() => gru.forward(fwdArgs())).toThrow(/^Layer.forward: cN must be undefined \(only LSTM has a cell state\), got Float32Array\(8\)$/);
+  });
+
+  test('forwardLayers runs several layers in one call, each as Layer.forward would, and checks each one', async () => {
+    const reverse = { ...spec, reverse: true };
+    const [a, b] = [new addon.Layer(spec, weights()), new addon.Layer(reverse, weights())];
+    const [alone0, alone1] = [fwdArgs(), fwdArgs()];
+    a.forward(alone0);
+    new addon.Layer(reverse, weights()).forward(alone1);
+    const [args0, args1] = [fwdArgs(), fwdArgs()];
+    expect(addon.forwardLayers(...forwardLayersArguments([{ layer: a, args: args0 }, { layer: b, args: args1 }]))).toEqual([undefined, undefined]);
+    expect([args0.y, args0.hN, args1.y, args1.hN]).toEqual([alone0.y, alone0.hN, alone1.y, alone1.hN]);
+    const [async0, async1] = [fwdArgs(), fwdArgs({ training: true })];
+    const done = await addon.forwardLayersAsync(...forwardLayersArguments([{ layer: a, args: async0 }, { layer: b, args: async1 }]));
+    expect(done[0]).toBeUndefined();
+    expect(done[1].byteLength).toBeGreaterThan(0);
+    expect([async0.y, async1.cN]).toEqual([alone0.y, alone1.cN]);
+
+    const call = (...calls: { layer: unknown; args: Record<string, unknown> }[]) => () =>
+      addon.forwardLayers(...forwardLayersArguments(calls as never));
+    // Each field is checked under its own name: the positions on both sides agree.
+    expect(call({ layer: a, args: fwdArgs() }, { layer: b, args: fwdArgs({ x: new Float32Array(29) }) })).toThrow(
+      /^forwardLayers \(layer 1\): x must be a Float32Array of 30 elements, got Float32Array\(29\)$/,
+    );
+    for (const [field, bad, message] of [
+      ['T', 0, /T must be an integer in 1\.\.2147483647, got 0$/],
+      ['B', 3, /x must be a Float32Array of 45 elements, got Float32Array\(30\)$/],
+      ['h0', new Float32Array(7), /h0 must be a Float32Array of 8 elements, got Float32Array\(7\)$/],
+      ['c0', new Float32Array(7), /c0 must be a Float32Array of 8 elements, got Float32Array\(7\)$/],
+      ['lengths', new Int32Array([6, 0]), /lengths\[0\] must be an integer in 0\.\.5, got 6$/],
+      ['y', new Float32Array(39), /y must be a Float32Array of at least 40 elements, got Float32Array\(39\)$/],
+      ['yStride', 3, /yStride must be an integer in 4\.\.2147483647, got 3$/],
+      ['hN', new Float32Array(7), /hN must be a Float32Array of 8 elements, got Float32Array\(7\)$/],
+      ['cN', new Float32Array(7), /cN must be a Float32Array of 8 elements, got Float32Array\(7\)$/],
+      ['training', 1, /training must be a boolean, got 1$/],
+      ['recurrentMask', new Float32Array(7), /recurrentMask must be a Float32Array of 8 elements, got Float32Array\(7\)$/],
+      ['zoneoutHidden', 2, /zoneoutHidden must be a number in \[0, 1\], got 2$/],
+      ['zoneoutHiddenMask', new Uint8Array(7), /zoneoutHiddenMask must be a Uint8Array of 40 elements \(0 or 1 each\), got Uint8Array\(7\)$/],
+      ['zoneoutCell', -1, /zoneoutCell must be a number in \[0, 1\], got -1$/],
+      ['zoneoutCellMask', new Uint8Array(7), /zoneoutCellMask must be a Uint8Array of 40 elements \(0 or 1 each\), got Uint8Array\(7\)$/],
+    ] as const) {
+      expect([field, thrownMessage(call({ layer: a, args: fwdArgs({ [field]: bad }) }))]).toEqual([field, expect.stringMatching(message)]);
+    }
+    expect(call({ layer: a, args: fwdArgs() }, { layer: a, args: fwdArgs() })).toThrow(
+      /^forwardLayers: layer 1 must be a Layer not already in the call, got layer 0 again$/,
+    );
+    expect(call({ layer: {}, args: fwdArgs() })).toThrow(/^forwardLayers: layer 0 must be a Layer, got an object$/);
+    expect(() => addon.forwardLayers(0)).toThrow(/^forwardLayers: n must be an integer in 1\.\.64, got 0$/);
+    expect(() => addon.forwardLayers(2, a, ...forwardLayersArguments([{ layer: b, args: fwdArgs() }]).slice(2))).toThrow(
+      /^forwardLayers: arguments must be n, then each layer and its 16 fields \(35 in all\), got 18$/,
+    );
+    const released = new addon.Layer(spec, weights());
+    released.release();
+    expect(call({ layer: released, args: fwdArgs() })).toThrow(/^forwardLayers: the layer was released; create a new one for new calls$/);
+    // Nothing ran: a bad second layer leaves the first one's outputs untouched.
+    const untouched = fwdArgs({ y: new Float32Array(40).fill(7) });
+    expect(call({ layer: a, args: untouched }, { layer: b, args: fwdArgs({ hN: undefined }) })).toThrow(/layer 1\): hN must be/);
+    expect(untouched.y.every((v) => v === 7)).toBe(true);
   });
 
   test('backward accepts only genuine workspaces of the same layer', () => {

@@ -69,91 +69,83 @@ Napi::Object requireObject(const Napi::CallbackInfo& info, size_t index, const c
 
 // Messages are built only on the failure path: a streaming call (one step, batch 1) should not
 // allocate for arguments that are fine.
-long getInteger(const Napi::Object& o, const char* key, const char* where, long min, long max) {
-  Napi::Value v = property(o, key);
+long getInteger(const Napi::Value& v, const char* key, const char* where, long min, long max) {
   const auto range = [&] { return "an integer in " + std::to_string(min) + ".." + std::to_string(max); };
-  if (!v.IsNumber()) throwTypeError(o.Env(), where, key, range(), v);
+  if (!v.IsNumber()) throwTypeError(v.Env(), where, key, range(), v);
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(d) || std::floor(d) != d || d < static_cast<double>(min) || d > static_cast<double>(max)) {
-    throwRangeError(o.Env(), where, key, range(), describe(v));
+    throwRangeError(v.Env(), where, key, range(), describe(v));
   }
   return static_cast<long>(d);
 }
 
-long getInteger(const Napi::Object& o, const char* key, const char* where, long min, long max, long fallback) {
-  if (isAbsent(property(o, key))) return fallback;
-  return getInteger(o, key, where, min, max);
+long getInteger(const Napi::Value& v, const char* key, const char* where, long min, long max, long fallback) {
+  if (isAbsent(v)) return fallback;
+  return getInteger(v, key, where, min, max);
 }
 
-bool getBoolean(const Napi::Object& o, const char* key, const char* where, bool fallback) {
-  Napi::Value v = property(o, key);
+bool getBoolean(const Napi::Value& v, const char* key, const char* where, bool fallback) {
   if (v.IsUndefined()) return fallback;
-  if (!v.IsBoolean()) throwTypeError(o.Env(), where, key, "a boolean", v);
+  if (!v.IsBoolean()) throwTypeError(v.Env(), where, key, "a boolean", v);
   return v.As<Napi::Boolean>().Value();
 }
 
-std::string getString(const Napi::Object& o, const char* key, const char* where) {
-  Napi::Value v = property(o, key);
-  if (!v.IsString()) throwTypeError(o.Env(), where, key, "a string", v);
+std::string getString(const Napi::Value& v, const char* key, const char* where) {
+  if (!v.IsString()) throwTypeError(v.Env(), where, key, "a string", v);
   return v.As<Napi::String>().Utf8Value();
 }
 
-Span<float> getFloat32(const Napi::Object& o, const char* key, const char* where, size_t length, bool optional,
+Span<float> getFloat32(const Napi::Value& v, const char* key, const char* where, size_t length, bool optional,
                        bool atLeast) {
-  Napi::Value v = property(o, key);
   const auto expected = [&] {
     return std::string("a Float32Array of ") + (atLeast ? "at least " : "") + std::to_string(length) + " elements";
   };
   if (optional && isAbsent(v)) return {};
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throwTypeError(o.Env(), where, key, optional ? expected() + " or undefined" : expected(), v);
+    throwTypeError(v.Env(), where, key, optional ? expected() + " or undefined" : expected(), v);
   }
   Napi::Float32Array a = v.As<Napi::Float32Array>();
   const size_t n = a.ElementLength();
-  if (atLeast ? n < length : n != length) throwRangeError(o.Env(), where, key, expected(), describe(v));
+  if (atLeast ? n < length : n != length) throwRangeError(v.Env(), where, key, expected(), describe(v));
   return {a.Data(), n};
 }
 
-void requireAbsent(const Napi::Object& o, const char* key, const char* where, const char* because) {
-  Napi::Value v = property(o, key);
-  if (!isAbsent(v)) throwTypeError(o.Env(), where, key, std::string("undefined (") + because + ")", v);
+void requireAbsent(const Napi::Value& v, const char* key, const char* where, const char* because) {
+  if (!isAbsent(v)) throwTypeError(v.Env(), where, key, std::string("undefined (") + because + ")", v);
 }
 
-Span<int32_t> getInt32(const Napi::Object& o, const char* key, const char* where, size_t length, bool optional) {
-  Napi::Value v = property(o, key);
+Span<int32_t> getInt32(const Napi::Value& v, const char* key, const char* where, size_t length, bool optional) {
   const auto expected = [&] { return "an Int32Array of " + std::to_string(length) + " elements"; };
   if (optional && isAbsent(v)) return {};
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    throwTypeError(o.Env(), where, key, optional ? expected() + " or undefined" : expected(), v);
+    throwTypeError(v.Env(), where, key, optional ? expected() + " or undefined" : expected(), v);
   }
   Napi::Int32Array a = v.As<Napi::Int32Array>();
-  if (a.ElementLength() != length) throwRangeError(o.Env(), where, key, expected(), describe(v));
+  if (a.ElementLength() != length) throwRangeError(v.Env(), where, key, expected(), describe(v));
   return {a.Data(), a.ElementLength()};
 }
 
-Span<uint8_t> getMask(const Napi::Object& o, const char* key, const char* where, size_t length) {
-  Napi::Value v = property(o, key);
+Span<uint8_t> getMask(const Napi::Value& v, const char* key, const char* where, size_t length) {
   const auto expected = [&] { return "a Uint8Array of " + std::to_string(length) + " elements (0 or 1 each)"; };
   if (isAbsent(v)) return {};
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    throwTypeError(o.Env(), where, key, expected() + " or undefined", v);
+    throwTypeError(v.Env(), where, key, expected() + " or undefined", v);
   }
   Napi::Uint8Array a = v.As<Napi::Uint8Array>();
-  if (a.ElementLength() != length) throwRangeError(o.Env(), where, key, expected(), describe(v));
+  if (a.ElementLength() != length) throwRangeError(v.Env(), where, key, expected(), describe(v));
   return {a.Data(), length};
 }
 
-double getNumber(const Napi::Object& o, const char* key, const char* where, double min, double max, double fallback) {
-  Napi::Value v = property(o, key);
+double getNumber(const Napi::Value& v, const char* key, const char* where, double min, double max, double fallback) {
   if (isAbsent(v)) return fallback;
   const auto range = [&] {
     std::ostringstream s;
     s << "a number in [" << min << ", " << max << "]";
     return s.str();
   };
-  if (!v.IsNumber()) throwTypeError(o.Env(), where, key, range(), v);
+  if (!v.IsNumber()) throwTypeError(v.Env(), where, key, range(), v);
   const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= min && d <= max)) throwRangeError(o.Env(), where, key, range(), describe(v));
+  if (!(d >= min && d <= max)) throwRangeError(v.Env(), where, key, range(), describe(v));
   return d;
 }
 

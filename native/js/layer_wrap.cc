@@ -95,9 +95,9 @@ struct Destination {
   const char* name = "";
 };
 
-Destination destination(const Napi::Object& o, const char* key, size_t length) {
+Destination destination(const Napi::Value& v, const char* key, size_t length) {
   Destination d;
-  d.ref = Napi::Persistent(o.Get(key).As<Napi::Float32Array>());
+  d.ref = Napi::Persistent(v.As<Napi::Float32Array>());
   d.length = length;
   d.name = key;
   return d;
@@ -193,6 +193,33 @@ struct ForwardJobs {
   }
 };
 
+// A forward's arguments, as Layer.forward takes them (an object's properties) or forwardLayers
+// (positional, in this order after each layer: no property lookups on a streaming step's path).
+enum ForwardField {
+  kT, kB, kX, kH0, kC0, kLengths, kY, kYStride, kHN, kCN, kTraining,
+  kRecurrentMask, kZoneoutHidden, kZoneoutHiddenMask, kZoneoutCell, kZoneoutCellMask, kForwardFields
+};
+constexpr const char* kForwardFieldNames[kForwardFields] = {
+    "T", "B", "x", "h0", "c0", "lengths", "y", "yStride", "hN", "cN", "training",
+    "recurrentMask", "zoneoutHidden", "zoneoutHiddenMask", "zoneoutCell", "zoneoutCellMask"};
+
+struct ForwardValues {
+  Napi::Value v[kForwardFields];
+  const Napi::Value& operator[](ForwardField f) const { return v[f]; }
+};
+
+ForwardValues fieldsOf(const Napi::Object& o) {
+  ForwardValues f;
+  for (int i = 0; i < kForwardFields; i++) f.v[i] = property(o, kForwardFieldNames[i]);
+  return f;
+}
+
+ForwardValues fieldsAt(const Napi::CallbackInfo& info, size_t first) {
+  ForwardValues f;
+  for (int i = 0; i < kForwardFields; i++) f.v[i] = info[first + i];
+  return f;
+}
+
 struct ForwardArgs {
   Span<float> x, h0, c0, y, hN, cN, recurrentMask;
   Span<int32_t> lengths;
@@ -203,28 +230,29 @@ struct ForwardArgs {
   bool training = false;
 };
 
-ForwardArgs readForwardArgs(const Napi::Object& o, const LayerSpec& s, const char* where) {
-  Napi::Env env = o.Env();
+ForwardArgs readForwardArgs(const ForwardValues& f, const LayerSpec& s, const char* where) {
+  Napi::Env env = f[kT].Env();
+  const auto name = [](ForwardField k) { return kForwardFieldNames[k]; };
   ForwardArgs a;
-  a.T = static_cast<int>(getInteger(o, "T", where, 1, kMaxRows));
-  a.B = static_cast<int>(getInteger(o, "B", where, 1, kMaxRows));
+  a.T = static_cast<int>(getInteger(f[kT], name(kT), where, 1, kMaxRows));
+  a.B = static_cast<int>(getInteger(f[kB], name(kB), where, 1, kMaxRows));
   const size_t rows = static_cast<size_t>(a.T) * a.B;
   if (rows > static_cast<size_t>(kMaxRows)) {
     throwRangeError(env, where, "T * B", "at most " + std::to_string(kMaxRows), std::to_string(rows));
   }
   const size_t hout = s.outSize();
   const size_t h = s.hiddenSize;
-  a.x = getFloat32(o, "x", where, rows * s.inputSize, false);
-  a.h0 = getFloat32(o, "h0", where, a.B * hout, true);
-  a.hN = getFloat32(o, "hN", where, a.B * hout, false);
+  a.x = getFloat32(f[kX], name(kX), where, rows * s.inputSize, false);
+  a.h0 = getFloat32(f[kH0], name(kH0), where, a.B * hout, true);
+  a.hN = getFloat32(f[kHN], name(kHN), where, a.B * hout, false);
   if (s.hasCellState()) {
-    a.c0 = getFloat32(o, "c0", where, a.B * h, true);
-    a.cN = getFloat32(o, "cN", where, a.B * h, false);
+    a.c0 = getFloat32(f[kC0], name(kC0), where, a.B * h, true);
+    a.cN = getFloat32(f[kCN], name(kCN), where, a.B * h, false);
   } else {
-    requireAbsent(o, "c0", where, "only LSTM has a cell state");
-    requireAbsent(o, "cN", where, "only LSTM has a cell state");
+    requireAbsent(f[kC0], name(kC0), where, "only LSTM has a cell state");
+    requireAbsent(f[kCN], name(kCN), where, "only LSTM has a cell state");
   }
-  a.lengths = getInt32(o, "lengths", where, a.B, true);
+  a.lengths = getInt32(f[kLengths], name(kLengths), where, a.B, true);
   for (size_t b = 0; b < a.lengths.length; b++) {
     const int len = a.lengths.data[b];
     if (len < 0 || len > a.T) {
@@ -232,19 +260,19 @@ ForwardArgs readForwardArgs(const Napi::Object& o, const LayerSpec& s, const cha
                       std::to_string(len));
     }
   }
-  a.yStride = getInteger(o, "yStride", where, static_cast<long>(hout), kMaxRows, static_cast<long>(hout));
-  a.y = getFloat32(o, "y", where, (rows - 1) * a.yStride + hout, false, true);
-  a.training = getBoolean(o, "training", where, false);
+  a.yStride = getInteger(f[kYStride], name(kYStride), where, static_cast<long>(hout), kMaxRows, static_cast<long>(hout));
+  a.y = getFloat32(f[kY], name(kY), where, (rows - 1) * a.yStride + hout, false, true);
+  a.training = getBoolean(f[kTraining], name(kTraining), where, false);
   // The variants: masks drawn by the caller, zoneout's probabilities for evaluation.
-  a.recurrentMask = getFloat32(o, "recurrentMask", where, a.B * hout, true);
-  a.zoneoutH = static_cast<float>(getNumber(o, "zoneoutHidden", where, 0, 1, 0));
-  a.zoneoutHMask = getMask(o, "zoneoutHiddenMask", where, rows * hout);
+  a.recurrentMask = getFloat32(f[kRecurrentMask], name(kRecurrentMask), where, a.B * hout, true);
+  a.zoneoutH = static_cast<float>(getNumber(f[kZoneoutHidden], name(kZoneoutHidden), where, 0, 1, 0));
+  a.zoneoutHMask = getMask(f[kZoneoutHiddenMask], name(kZoneoutHiddenMask), where, rows * hout);
   if (s.hasCellState()) {
-    a.zoneoutC = static_cast<float>(getNumber(o, "zoneoutCell", where, 0, 1, 0));
-    a.zoneoutCMask = getMask(o, "zoneoutCellMask", where, rows * h);
+    a.zoneoutC = static_cast<float>(getNumber(f[kZoneoutCell], name(kZoneoutCell), where, 0, 1, 0));
+    a.zoneoutCMask = getMask(f[kZoneoutCellMask], name(kZoneoutCellMask), where, rows * h);
   } else {
-    requireAbsent(o, "zoneoutCell", where, "only LSTM has a cell state");
-    requireAbsent(o, "zoneoutCellMask", where, "only LSTM has a cell state");
+    requireAbsent(f[kZoneoutCell], name(kZoneoutCell), where, "only LSTM has a cell state");
+    requireAbsent(f[kZoneoutCellMask], name(kZoneoutCellMask), where, "only LSTM has a cell state");
   }
   return a;
 }
@@ -270,7 +298,7 @@ struct ForwardResults {
 ForwardIO forwardIO(const ForwardArgs& a);
 
 // Points the job at copies of its inputs and at outputs of its own, and returns where those go.
-ForwardResults keepForAsync(ForwardJob& job, const ForwardArgs& a, const Napi::Object& o) {
+ForwardResults keepForAsync(ForwardJob& job, const ForwardArgs& a, const ForwardValues& f) {
   ForwardIO& io = job.io;
   io.x = keep(job.x, a.x);
   io.h0 = keep(job.h0, a.h0);
@@ -289,9 +317,9 @@ ForwardResults keepForAsync(ForwardJob& job, const ForwardArgs& a, const Napi::O
   io.cN = a.cN.data ? job.cN.data() : nullptr;
   ForwardResults r;
   r.yStride = a.yStride;
-  r.outs.push_back(destination(o, "y", a.y.length));
-  r.outs.push_back(destination(o, "hN", a.hN.length));
-  if (a.cN.data) r.outs.push_back(destination(o, "cN", a.cN.length));
+  r.outs.push_back(destination(f[kY], "y", a.y.length));
+  r.outs.push_back(destination(f[kHN], "hN", a.hN.length));
+  if (a.cN.data) r.outs.push_back(destination(f[kCN], "cN", a.cN.length));
   return r;
 }
 
@@ -311,6 +339,45 @@ ForwardIO forwardIO(const ForwardArgs& a) {
   io.zoneoutH = Zoneout{a.zoneoutHMask.data, a.zoneoutH};
   io.zoneoutC = Zoneout{a.zoneoutCMask.data, a.zoneoutC};
   return io;
+}
+
+// The forwards of one call: every layer's fields read and checked before any runs (a bad one runs
+// none). Sync calls compute into the caller's arrays; async ones into copies written back after.
+Napi::Value runForwards(Napi::Env env, const std::vector<std::shared_ptr<const Layer>>& layers,
+                        const std::vector<ForwardValues>& fields, const std::vector<std::string>& wheres, bool async,
+                        bool asArray) {
+  auto jobs = std::make_unique<ForwardJobs>();
+  std::vector<ForwardResults> results(async ? layers.size() : 0);
+  for (size_t i = 0; i < layers.size(); i++) {
+    const ForwardArgs a = readForwardArgs(fields[i], layers[i]->spec(), wheres[i].c_str());
+    auto job = std::make_unique<ForwardJob>();
+    job->layer = layers[i];
+    job->training = a.training;
+    job->io = forwardIO(a);
+    if (async) results[i] = keepForAsync(*job, a, fields[i]);
+    jobs->jobs.push_back(std::move(job));
+  }
+  const auto values = [asArray](Napi::Env env, ForwardJobs& done) -> Napi::Value {
+    const auto one = [&](const ForwardJob& job) -> Napi::Value {
+      return job.training ? Napi::Value(WorkspaceWrap::Create(env, job.ws, job.layer)) : env.Undefined();
+    };
+    if (!asArray) return one(*done.jobs[0]);
+    Napi::Array out = Napi::Array::New(env, done.jobs.size());
+    for (size_t i = 0; i < done.jobs.size(); i++) out.Set(static_cast<uint32_t>(i), one(*done.jobs[i]));
+    return out;
+  };
+  if (!async) {
+    jobs->run();
+    return values(env, *jobs);
+  }
+  const std::string where = wheres[0];
+  return queue(env, "cellscan.forward", std::move(jobs),
+               [results = std::move(results), values, where](Napi::Env env, ForwardJobs& done) mutable -> Napi::Value {
+                 // Check every destination before writing any, so a failure writes nothing.
+                 for (ForwardResults& r : results) r.reopen(where.c_str());
+                 for (size_t i = 0; i < results.size(); i++) results[i].write(*done.jobs[i]);
+                 return values(env, done);
+               });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -528,13 +595,15 @@ Napi::Value LayerWrap::Release(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value LayerWrap::Forward(const Napi::CallbackInfo& info) {
-  return runForwards(info.Env(), {live(info.Env(), "Layer.forward")}, {requireObject(info, 0, "Layer.forward", "arguments")},
-                     "Layer.forward", false);
+  const char* where = "Layer.forward";
+  return runForwards(info.Env(), {live(info.Env(), where)}, {fieldsOf(requireObject(info, 0, where, "arguments"))},
+                     {where}, false, false);
 }
 
 Napi::Value LayerWrap::ForwardAsync(const Napi::CallbackInfo& info) {
   const char* where = "Layer.forwardAsync";
-  return runForwards(info.Env(), {live(info.Env(), where)}, {requireObject(info, 0, where, "arguments")}, where, true);
+  return runForwards(info.Env(), {live(info.Env(), where)}, {fieldsOf(requireObject(info, 0, where, "arguments"))},
+                     {where}, true, false);
 }
 
 Napi::Value LayerWrap::ForwardLayers(const Napi::CallbackInfo& info) { return forwardLayersCall(info, "forwardLayers", false); }
@@ -543,77 +612,36 @@ Napi::Value LayerWrap::ForwardLayersAsync(const Napi::CallbackInfo& info) {
   return forwardLayersCall(info, "forwardLayersAsync", true);
 }
 
-// forwardLayers(layers, args): distinct layers and one arguments object for each.
+// forwardLayers(n, layer0, ...layer 0's fields, layer1, ...): n distinct layers, each followed by
+// its forward's fields in ForwardField order.
 Napi::Value LayerWrap::forwardLayersCall(const Napi::CallbackInfo& info, const char* where, bool async) {
   Napi::Env env = info.Env();
-  if (!info[0].IsArray()) throwTypeError(env, where, "layers", "an array of Layers", info[0]);
-  if (!info[1].IsArray()) throwTypeError(env, where, "args", "an array of forward arguments, one per layer", info[1]);
-  Napi::Array layers = info[0].As<Napi::Array>();
-  Napi::Array args = info[1].As<Napi::Array>();
-  const uint32_t n = layers.Length();
-  if (n < 1 || n > kMaxLayersPerCall) {
-    throwRangeError(env, where, "layers", "1.." + std::to_string(kMaxLayersPerCall) + " Layers", std::to_string(n) + " entries");
-  }
-  if (args.Length() != n) {
-    throwRangeError(env, where, "args", std::to_string(n) + " entries (one per layer)", std::to_string(args.Length()) + " entries");
+  const long n = getInteger(info[0], "n", where, 1, kMaxLayersPerCall);
+  const size_t stride = 1 + kForwardFields;
+  if (info.Length() != 1 + n * stride) {
+    throwRangeError(env, where, "arguments", "n, then each layer and its " + std::to_string(kForwardFields) + " fields (" +
+                    std::to_string(1 + n * stride) + " in all)", std::to_string(info.Length()));
   }
   std::vector<std::shared_ptr<const Layer>> live;
-  std::vector<Napi::Object> objects;
-  for (uint32_t i = 0; i < n; i++) {
-    const std::string at = "layers[" + std::to_string(i) + "]";
-    Napi::Value v = layers.Get(i);
-    if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kLayerTag)) throwTypeError(env, where, at, "a Layer", v);
+  std::vector<ForwardValues> fields;
+  std::vector<std::string> wheres;
+  for (long i = 0; i < n; i++) {
+    const size_t at = 1 + i * stride;
+    const std::string name = "layer " + std::to_string(i);
+    Napi::Value v = info[at];
+    if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kLayerTag)) throwTypeError(env, where, name, "a Layer", v);
     live.push_back(Unwrap(v.As<Napi::Object>())->live(env, where));
-    for (uint32_t j = 0; j < i; j++) {
+    for (long j = 0; j < i; j++) {
       // One inference workspace per layer: a layer twice in one call would share it.
       if (live[j] == live[i]) {
-        throw Napi::TypeError::New(env, std::string(where) + ": " + at + " must be a Layer not already in the call, got the same as layers[" +
-                                            std::to_string(j) + "]");
+        throw Napi::TypeError::New(env, std::string(where) + ": " + name + " must be a Layer not already in the call, got layer " +
+                                            std::to_string(j) + " again");
       }
     }
-    Napi::Value a = args.Get(i);
-    if (!a.IsObject() || a.IsArray() || a.IsTypedArray() || a.IsFunction()) {
-      throwTypeError(env, where, "args[" + std::to_string(i) + "]", "an object", a);
-    }
-    objects.push_back(a.As<Napi::Object>());
+    fields.push_back(fieldsAt(info, at + 1));
+    wheres.push_back(std::string(where) + " (layer " + std::to_string(i) + ")");
   }
-  return runForwards(env, live, objects, where, async, true);
-}
-
-// The forwards of one call: every argument object read and checked before any runs (a bad one runs
-// none). Sync calls compute into the caller's arrays; async ones into copies written back after.
-Napi::Value LayerWrap::runForwards(Napi::Env env, const std::vector<std::shared_ptr<const Layer>>& layers,
-                                   const std::vector<Napi::Object>& args, const char* where, bool async, bool asArray) {
-  auto jobs = std::make_unique<ForwardJobs>();
-  std::vector<ForwardResults> results(layers.size());
-  for (size_t i = 0; i < layers.size(); i++) {
-    const ForwardArgs a = readForwardArgs(args[i], layers[i]->spec(), where);
-    auto job = std::make_unique<ForwardJob>();
-    job->layer = layers[i];
-    job->training = a.training;
-    job->io = forwardIO(a);
-    if (async) results[i] = keepForAsync(*job, a, args[i]);
-    jobs->jobs.push_back(std::move(job));
-  }
-  const auto values = [asArray](Napi::Env env, ForwardJobs& done) -> Napi::Value {
-    Napi::Array out = Napi::Array::New(env, done.jobs.size());
-    for (size_t i = 0; i < done.jobs.size(); i++) {
-      const ForwardJob& job = *done.jobs[i];
-      out.Set(static_cast<uint32_t>(i), job.training ? Napi::Value(WorkspaceWrap::Create(env, job.ws, job.layer)) : env.Undefined());
-    }
-    return asArray ? Napi::Value(out) : out.Get(0u);
-  };
-  if (!async) {
-    jobs->run();
-    return values(env, *jobs);
-  }
-  return queue(env, "cellscan.forward", std::move(jobs),
-               [results = std::move(results), values, where](Napi::Env env, ForwardJobs& done) mutable -> Napi::Value {
-                 // Check every destination before writing any, so a failure writes nothing.
-                 for (ForwardResults& r : results) r.reopen(where);
-                 for (size_t i = 0; i < results.size(); i++) results[i].write(*done.jobs[i]);
-                 return values(env, done);
-               });
+  return runForwards(env, live, fields, wheres, async, true);
 }
 
 Napi::Value LayerWrap::Backward(const Napi::CallbackInfo& info) {
@@ -664,12 +692,13 @@ Napi::Value LayerWrap::BackwardAsync(const Napi::CallbackInfo& info) {
 
   Napi::Object o = info[0].As<Napi::Object>();
   std::vector<Destination> outs;
-  outs.push_back(destination(o, "dX", a.dX.length));
-  outs.push_back(destination(o, "dh0", a.dh0.length));
-  if (a.dc0.data) outs.push_back(destination(o, "dc0", a.dc0.length));
+  outs.push_back(destination(property(o, "dX"), "dX", a.dX.length));
+  outs.push_back(destination(property(o, "dh0"), "dh0", a.dh0.length));
+  if (a.dc0.data) outs.push_back(destination(property(o, "dc0"), "dc0", a.dc0.length));
   for (const char* key : {"wIh", "wHh", "bIh", "bHh", "wHr", "wPeep"}) {
     if (!isAbsent(a.gradsObject.Get(key))) {
-      outs.push_back(destination(a.gradsObject, key, a.gradsObject.Get(key).As<Napi::Float32Array>().ElementLength()));
+      const Napi::Value g = a.gradsObject.Get(key);
+      outs.push_back(destination(g, key, g.As<Napi::Float32Array>().ElementLength()));
     }
   }
   return queue(env, "cellscan.backward", std::move(job),

@@ -50,9 +50,6 @@ class LayerWrap : public Napi::ObjectWrap<LayerWrap> {
   Napi::Value BackwardAsync(const Napi::CallbackInfo& info);
   Napi::Value Release(const Napi::CallbackInfo& info);
   static Napi::Value forwardLayersCall(const Napi::CallbackInfo& info, const char* where, bool async);
-  static Napi::Value runForwards(Napi::Env env, const std::vector<std::shared_ptr<const Layer>>& layers,
-                                 const std::vector<Napi::Object>& args, const char* where, bool async,
-                                 bool asArray = false);
   // The weights, or a thrown Error once released.
   const std::shared_ptr<const Layer>& live(Napi::Env env, const char* where) const;
   std::shared_ptr<const Layer> layer_;  // null once released

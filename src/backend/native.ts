@@ -3,12 +3,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { rangeError } from '../errors';
-import type { Backend, BackendLayer, ForwardArgs, GemmArgs, LayerParams, LayerSpec, Workspace } from './types';
+import type { Backend, BackendLayer, GemmArgs, LayerForward, LayerParams, LayerSpec, Workspace } from './types';
 
 interface NativeAddon {
   Layer: new (spec: LayerSpec, params: LayerParams) => BackendLayer;
-  forwardLayers(layers: BackendLayer[], args: ForwardArgs[]): (Workspace | undefined)[];
-  forwardLayersAsync(layers: BackendLayer[], args: ForwardArgs[]): Promise<(Workspace | undefined)[]>;
+  /** forwardLayers(n, layer0, ...fields of layer 0's forward, layer1, ...): see forwardLayersArguments(). */
+  forwardLayers(...args: unknown[]): (Workspace | undefined)[];
+  forwardLayersAsync(...args: unknown[]): Promise<(Workspace | undefined)[]>;
   gemm(args: GemmArgs): void;
   setNumThreads(n: number): void;
   numThreads(): number;
@@ -21,6 +22,20 @@ export const nativeAddonPath = path.join(__dirname, '..', '..', 'build', 'Releas
 
 /** Kernel tables the addon has, lowest first; CELLSCAN_KERNELS caps the choice (for tests and measurements). */
 export const nativeKernelSets = ['portable', 'avx2_fma', 'avx512f'] as const;
+
+/**
+ * The addon's forwardLayers arguments: the count, then each layer followed by its forward's fields
+ * in the order of ForwardField in native/js/layer_wrap.cc. Positional, because reading sixteen
+ * named properties per layer was a tenth of a streaming step.
+ */
+export function forwardLayersArguments(calls: LayerForward[]): unknown[] {
+  const out: unknown[] = [calls.length];
+  for (const { layer, args: a } of calls) {
+    out.push(layer, a.T, a.B, a.x, a.h0, a.c0, a.lengths, a.y, a.yStride, a.hN, a.cN, a.training,
+      a.recurrentMask, a.zoneoutHidden, a.zoneoutHiddenMask, a.zoneoutCell, a.zoneoutCellMask);
+  }
+  return out;
+}
 
 /** Loads the addon; throws an Error whose message says why it is unavailable and what to do. */
 export function loadNativeBackend(): Backend {
@@ -46,8 +61,8 @@ export function loadNativeBackend(): Backend {
     name: 'native',
     features,
     createLayer: (spec, params) => new addon.Layer(spec, params),
-    forwardLayers: (calls) => addon.forwardLayers(calls.map((c) => c.layer), calls.map((c) => c.args)),
-    forwardLayersAsync: (calls) => addon.forwardLayersAsync(calls.map((c) => c.layer), calls.map((c) => c.args)),
+    forwardLayers: (calls) => addon.forwardLayers(...forwardLayersArguments(calls)),
+    forwardLayersAsync: (calls) => addon.forwardLayersAsync(...forwardLayersArguments(calls)),
     gemm: (args) => addon.gemm(args),
     setNumThreads: (n) => addon.setNumThreads(n),
     numThreads: () => addon.numThreads(),
