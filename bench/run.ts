@@ -15,7 +15,7 @@ import { type Subject, type Task, type TaskTiming, timeTogether } from './measur
 import { type Peer, type PeerCase, type PeerVariant, PeerMismatch } from './peers/peer';
 import { type Report, type Row, forwardGflops, renderMarkdown, rowLabel, trainGflops } from './report';
 import { type SgemmResult, sgemmGflops } from './roofline';
-import { placeSection, servingSection } from './serve-report';
+import { KEPT_HEADINGS, placeSection, sectionOf } from './sections';
 import { SHAPES, type Shape, describeShape } from './shapes';
 import { type LayerVariant, REGULARIZED, cellscanSubject, inputFor, layerWeights, makeLayer, variantOf } from './subjects';
 
@@ -334,9 +334,10 @@ async function main(): Promise<void> {
   const markdown = renderMarkdown(report);
   const svg = renderChart(o.shapes, rows, sgemm && !('unavailable' in sgemm) ? sgemm.gflops : undefined, o.threads);
   fs.mkdirSync(path.dirname(o.out), { recursive: true });
-  // npm run bench:serve writes the Serving section of the same file: it stays as it was.
-  const serving = fs.existsSync(o.out) ? servingSection(fs.readFileSync(o.out, 'utf8')) : undefined;
-  fs.writeFileSync(o.out, serving ? placeSection(markdown, serving) : markdown);
+  // Other commands write sections of the same file (bench:serve, bench:streaming): they stay as they were.
+  const previous = fs.existsSync(o.out) ? fs.readFileSync(o.out, 'utf8') : '';
+  const kept = KEPT_HEADINGS.map((h) => sectionOf(previous, h)).filter((s): s is string => s !== undefined);
+  fs.writeFileSync(o.out, kept.reduce(placeSection, markdown));
   fs.writeFileSync(path.join(path.dirname(o.out), chartFile), svg);
   console.log('\n' + markdown);
   console.log(`wrote ${o.out} and ${path.join(path.dirname(o.out), chartFile)}`);

@@ -94,23 +94,3 @@ function target(r: ServeRun): string[] {
 }
 
 /** `markdown` with its Serving section replaced by (or, without one, followed by) `section`. */
-/** The "Serving" section of a RESULTS.md, heading included, or undefined when it has none. */
-export function servingSection(markdown: string): string | undefined {
-  const lines = markdown.split('\n');
-  const start = lines.findIndex((l) => l.trim() === HEADING);
-  if (start < 0) return undefined;
-  let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
-  if (end < 0) end = lines.length;
-  return lines.slice(start, end).join('\n').replace(/\n*$/, '\n');
-}
-
-export function placeSection(markdown: string, section: string): string {
-  const lines = markdown.split('\n');
-  const start = lines.findIndex((l) => l.trim() === HEADING);
-  if (start < 0) return `${markdown.replace(/\n*$/, '')}\n\n${section.replace(/\n*$/, '')}\n`;
-  let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
-  if (end < 0) end = lines.length;
-  const before = lines.slice(0, start).join('\n').replace(/\n*$/, '');
-  const after = lines.slice(end).join('\n');
-  return `${before}\n\n${section.replace(/\n*$/, '')}\n${after ? `\n${after}` : ''}`;
-}

@@ -15,7 +15,8 @@ import { parseArgs } from 'util';
 import autocannon from 'autocannon';
 import { LSTM, saveSafetensors } from 'cellscan';
 import { describeMachine } from './machine';
-import { type ServeCase, type ServeRun, placeSection, renderServing } from './serve-report';
+import { placeSection } from './sections';
+import { type ServeCase, type ServeRun, renderServing } from './serve-report';
 
 const MAIN = path.resolve(__dirname, '..', 'examples', 'serve', 'main.js');
 const INPUT = 64;

@@ -9,7 +9,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { GRU, LSTM, RNN, Tensor, saveSafetensors } from 'cellscan';
-import { placeSection, servingSection } from '../bench/serve-report';
+import { placeSection, sectionOf } from '../bench/sections';
 import { type LoadedModel, ModelError, loadModel } from '../examples/serve/model';
 import { type Service, type ServiceOptions, createService } from '../examples/serve/server';
 import { CharModel, saveCheckpoint } from '../src/demo/charlm';
@@ -533,9 +533,9 @@ describe('the load test report', () => {
 
   test('npm run bench carries the Serving section of the file it rewrites over to the new one', () => {
     const old = '# results\n\n## Machine\n\nslow\n\n## Serving\n\nload test\n\n## Targets\n\nold\n';
-    expect(servingSection(old)).toBe('## Serving\n\nload test\n');
-    expect(servingSection('# results\n\n## Targets\n\nold\n')).toBeUndefined();
+    expect(sectionOf(old, '## Serving')).toBe('## Serving\n\nload test\n');
+    expect(sectionOf('# results\n\n## Targets\n\nold\n', '## Serving')).toBeUndefined();
     const fresh = '# results\n\n## Machine\n\nfast\n\n## Targets\n\nnew\n';
-    expect(placeSection(fresh, servingSection(old)!)).toBe('# results\n\n## Machine\n\nfast\n\n## Targets\n\nnew\n\n## Serving\n\nload test\n');
+    expect(placeSection(fresh, sectionOf(old, '## Serving')!)).toBe('# results\n\n## Machine\n\nfast\n\n## Targets\n\nnew\n\n## Serving\n\nload test\n');
   });
 });
