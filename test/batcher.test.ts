@@ -1,23 +1,19 @@
-// SPEC §9's Batcher on the backend CELLSCAN_BACKEND selects (run the file once per backend): results
+// SPEC §9's Batcher on every backend that loads here: results
 // equal to each sequence run alone, batching that happens, errors that stay with their request,
 // backpressure, aborts, close and a batched forward that fails.
-import { Batcher, BatcherClosedError, GRU, LSTM, QueueFullError, RNN, Tensor, currentBackend } from '../src';
+import { Batcher, BatcherClosedError, GRU, LSTM, QueueFullError, RNN, Tensor, useBackend } from '../src';
 import type { BatcherResult, ForwardOptions, ForwardResult } from '../src';
 import { pickOldest, pickSimilarLengths } from '../src/serve/pick';
+import { Rng } from '../src/random';
+import { backendRows, selectBackend } from './helpers/backends';
 
 type Layer = LSTM | GRU | RNN;
 const TOL = 1e-4;
 
-/** mulberry32: a few seeded numbers without the library's Rng. */
+/** Seeded numbers in [0, 1) from the library's generator (the layers' own streams are not touched). */
 function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.nextFloat();
 }
 
 function randomTensor(rand: () => number, shape: number[]): Tensor {
@@ -121,7 +117,9 @@ async function settledFlags(ps: Promise<unknown>[]): Promise<('fulfilled' | 'rej
   return flags;
 }
 
-describe(`Batcher on ${currentBackend()}`, () => {
+describe.each(backendRows())('Batcher on %s', (backend) => {
+  beforeAll(() => selectBackend(backend));
+  afterAll(() => useBackend('auto'));
   describe('results equal each sequence run alone (1e-4)', () => {
     const cases: [string, () => Layer][] = [
       ['LSTM, 2 layers, bidirectional', () => new LSTM({ inputSize: 5, hiddenSize: 8, numLayers: 2, bidirectional: true, seed: 1 })],
