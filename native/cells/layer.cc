@@ -120,13 +120,17 @@ void Layer::forward(const ForwardIO& io, Workspace& ws) const {
 
 void forwardLayers(const LayerForward* calls, int n) {
   ThreadPool& pool = ThreadPool::instance();
-  // A forward that splits its own products or time loop keeps every worker busy already. Two calls
-  // on one layer would share its inference workspace: those run one after the other too.
+  // A forward that splits its own products or time loop keeps every worker busy already, and a tiny
+  // one is over before a worker would join. Two calls on one layer would share its inference
+  // workspace: those run one after the other too.
   bool alone = pool.threads() > 1 && n > 1;
   for (int i = 0; i < n && alone; i++) {
     const LayerSpec& s = calls[i].layer->spec();
     const ForwardIO& io = *calls[i].io;
-    alone = stepWorkers(s, io.T, io.B) == 1 && gemmWorkers(io.T * io.B, s.gateSize(), s.inputSize, true) == 1;
+    // Below ~0.2 MFLOP a call (a few microseconds) handing one to a worker costs what it saves.
+    const double flops = 2.0 * io.T * io.B * s.gateSize() * (s.inputSize + s.outSize());
+    alone = flops >= 2e5 && stepWorkers(s, io.T, io.B) == 1 &&
+            gemmWorkers(io.T * io.B, s.gateSize(), s.inputSize, true) == 1;
     for (int j = 0; j < i && alone; j++) alone = calls[j].layer != calls[i].layer;
   }
   if (!alone) {
