@@ -5,6 +5,7 @@
 // service under load would. Target: >= 4x the baseline's requests/s, results equal within 1e-4.
 import { parseArgs } from 'util';
 import { Batcher, LSTM, Tensor, setNumThreads, useBackend } from 'cellscan';
+import { positive } from './options';
 
 interface Result {
   output: Tensor;
@@ -25,11 +26,7 @@ function options(): { requests: number; rounds: number; threads: number; backend
       backend: { type: 'string', default: 'native' },
     },
   });
-  const int = (name: string, v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer, got ${JSON.stringify(v)}`);
-    return n;
-  };
+  const int = (name: string, v: string) => positive(name, v, true);
   if (values.backend !== 'native' && values.backend !== 'wasm') {
     throw new RangeError(`--backend must be native or wasm, got ${JSON.stringify(values.backend)}`);
   }

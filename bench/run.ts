@@ -15,6 +15,7 @@ import { type Subject, type Task, type TaskTiming, timeTogether } from './measur
 import { type Peer, type PeerCase, type PeerVariant, PeerMismatch } from './peers/peer';
 import { type Report, type Row, forwardGflops, renderMarkdown, rowLabel, trainGflops } from './report';
 import { type SgemmResult, sgemmGflops } from './roofline';
+import { positive, shapesOf } from './options';
 import { KEPT_HEADINGS, placeSection, sectionOf } from './sections';
 import { SHAPES, type Shape, describeShape } from './shapes';
 import { type LayerVariant, REGULARIZED, cellscanSubject, inputFor, layerWeights, makeLayer, variantOf } from './subjects';
@@ -39,13 +40,6 @@ function list(v: string | undefined): string[] | undefined {
   return v === undefined ? undefined : v.split(',').map((x) => x.trim()).filter(Boolean);
 }
 
-function positive(name: string, v: string, integer: boolean): number {
-  const n = Number(v);
-  if (!(n > 0) || (integer && !Number.isInteger(n))) {
-    throw new RangeError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
-  }
-  return n;
-}
 
 function options(): Options {
   const { values } = parseArgs({
@@ -61,11 +55,7 @@ function options(): Options {
       out: { type: 'string', default: path.join('bench', 'RESULTS.md') },
     },
   });
-  const shapes = (list(values.shapes) ?? SHAPES.map((s) => s.id)).map((id) => {
-    const s = SHAPES.find((x) => x.id.toLowerCase() === id.toLowerCase());
-    if (!s) throw new RangeError(`--shapes: unknown shape ${JSON.stringify(id)}; known: ${SHAPES.map((x) => x.id).join(', ')}`);
-    return s;
-  });
+  const shapes = shapesOf(list(values.shapes) ?? SHAPES.map((s) => s.id));
   const loaded = backends().filter((b) => b.available).map((b) => b.name);
   const wanted = list(values.backends) ?? loaded;
   for (const b of wanted) {

@@ -16,7 +16,8 @@ import { describeMachine } from './machine';
 import { timeTask } from './measure';
 import { onnxRuntimePeer } from './peers/onnxruntime';
 import { placeSection } from './sections';
-import { SHAPES, type Shape, describeShape } from './shapes';
+import { positive, shapesOf } from './options';
+import { type Shape, describeShape } from './shapes';
 import { cellscanSubject, inputFor, layerWeights, makeLayer } from './subjects';
 
 const HEADING = '## Streaming steps, each runtime in its own process';
@@ -79,17 +80,10 @@ async function main(): Promise<void> {
       out: { type: 'string', default: path.join('bench', 'RESULTS.md') },
     },
   });
-  const threads = Number(values.threads);
-  const budgetMs = Number(values.time);
-  const rounds = Number(values.rounds);
-  for (const [name, v] of [['threads', threads], ['time', budgetMs], ['rounds', rounds]] as const) {
-    if (!(v > 0) || (name !== 'time' && !Number.isInteger(v))) throw new RangeError(`--${name} must be a positive ${name === 'time' ? 'number' : 'integer'}, got ${v}`);
-  }
-  const shapes = values.shapes!.split(',').map((id) => {
-    const s = SHAPES.find((x) => x.id.toLowerCase() === id.trim().toLowerCase());
-    if (!s) throw new RangeError(`--shapes: unknown shape ${JSON.stringify(id)}; known: ${SHAPES.map((x) => x.id).join(', ')}`);
-    return s;
-  });
+  const threads = positive('threads', values.threads!, true);
+  const budgetMs = positive('time', values.time!, false);
+  const rounds = positive('rounds', values.rounds!, true);
+  const shapes = shapesOf(values.shapes!.split(','));
   if (values.child) {
     const runtime = values.runtime as Runtime;
     if (!RUNTIMES.includes(runtime)) throw new RangeError(`--runtime must be one of ${RUNTIMES.join(', ')}, got ${values.runtime}`);
