@@ -36,7 +36,7 @@ void gruLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   const SequenceIndex seq{io.T, B, s.reverse, io.lengths};
 
   const bool inSteps = projectsInSteps(io.T, B);
-  if (!inSteps) projectInputs(ws.gates.data(), io.x, static_cast<long>(io.T) * B, layer);
+  if (!inSteps) projectInputs(ws.gates.data(), io.x, seq, layer);
   copyOrZero(rowsAt(ws.h.data(), seq.firstSlot(), B, H), io.h0, static_cast<long>(B) * H);
 
   const auto hBefore = [&](int t) { return rowsAt(ws.h.data(), seq.slotBefore(t), B, H); };
@@ -47,17 +47,21 @@ void gruLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   // Reset before linear takes two phases a step: r and z from h, then n from r ⊙ h.
   const int phasesPerStep = lbr ? 1 : 2;
 
-  // The left operand of a phase's product for rows `rows`: the state entering the step, or r ⊙ h.
-  const auto operand = [&](int step, int phase, Range rows) {
-    const long r0 = rows.begin;
-    const int count = rows.end - rows.begin;
+  // The left operand of a phase's product for the productRows of `rows`: the state entering the
+  // step, or r ⊙ h.
+  const auto operand = [&](int step, int phase, Range rows) -> const float* {
+    const Range run = productRows(seq, seq.timeAt(step), rows);
+    const long r0 = run.begin;
+    const int count = run.end - run.begin;
+    if (count == 0) return nullptr;
     if (phase == 1) return packRows(count, MatrixRef{rh + r0 * H, H, false}, layer.candidateWeightsT());
     return packRecurrentInput(count, hBefore(seq.timeAt(step)) + r0 * H, mask ? mask + r0 * H : nullptr, H,
                               layer.recurrentWeightsT());
   };
-  // Pieces of step t (rows x units); `a` holds `rows` of the product's left operand, packed.
-  const auto product = [&](const PackedMatrix& w, const float* a, Range rows, Range u, const GroupOutput* outs) {
-    gemmGroupColumnsPacked(rows.end - rows.begin, a, w, {0, rows.end - rows.begin}, u.begin, u.end, outs);
+  // Pieces of step t (rows x units); `a` holds `run` (the step's productRows) of the product's left
+  // operand, packed.
+  const auto product = [&](const PackedMatrix& w, const float* a, Range run, Range u, const GroupOutput* outs) {
+    if (run.end > run.begin) gemmGroupColumnsPacked(run.end - run.begin, a, w, {0, run.end - run.begin}, u.begin, u.end, outs);
   };
   const auto finish = [&](int t, Range rows, Range u) {
     zoneoutRows(hAfter(t), hBefore(t), hAfter(t), io.zoneoutH, seq, t, H, u, rows);
@@ -68,10 +72,11 @@ void gruLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   const auto lbrPiece = [&](int t, const float* h, Range rows, Range u) {
     float* gates = gatesAt(t);
     float* ghn = rowsAt(ws.ghn.data(), t, B, H);
-    const long o = rows.begin;
+    const Range run = productRows(seq, t, rows);
+    const long o = run.begin;
     const GroupOutput outs[3] = {{gates + o * G, G, true}, {gates + o * G + H, G, true}, {ghn + o * H, H, false}};
-    product(layer.recurrentWeightsT(), h, rows, u, outs);
-    for (int b = rows.begin; b < rows.end; b++) {
+    product(layer.recurrentWeightsT(), h, run, u, outs);
+    for (int b = run.begin; b < run.end; b++) {
       const long r = b;
       if (seq.active(t, b)) {
         k.gruForwardLbr(gates + r * G, hAfter(t) + r * H, ghn + r * H, bhn, hBefore(t) + r * H, H, u.begin, u.end);
@@ -82,10 +87,11 @@ void gruLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   // Reset before linear, first r and z, and r ⊙ h (with recurrent dropout r ⊙ m ⊙ h).
   const auto rzPiece = [&](int t, const float* h, Range rows, Range u) {
     float* gates = gatesAt(t);
-    const long o = rows.begin;
+    const Range run = productRows(seq, t, rows);
+    const long o = run.begin;
     const GroupOutput rz[2] = {{gates + o * G, G, true}, {gates + o * G + H, G, true}};
-    product(layer.recurrentWeightsT(), h, rows, u, rz);
-    for (int b = rows.begin; b < rows.end; b++) {
+    product(layer.recurrentWeightsT(), h, run, u, rz);
+    for (int b = run.begin; b < run.end; b++) {
       const long r = static_cast<long>(b) * H;
       k.gruGatesRz(gates + b * static_cast<long>(G), rh + r, hBefore(t) + r, H, u.begin, u.end);
       if (mask) {
@@ -95,9 +101,10 @@ void gruLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   };
   const auto candidatePiece = [&](int t, const float* rhPacked, Range rows, Range u) {
     float* gates = gatesAt(t);
-    const GroupOutput toN{gates + static_cast<long>(rows.begin) * G + 2 * H, G, true};
-    product(layer.candidateWeightsT(), rhPacked, rows, u, &toN);
-    for (int b = rows.begin; b < rows.end; b++) {
+    const Range run = productRows(seq, t, rows);
+    const GroupOutput toN{gates + static_cast<long>(run.begin) * G + 2 * H, G, true};
+    product(layer.candidateWeightsT(), rhPacked, run, u, &toN);
+    for (int b = run.begin; b < run.end; b++) {
       const long r = b;
       if (seq.active(t, b)) k.gruCandidate(gates + r * G, hAfter(t) + r * H, hBefore(t) + r * H, H, u.begin, u.end);
     }
@@ -227,7 +234,12 @@ void gruLayerBackward(const BackwardIO& io, const Workspace& ws, const Layer& la
       const float* hp = rowsAt(hPrevAll, t, B, H);
       const float* g = rowsAt(ws.gates.data(), t, B, G);
       float* out = rowsAt(rh.data(), t, B, H);
+      // A row's gates at a step it does not run hold whatever the forward left there (its dG is 0).
       for (int b = 0; b < B; b++) {
+        if (!seq.active(t, b)) {
+          std::fill(out + b * H, out + (b + 1) * H, 0.0f);
+          continue;
+        }
         for (int j = 0; j < H; j++) out[b * H + j] = g[static_cast<long>(b) * G + j] * hp[b * H + j];
       }
     }

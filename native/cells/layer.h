@@ -115,10 +115,14 @@ struct BackwardIO {
 
 // The time order of one direction, and which rows take part in each step.
 struct SequenceIndex {
+  SequenceIndex(int T, int B, bool reverse, const int* lengths);
   int T;
   int B;
   bool reverse;
   const int* lengths;
+  // Lengths in non-increasing order (as the Batcher sends them and PyTorch's packed sequences hold
+  // them): the rows running at any time t are then the first activeRows(t).
+  bool sorted;
 
   int timeAt(int step) const { return reverse ? T - 1 - step : step; }
   // State slots: the state entering time t and the one leaving it.
@@ -129,6 +133,8 @@ struct SequenceIndex {
   // The slots entering every time step, t = 0..T-1 in order, are contiguous from here.
   int firstSlotBefore() const { return reverse ? 1 : 0; }
   bool active(int t, int b) const { return lengths == nullptr || t < lengths[b]; }
+  // How many rows run at time t when `sorted`, else B.
+  int activeRows(int t) const;
 };
 
 // The weights of one layer direction, packed once for the products forward and backward need.

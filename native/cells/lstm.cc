@@ -29,7 +29,7 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   const SequenceIndex seq{io.T, B, s.reverse, io.lengths};
 
   const bool inSteps = projectsInSteps(io.T, B);
-  if (!inSteps) projectInputs(ws.gates.data(), io.x, static_cast<long>(io.T) * B, layer);
+  if (!inSteps) projectInputs(ws.gates.data(), io.x, seq, layer);
   copyOrZero(rowsAt(ws.h.data(), seq.firstSlot(), B, hout), io.h0, static_cast<long>(B) * hout);
   copyOrZero(rowsAt(ws.c.data(), seq.firstSlot(), B, H), io.c0, static_cast<long>(B) * H);
 
@@ -44,23 +44,28 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
     return io.zoneoutC.on() ? rowsAt(ws.cCand.data(), t, B, H) : rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
   };
 
-  // The state entering step t's recurrent product, rows `rows`, packed.
-  const auto operand = [&](int step, int, Range rows) {
-    const long r0 = rows.begin;
-    return packRecurrentInput(rows.end - rows.begin, hBefore(seq.timeAt(step)) + r0 * hout,
+  // The state entering step t's recurrent product, its productRows among `rows`, packed.
+  const auto operand = [&](int step, int, Range rows) -> const float* {
+    const Range run = productRows(seq, seq.timeAt(step), rows);
+    if (run.end == run.begin) return nullptr;
+    const long r0 = run.begin;
+    return packRecurrentInput(run.end - run.begin, hBefore(seq.timeAt(step)) + r0 * hout,
                               io.recurrentMask ? io.recurrentMask + r0 * hout : nullptr, hout, layer.recurrentWeightsT());
   };
   // Rows x units of a step: the recurrent product onto the gates, then the cell update. `h` holds
-  // `rows` of the state entering the product, packed.
+  // the productRows of `rows` of the state entering the product, packed.
   const auto piece = [&](int step, int, Range rows, const float* h, Range u) {
     const int t = seq.timeAt(step);
     float* gates = gatesAt(t);
     if (inSteps) projectStepInput(gates, io.x, u, layer);
-    float* gatesR0 = gates + static_cast<long>(rows.begin) * G;
+    const Range run = productRows(seq, t, rows);
+    float* gatesR0 = gates + static_cast<long>(run.begin) * G;
     const GroupOutput toGates[4] = {{gatesR0, G, true}, {gatesR0 + H, G, true}, {gatesR0 + 2 * H, G, true},
                                     {gatesR0 + 3 * H, G, true}};
-    gemmGroupColumnsPacked(rows.end - rows.begin, h, layer.recurrentWeightsT(), {0, rows.end - rows.begin}, u.begin,
-                           u.end, toGates);
+    if (run.end > run.begin) {
+      gemmGroupColumnsPacked(run.end - run.begin, h, layer.recurrentWeightsT(), {0, run.end - run.begin}, u.begin,
+                             u.end, toGates);
+    }
     const float* cPrev = rowsAt(ws.c.data(), seq.slotBefore(t), B, H);
     float* cNew = rowsAt(ws.c.data(), seq.slotAfter(t), B, H);
     float* cCand = cCandAt(t);
@@ -68,7 +73,7 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
     // Zoneout mixes in the cell kernel, while a unit's values are in registers: c always, h when m is
     // h (with projection, h is mixed after its product, in project).
     const float* hPrev = proj ? nullptr : hBefore(t);
-    for (int b = rows.begin; b < rows.end; b++) {
+    for (int b = run.begin; b < run.end; b++) {
       const long r = b;
       if (!seq.active(t, b)) continue;
       const ZoneRow zh = proj ? ZoneRow{nullptr, 0.0f} : zoneRow(io.zoneoutH, seq, t, b, H);
@@ -89,10 +94,13 @@ void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   // With projection, output columns o of rows: h = m · W_hrᵀ.
   const auto project = [&](int step, Range rows, Range o) {
     const int t = seq.timeAt(step);
-    const long r0 = rows.begin;
+    const Range run = productRows(seq, t, rows);
+    const long r0 = run.begin;
     const GroupOutput toH{hAfter(t) + r0 * hout, hout, false};
-    gemmGroupColumns(rows.end - rows.begin, MatrixRef{mAt(t) + r0 * H, H, false}, layer.projectionWeightsT(), o.begin,
-                     o.end, &toH);
+    if (run.end > run.begin) {
+      gemmGroupColumns(run.end - run.begin, MatrixRef{mAt(t) + r0 * H, H, false}, layer.projectionWeightsT(), o.begin,
+                       o.end, &toH);
+    }
     zoneoutRows(hAfter(t), hBefore(t), hAfter(t), io.zoneoutH, seq, t, hout, o, rows);
     carryPaddedRows(hAfter(t), hBefore(t), seq, t, hout, o, rows);
     writeOutputRows(io, seq, t, hAfter(t), hout, o, rows);

@@ -18,27 +18,33 @@ void rnnLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer) {
   const SequenceIndex seq{io.T, B, s.reverse, io.lengths};
 
   const bool inSteps = projectsInSteps(io.T, B);
-  if (!inSteps) projectInputs(ws.gates.data(), io.x, static_cast<long>(io.T) * B, layer);
+  if (!inSteps) projectInputs(ws.gates.data(), io.x, seq, layer);
   copyOrZero(rowsAt(ws.h.data(), seq.firstSlot(), B, H), io.h0, static_cast<long>(B) * H);
   const auto hBefore = [&](int t) { return rowsAt(ws.h.data(), seq.slotBefore(t), B, H); };
   const auto hAfter = [&](int t) { return rowsAt(ws.h.data(), seq.slotAfter(t), B, H); };
-  const auto operand = [&](int step, int, Range rows) {
-    const long r0 = rows.begin;
-    return packRecurrentInput(rows.end - rows.begin, hBefore(seq.timeAt(step)) + r0 * H,
+  const auto operand = [&](int step, int, Range rows) -> const float* {
+    const Range run = productRows(seq, seq.timeAt(step), rows);
+    if (run.end == run.begin) return nullptr;
+    const long r0 = run.begin;
+    return packRecurrentInput(run.end - run.begin, hBefore(seq.timeAt(step)) + r0 * H,
                               io.recurrentMask ? io.recurrentMask + r0 * H : nullptr, H, layer.recurrentWeightsT());
   };
-  // Rows x units of a step; `h` holds `rows` of the state entering the product, packed. With
-  // zoneout the cell's own new state replaces its pre-activation (backward reads act' off it).
+  // Rows x units of a step; `h` holds the productRows of `rows` of the state entering the product,
+  // packed. With zoneout the cell's own new state replaces its pre-activation (backward reads act'
+  // off it).
   const auto piece = [&](int step, int, Range rows, const float* h, Range u) {
     const int t = seq.timeAt(step);
     float* pre = rowsAt(ws.gates.data(), t, B, H);
     if (inSteps) projectStepInput(pre, io.x, u, layer);
-    const GroupOutput toPre{pre + static_cast<long>(rows.begin) * H, H, true};
-    gemmGroupColumnsPacked(rows.end - rows.begin, h, layer.recurrentWeightsT(), {0, rows.end - rows.begin}, u.begin,
-                           u.end, &toPre);
+    const Range run = productRows(seq, t, rows);
+    const GroupOutput toPre{pre + static_cast<long>(run.begin) * H, H, true};
+    if (run.end > run.begin) {
+      gemmGroupColumnsPacked(run.end - run.begin, h, layer.recurrentWeightsT(), {0, run.end - run.begin}, u.begin,
+                             u.end, &toPre);
+    }
     float* hNew = hAfter(t);
     float* cand = io.zoneoutH.on() ? pre : hNew;
-    for (int b = rows.begin; b < rows.end; b++) {
+    for (int b = run.begin; b < run.end; b++) {
       const long r = static_cast<long>(b) * H;
       if (seq.active(t, b)) k.rnnForward(cand + r, pre + r, relu, u.begin, u.end);
     }

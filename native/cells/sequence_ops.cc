@@ -2,12 +2,30 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 
 #include "../isa/kernel_table.h"
 
 namespace cellscan {
 
-void projectInputs(float* gates, const float* x, long rows, const Layer& layer) {
+SequenceIndex::SequenceIndex(int T, int B, bool reverse, const int* lengths)
+    : T(T), B(B), reverse(reverse), lengths(lengths), sorted(lengths && B > 0 && std::is_sorted(lengths, lengths + B, std::greater<int>())) {}
+
+int SequenceIndex::activeRows(int t) const {
+  if (!sorted) return B;
+  return static_cast<int>(std::partition_point(lengths, lengths + B, [t](int length) { return t < length; }) - lengths);
+}
+
+Range productRows(const SequenceIndex& seq, int t, Range rows) {
+  const int running = std::clamp(seq.activeRows(t), rows.begin, rows.end) - rows.begin;
+  if (running == 0) return {rows.begin, rows.begin};
+  const int count = std::max(running, std::min(rows.end - rows.begin, CpuKernels::kFewRowsBelow));
+  return {rows.begin, rows.begin + count};
+}
+
+namespace {
+
+void projectRows(float* gates, const float* x, long rows, const Layer& layer) {
   const LayerSpec& s = layer.spec();
   const int gh = s.gateSize();
   const MatrixRef xs{x, s.inputSize, false};
@@ -15,6 +33,21 @@ void projectInputs(float* gates, const float* x, long rows, const Layer& layer) 
     sgemmBias(static_cast<int>(rows), xs, layer.inputWeightsT(), layer.inputBias(), gates, gh);
   } else {
     sgemm(static_cast<int>(rows), xs, layer.inputWeightsT(), gates, gh, false);
+  }
+}
+
+}  // namespace
+
+void projectInputs(float* gates, const float* x, const SequenceIndex& seq, const Layer& layer) {
+  const long gh = layer.spec().gateSize();
+  const long in = layer.spec().inputSize;
+  // The steps every row runs are one product; each later step is its own, of its running rows.
+  const int full = seq.sorted ? std::min(seq.T, seq.lengths[seq.B - 1]) : seq.T;
+  if (full > 0) projectRows(gates, x, static_cast<long>(full) * seq.B, layer);
+  for (int t = full; t < seq.T; t++) {
+    const Range rows = productRows(seq, t, {0, seq.B});
+    const long at = static_cast<long>(t) * seq.B;
+    if (rows.end > 0) projectRows(gates + at * gh, x + at * in, rows.end, layer);
   }
 }
 

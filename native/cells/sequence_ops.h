@@ -13,8 +13,15 @@
 
 namespace cellscan {
 
-// gates[T*B, G*H] = x[T*B, I] · W_ihᵀ + folded biases.
-void projectInputs(float* gates, const float* x, long rows, const Layer& layer);
+// The rows among `rows` that step t's products compute: with seq.sorted, those still running and
+// none once all of them have ended; otherwise every one. Never fewer than CpuKernels::kFewRowsBelow
+// while any runs (unless `rows` has fewer): a product of that many rows or more sums each element the
+// same way in any tile, so skipping ended rows changes no bit of the others.
+Range productRows(const SequenceIndex& seq, int t, Range rows);
+
+// gates[T, B, G*H] = x[T, B, I] · W_ihᵀ + folded biases, on the rows productRows computes (the
+// others are left as they were: nothing reads a row's gates at a step it does not run).
+void projectInputs(float* gates, const float* x, const SequenceIndex& seq, const Layer& layer);
 
 // dst[n] = src ? src : 0.
 void copyOrZero(float* dst, const float* src, long n);

@@ -82,9 +82,10 @@ struct CpuKernels {
   void (*zoneoutMix)(float* state, const float* prev, const float* cand, ZoneRow z, int j0, int j1);
   void (*zoneoutSplit)(float* dPrev, float* g, ZoneRow z, int j0, int j1);
 
-  // The tile kernel for a product of m rows in all.
+  // The tile kernel for a product of m rows in all: gemmTileFewRows below kFewRowsBelow.
+  static constexpr int kFewRowsBelow = 4;
   using Tile = void (*)(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate);
-  Tile tileFor(int m) const { return m < 4 ? gemmTileFewRows : gemmTile; }
+  Tile tileFor(int m) const { return m < kFewRowsBelow ? gemmTileFewRows : gemmTile; }
 };
 
 const CpuKernels& portableKernels();
