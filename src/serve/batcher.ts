@@ -179,7 +179,9 @@ export class Batcher {
     if (this.inFlight || this.queue.length === 0) return;
     this.clearTimer();
     const picked = new Set(pickSimilarLengths(this.queue.map((p) => p.seq.T), this.maxBatch));
-    const batch = this.queue.filter((_, i) => picked.has(i));
+    // Longest first: the rows still running at any step are then the first ones, and the native
+    // backend's products skip the rest (SequenceIndex::sorted).
+    const batch = this.queue.filter((_, i) => picked.has(i)).sort((a, b) => b.seq.T - a.seq.T);
     this.queue = this.queue.filter((_, i) => !picked.has(i));
     this.inFlight = true;
     this.requests += batch.length;

@@ -1,6 +1,7 @@
-// Which queued requests make the next batch. The backends run every row of a batch for all of the
-// batch's T steps (padded rows still pass through the recurrent GEMM), so a batch costs about its
-// longest sequence times its rows: mixing T = 2 with T = 48 wastes most of the short row's share.
+// Which queued requests make the next batch. A batch runs its longest sequence's T steps: the wasm
+// backend runs every row through all of them (padded rows still pass through the products), and
+// the native one, which skips ended rows, still pays each step's fixed costs and narrower products.
+// Mixing T = 2 with T = 48 wastes most of the short row's share.
 
 /** The first `maxBatch` in arrival order. */
 export function pickOldest(lengths: readonly number[], maxBatch: number): number[] {
