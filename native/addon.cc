@@ -25,7 +25,7 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NumThreads(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), ThreadPool::instance().threads());
+  return Napi::Number::New(info.Env(), ThreadPool::instance().requested());
 }
 
 Napi::Value CpuFeatureList(const Napi::CallbackInfo& info) {

@@ -15,8 +15,9 @@ function random(rng: Rng, shape: number[]): Tensor {
 // Batches of 24, 13 and 1 reach the full GEMM tile, a one-row tail tile and the one-row kernel.
 // Batch 24 makes forward time loops split rows among workers (BatchSplit); batch 25 must not,
 // since its last row is a one-row tile on one thread but not in every split; wider layers split
-// hidden units, and three threads on this two-core machine make those workers take pieces from
-// each other (native/runtime/block_claims.h). None of it may change a bit.
+// hidden units, and workers take pieces from each other whenever one falls behind
+// (native/runtime/block_claims.h). Three threads run as three workers where there are three cores
+// (the pool uses no more threads than cores). None of it may change a bit.
 function trainStep(layer: RecurrentLayer, threads: number, T: number, B: number) {
   setNumThreads(threads);
   const rng = new Rng(3);
@@ -45,8 +46,7 @@ describe.each(backendRows())('bitwise determinism on %s', (backend) => {
   // Batch 1 splits its steps among threads only from about H = 360 on.
   const wideLstm = () => new LSTM({ inputSize: 32, hiddenSize: 400, seed: 1 });
   // From H = 512 a batch-split step comes in several blocks of units, and a worker that is ahead
-  // (three threads on two cores fall behind in turns) finishes blocks of the others' steps
-  // (native/runtime/owner_claims.h).
+  // finishes blocks of the others' steps (native/runtime/owner_claims.h).
   const wideBatchLstm = () => new LSTM({ inputSize: 16, hiddenSize: 512, seed: 1 });
   const wideBatchGru = () => new GRU({ inputSize: 16, hiddenSize: 512, linearBeforeReset: false, seed: 1 });
   // Projection and peepholes keep backward off the batch split: three phases a step, at barriers.

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <chrono>
 
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
 #include "denormals.h"
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
@@ -21,6 +25,21 @@ constexpr auto kSpinBeforeSleep = std::chrono::microseconds(200);
 // How long the caller of a job polls for the others to finish before it sleeps.
 constexpr auto kSpinForWorkers = std::chrono::microseconds(50);
 
+// How long a worker waiting inside a job spins before it sleeps (Backoff): the gaps at a time
+// loop's barriers are normally a few microseconds; longer ones mean the thread waited for is off
+// its core (a busy neighbour), and may need this one.
+constexpr auto kSpinInJob = std::chrono::microseconds(20);
+
+// The cores this process may run on (its affinity mask, which containers and taskset narrow).
+int cores() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+#endif
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
 // Set on the pool's workers, and on the caller while it takes part in a job: a product or time loop
 // started inside a job (the directions of a layer run side by side) then runs on that thread alone.
 thread_local bool tlsInsideJob = false;
@@ -33,8 +52,7 @@ ThreadPool& ThreadPool::instance() {
 }
 
 ThreadPool::ThreadPool() {
-  const unsigned cores = std::thread::hardware_concurrency();
-  threads_ = static_cast<int>(std::clamp(cores == 0 ? 1u : cores, 1u, 256u));
+  requested_ = threads_ = std::clamp(cores(), 1, 256);
   startWorkers(threads_);
 }
 
@@ -42,10 +60,15 @@ ThreadPool::~ThreadPool() { stopWorkers(); }
 
 void ThreadPool::setThreads(int n) {
   std::lock_guard<std::mutex> session(session_);
-  if (n == threads_) return;
+  requested_ = n;
+  // Threads beyond the cores would only take turns on them: every barrier of a time loop would
+  // wait for each to be scheduled (LSTM T=50 B=16 I=H=256 forward on 2 cores took 1.5x as long
+  // on 3 threads and 2.4x on 8 as on 2; docs/PERFORMANCE.md). Results do not depend on the count.
+  const int width = std::min(n, cores());
+  if (width == threads_) return;
   stopWorkers();
-  threads_ = n;
-  startWorkers(n);
+  threads_ = width;
+  startWorkers(width);
 }
 
 void ThreadPool::startWorkers(int n) {
@@ -149,21 +172,25 @@ void ThreadPool::workerLoop(int index, unsigned long seen) {
 
 void SpinBarrier::wait() {
   if (count_ <= 1) return;
-  const unsigned phase = phase_.load(std::memory_order_acquire);
+  const uint32_t phase = phase_.load();
   if (arrived_.fetch_add(1, std::memory_order_acq_rel) == count_ - 1) {
     arrived_.store(0, std::memory_order_relaxed);
-    phase_.store(phase + 1, std::memory_order_release);
+    phase_.store(phase + 1);
     return;
   }
-  for (Backoff backoff; phase_.load(std::memory_order_acquire) == phase;) backoff.pause();
+  for (Backoff backoff; phase_.load() == phase;) backoff.pause(phase_, phase);
 }
 
-void Backoff::pause() {
-  if (spins_ < 256) {
-    spins_++;
-    CELLSCAN_PAUSE();
-  } else {
-    std::this_thread::yield();
+void Backoff::pause(WaitWord& word, uint32_t seen) {
+  if (sleeps_) {
+    word.sleepWhile(seen);
+    return;
+  }
+  if (spins_ == 0) start_ = std::chrono::steady_clock::now();
+  CELLSCAN_PAUSE();
+  // The clock only now and then: a read costs more than a pause.
+  if (++spins_ % 32 == 0) {
+    sleeps_ = std::chrono::steady_clock::now() - start_ >= kSpinInJob;
   }
 }
 

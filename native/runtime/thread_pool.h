@@ -1,5 +1,6 @@
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <type_traits>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "range.h"
+#include "wait_word.h"
 
 namespace cellscan {
 
@@ -37,7 +39,10 @@ class ThreadPool {
  public:
   static ThreadPool& instance();
 
+  // The threads a job may use: as many as asked for, but no more than the process has cores.
   int threads() const { return threads_; }
+  // What setThreads last asked for.
+  int requested() const { return requested_; }
   // Takes the session lock itself: never call while holding it.
   void setThreads(int n);
   std::mutex& sessionMutex() { return session_; }
@@ -75,6 +80,7 @@ class ThreadPool {
   // The running job's generation (high half) and its seats not yet taken by a worker (low half).
   std::atomic<uint64_t> seats_{0};
   int threads_ = 1;
+  int requested_ = 1;
   bool stopping_ = false;
 };
 
@@ -97,15 +103,17 @@ void parallelFor(int n, Body&& body) {
       workers);
 }
 
-// How a worker waits for another inside a job: spin a few microseconds (the others are normally
-// that close), then yield on every check: on a busy machine the thread it waits for may be
-// waiting for this very core.
+// How a worker waits for another inside a job: it spins while the other is normally that close,
+// then sleeps on the word it waits for (WaitWord).
 class Backoff {
  public:
-  void pause();
+  // One check's wait while `word` holds `seen`.
+  void pause(WaitWord& word, uint32_t seen);
 
  private:
   int spins_ = 0;
+  bool sleeps_ = false;
+  std::chrono::steady_clock::time_point start_;
 };
 
 // Where the workers of one ThreadPool::run job meet between the steps of a time loop.
@@ -117,7 +125,7 @@ class SpinBarrier {
  private:
   const int count_;
   alignas(64) std::atomic<int> arrived_{0};
-  alignas(64) std::atomic<unsigned> phase_{0};
+  alignas(64) WaitWord phase_;
 };
 
 }  // namespace cellscan
