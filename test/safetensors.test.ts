@@ -36,6 +36,16 @@ function one(dtype: string, shape: number[], data: number[], name = 'x'): Uint8A
 const f32Bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 
 /** The data buffer starts at 8 + header length. */
+/** CRC-32 (IEEE, reflected, as zlib computes it) bit by bit, as 8 hex digits. */
+function crc32Hex(bytes: Uint8Array): string {
+  let crc = 0xffffffff;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return ((crc ^ 0xffffffff) >>> 0).toString(16).padStart(8, '0');
+}
+
 function headerOf(bytes: Uint8Array): { length: number; json: Record<string, any>; text: string } {
   const length = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
   const text = new TextDecoder().decode(bytes.subarray(8, 8 + length));
@@ -122,11 +132,15 @@ describe('saveSafetensors layout', () => {
       const { length, json, text } = headerOf(bytes);
       expect((8 + length) % 8).toBe(0);
       expect(text).toBe(text.trimEnd() + ' '.repeat(text.length - text.trimEnd().length));
-      expect(json).toEqual({
+      const { __metadata__: metadata, ...entries } = json;
+      expect(entries).toEqual({
         [name]: { dtype: 'F32', shape: [3], data_offsets: [0, 12] },
         i: { dtype: 'I32', shape: [1, 2], data_offsets: [12, 20] },
       });
-      expect('__metadata__' in json).toBe(false);
+      const data = bytes.subarray(8 + length);
+      expect(metadata).toEqual({
+        'cellscan.crc32': JSON.stringify({ [name]: crc32Hex(data.subarray(0, 12)), i: crc32Hex(data.subarray(12, 20)) }),
+      });
       expect(bytes.length).toBe(8 + length + 20);
       // The data itself, little-endian: 1.0f = 0x3F800000, then int32 5 and 6.
       expect(Array.from(bytes.subarray(8 + length, 8 + length + 4))).toEqual([0x00, 0x00, 0x80, 0x3f]);
@@ -134,11 +148,14 @@ describe('saveSafetensors layout', () => {
     }
   });
 
-  test('"__metadata__" is written only when metadata is given', () => {
+  test('"__metadata__" holds the metadata given and the checksums, which replace any given', () => {
     const t = { x: new Tensor(new Float32Array([1]), [1]) };
-    expect(headerOf(saveSafetensors(t, { k: 'v' })).json.__metadata__).toEqual({ k: 'v' });
-    expect(headerOf(saveSafetensors(t, {})).json.__metadata__).toEqual({});
-    expect(headerOf(saveSafetensors(t)).json).not.toHaveProperty('__metadata__');
+    // 1.0f is 00 00 80 3f.
+    const sums = JSON.stringify({ x: crc32Hex(new Uint8Array([0x00, 0x00, 0x80, 0x3f])) });
+    expect(headerOf(saveSafetensors(t, { k: 'v' })).json.__metadata__).toEqual({ k: 'v', 'cellscan.crc32': sums });
+    expect(headerOf(saveSafetensors(t, {})).json.__metadata__).toEqual({ 'cellscan.crc32': sums });
+    expect(headerOf(saveSafetensors(t)).json.__metadata__).toEqual({ 'cellscan.crc32': sums });
+    expect(headerOf(saveSafetensors(t, { 'cellscan.crc32': '{}' })).json.__metadata__).toEqual({ 'cellscan.crc32': sums });
   });
 });
 
@@ -408,5 +425,83 @@ describe('golden fixtures', () => {
       expect([...again.keys()]).toEqual([...out.keys()]);
       for (const [name, t] of out) expect(again.get(name)!.data).toEqual(t.data);
     }
+  });
+});
+
+// ---- checksums: a damaged checkpoint is refused, never computed with ----
+
+describe('checksums', () => {
+  const tensors = {
+    'rnn.weight_ih_l0': new Tensor(Float32Array.from([0.5, -1.25, 3, 1e-3, -7]), [5]),
+    steps: new Tensor(new Int32Array([3, 1]), [2]),
+  };
+
+  test('every single flipped bit of a saved file is refused or leaves every tensor as saved', () => {
+    const bytes = saveSafetensors(tensors, { note: 'x' });
+    const dataStart = 8 + headerOf(bytes).length;
+    let refusedInData = 0;
+    for (let bit = 0; bit < bytes.length * 8; bit++) {
+      const damaged = bytes.slice();
+      damaged[bit >> 3] ^= 1 << (bit & 7);
+      let loaded;
+      try {
+        loaded = loadSafetensors(damaged);
+      } catch (e) {
+        expect([TypeError, RangeError]).toContain((e as Error).constructor);
+        if (bit >> 3 >= dataStart) {
+          expect((e as Error).message).toMatch(/^loadSafetensors: tensor "(rnn\.weight_ih_l0|steps)" has CRC-32 [0-9a-f]{8}, the file recorded "[0-9a-f]{8}": the file is damaged/);
+          refusedInData++;
+        }
+        continue;
+      }
+      // A flip in the header that still parses (a metadata key, say): the data is untouched.
+      expect(bit >> 3).toBeLessThan(dataStart);
+      for (const [name, t] of Object.entries(tensors)) {
+        if (!loaded.has(name)) continue;
+        expect(loaded.get(name)!.shape).toEqual(t.shape);
+        expect(Array.from(loaded.get(name)!.data)).toEqual(Array.from(t.data));
+      }
+    }
+    expect(refusedInData).toBe((bytes.length - dataStart) * 8);
+  });
+
+  test('files without checksums (PyTorch\'s save_file writes none) load as they are', () => {
+    const header = JSON.stringify({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, __metadata__: { format: 'pt' } });
+    const h = new TextEncoder().encode(header);
+    const file = new Uint8Array(8 + h.length + 8);
+    new DataView(file.buffer).setBigUint64(0, BigInt(h.length), true);
+    file.set(h, 8);
+    new DataView(file.buffer).setFloat32(8 + h.length, 2.5, true);
+    const out = loadSafetensors(file);
+    expect(Array.from(out.get('w')!.data)).toEqual([2.5, 0]);
+    expect(out.metadata).toEqual({ format: 'pt' });
+  });
+
+  test('the loaded metadata leaves the checksums out, so a loaded file saves again as it was', () => {
+    const once = loadSafetensors(saveSafetensors(tensors, { note: 'x' }));
+    expect(once.metadata).toEqual({ note: 'x' });
+    expect(saveSafetensors(once, once.metadata)).toEqual(saveSafetensors(tensors, { note: 'x' }));
+  });
+
+  test('a checksum for a tensor the file lacks, or a tensor with none, is refused', () => {
+    const sums = (o: Record<string, string>) => ({ 'cellscan.crc32': JSON.stringify(o) });
+    const file = (meta: Record<string, string>) => {
+      const header = JSON.stringify({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, __metadata__: meta });
+      const h = new TextEncoder().encode(header);
+      const out = new Uint8Array(8 + h.length + 4);
+      new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
+      out.set(h, 8);
+      return out;
+    };
+    const zeros = crc32Hex(new Uint8Array(4));
+    expect(loadSafetensors(file(sums({ w: zeros }))).get('w')!.data[0]).toBe(0);
+    expect(() => loadSafetensors(file(sums({ w: zeros, v: zeros })))).toThrow(
+      new RangeError('loadSafetensors: tensor "v" has a recorded checksum but is not in the file: the file is damaged or was changed after it was written'),
+    );
+    expect(() => loadSafetensors(file(sums({})))).toThrow(
+      new RangeError('loadSafetensors: tensor "w" has no recorded checksum: the file is damaged or was changed after it was written'),
+    );
+    expect(() => loadSafetensors(file({ 'cellscan.crc32': '{' }))).toThrow(/its "cellscan.crc32" metadata is not JSON/);
+    expect(() => loadSafetensors(file({ 'cellscan.crc32': '[1]' }))).toThrow(/its "cellscan.crc32" metadata is not an object of checksums/);
   });
 });

@@ -3,14 +3,15 @@
 // The header maps each tensor name to {dtype, shape, data_offsets: [begin, end]}, the offsets
 // relative to the start of the data buffer, plus an optional "__metadata__" object of strings.
 // Loading widens or narrows every supported dtype to the two the library computes in
-// (float32, int32); saving writes F32 and I32.
+// (float32, int32); saving writes F32 and I32, and a checksum of each tensor (checksums.ts).
 
 import { describe, rangeError, shapeText, typeError } from '../errors';
 import { numel, Tensor } from '../tensor';
+import { CHECKSUMS_KEY, recordChecksums, verifyChecksums } from './checksums';
 
 /**
  * The tensors of a file in header order (JavaScript key order, so integer-like names come first),
- * with the file's "__metadata__" ({} when it has none).
+ * with the file's "__metadata__" ({} when it has none), less the checksums loading verified.
  */
 export class SafetensorsMap extends Map<string, Tensor> {
   readonly metadata: Record<string, string>;
@@ -111,7 +112,10 @@ function decode(name: string, dtype: FileDType, view: DataView, bytes: Uint8Arra
   }
 }
 
-/** Parses a safetensors file. All data is copied: the result never aliases `bytes`. */
+/**
+ * Parses a safetensors file. All data is copied: the result never aliases `bytes`. A file that
+ * records checksums (every file saveSafetensors writes) is refused when a tensor fails its own.
+ */
 export function loadSafetensors(bytes: Uint8Array): SafetensorsMap {
   const where = 'loadSafetensors';
   if (!(bytes instanceof Uint8Array)) throw typeError(where, 'bytes', 'a Uint8Array', bytes);
@@ -145,6 +149,7 @@ export function loadSafetensors(bytes: Uint8Array): SafetensorsMap {
 
   let metadata: Record<string, string> = {};
   const tensors: [string, Tensor][] = [];
+  const stored = new Map<string, Uint8Array>();
   for (const [name, entry] of Object.entries(header)) {
     const arg = `header[${JSON.stringify(name)}]`;
     if (name === METADATA_KEY) {
@@ -203,13 +208,19 @@ export function loadSafetensors(bytes: Uint8Array): SafetensorsMap {
 
     const data = decode(name, dtype as FileDType, view, bytes, dataStart + begin, Number(count));
     tensors.push([name, new Tensor(data, shape)]);
+    stored.set(name, bytes.subarray(dataStart + begin, dataStart + end));
+  }
+  if (Object.hasOwn(metadata, CHECKSUMS_KEY)) {
+    verifyChecksums(where, metadata[CHECKSUMS_KEY], stored);
+    delete metadata[CHECKSUMS_KEY];
   }
   return new SafetensorsMap(tensors, metadata);
 }
 
 /**
  * Serialises tensors (float32 as F32, int32 as I32), laid out contiguously in insertion order, with
- * `metadata` as "__metadata__" when given. The header is space-padded so the data starts 8-byte aligned.
+ * `metadata` and each tensor's checksum as "__metadata__" (a checksum given in `metadata` is
+ * replaced by the tensors' own). The header is space-padded so the data starts 8-byte aligned.
  */
 export function saveSafetensors(
   tensors: Map<string, Tensor> | Record<string, Tensor>,
@@ -222,16 +233,19 @@ export function saveSafetensors(
   else throw typeError(where, 'tensors', 'a Map or an object of Tensors', tensors);
 
   const header: Record<string, unknown> = {};
+  const meta: Record<string, string> = {};
   if (metadata !== undefined) {
     if (!isPlainObject(metadata)) throw typeError(where, 'metadata', 'an object of strings', metadata);
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== 'string') throw typeError(where, `metadata[${JSON.stringify(k)}]`, 'a string', v);
+      Object.defineProperty(meta, k, { value: v, enumerable: true, writable: true });
     }
-    header[METADATA_KEY] = { ...metadata };
   }
+  header[METADATA_KEY] = meta;
 
   let size = 0;
   const list: Tensor[] = [];
+  const names: string[] = [];
   for (const [name, t] of entries) {
     if (typeof name !== 'string') throw typeError(where, 'tensor name', 'a string', name);
     const arg = `tensors[${JSON.stringify(name)}]`;
@@ -244,9 +258,11 @@ export function saveSafetensors(
       enumerable: true,
     });
     list.push(t);
+    names.push(name);
     size += bytes;
   }
 
+  meta[CHECKSUMS_KEY] = recordChecksums(list.map((t, i) => [names[i], bytesOf(t)] as const));
   let json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil((8 + json.length) / 8) * 8 - 8;
   if (padded !== json.length) {
@@ -261,16 +277,21 @@ export function saveSafetensors(
   out.set(json, 8);
   let at = 8 + json.length;
   for (const t of list) {
-    const d = t.data;
-    if (LITTLE_ENDIAN_HOST) {
-      out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), at);
-    } else {
-      for (let i = 0; i < d.length; i++) {
-        if (d instanceof Float32Array) view.setFloat32(at + 4 * i, d[i], true);
-        else view.setInt32(at + 4 * i, d[i], true);
-      }
-    }
-    at += d.byteLength;
+    out.set(bytesOf(t), at);
+    at += t.data.byteLength;
+  }
+  return out;
+}
+
+/** A tensor's data as the file stores it, little-endian (a view of it on a little-endian host). */
+function bytesOf(t: Tensor): Uint8Array {
+  const d = t.data;
+  if (LITTLE_ENDIAN_HOST) return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+  const out = new Uint8Array(d.byteLength);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < d.length; i++) {
+    if (d instanceof Float32Array) view.setFloat32(4 * i, d[i], true);
+    else view.setInt32(4 * i, d[i], true);
   }
   return out;
 }
