@@ -23,11 +23,10 @@ export function addonSgemm(): Sgemm | undefined {
   let addon: AddonGemmExports;
   try {
     const root = path.dirname(require.resolve('cellscan/package.json'));
-    // The library's own record of where node-gyp leaves the addon.
+    // The library's own loader: the binary the native backend would run.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { nativeAddonPath } = require(path.join(root, 'dist', 'backend', 'native.js')) as { nativeAddonPath: string };
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    addon = require(nativeAddonPath) as AddonGemmExports;
+    const { loadNativeAddon } = require(path.join(root, 'dist', 'backend', 'native.js')) as { loadNativeAddon: () => { addon: AddonGemmExports } };
+    addon = loadNativeAddon().addon;
   } catch {
     return undefined;
   }

@@ -15,6 +15,7 @@ export type { RecurrentMasks } from './layers/tape';
 export { loadSafetensors, saveSafetensors, SafetensorsMap } from './io/safetensors';
 export { backends, currentBackend, setNumThreads, useBackend } from './backend/select';
 export type { Backend, BackendInfo, BackendName } from './backend/types';
+export type { AddonAttempt, NativeBinaryInfo, NativeBinaryOrigin } from './backend/native-load';
 export { Embedding, EmbeddingTape } from './layers/embedding';
 export type { EmbeddingOptions } from './layers/embedding';
 export { crossEntropy, mseLoss } from './train/losses';

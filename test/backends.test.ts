@@ -41,6 +41,21 @@ test('backends() reports each backend with features and threads, or why it is un
   if (native.available) expect(native.features.some((f) => /^kernels:(avx512f|avx2_fma|portable)$/.test(f))).toBe(true);
 });
 
+test('native says which binary it loaded, or names every place tried and the command that builds one', () => {
+  const [native, wasm] = backends();
+  if (native.available) {
+    expect(native.binary && ['source', 'prebuilt'].includes(native.binary.origin)).toBe(true);
+    const where = native.binary!.origin === 'source' ? /build[\\/]Release[\\/]cellscan\.node$/ : /prebuilds[\\/][\w-]+[\\/]cellscan\.node$/;
+    expect(native.binary!.path).toMatch(where);
+  } else {
+    expect(native.binary).toBeUndefined();
+    expect(native.reason).toMatch(/build[\\/]Release[\\/]cellscan\.node: /);
+    expect(native.reason).toMatch(/prebuilds[\\/][\w-]+[\\/]cellscan\.node: /);
+    expect(native.reason).toContain('`npx cellscan build-native`');
+  }
+  expect(wasm.binary).toBeUndefined();
+});
+
 test('setNumThreads reaches the loaded backends', () => {
   const before = backends().filter((b) => b.available);
   setNumThreads(3);

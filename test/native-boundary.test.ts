@@ -1,8 +1,8 @@
-// The addon is reachable on its own (require('build/Release/cellscan.node')), so it checks every
+// The addon is reachable on its own (require() of its binary), so it checks every
 // argument again: wrong sizes and types are JS errors, never reads past a buffer or a crash. That
 // includes the seed's variant arguments (masks and zoneout probabilities), and masks holding values
 // no caller should send.
-import { forwardLayersArguments, nativeAddonPath } from '../src/backend/native';
+import { forwardLayersArguments, loadNativeAddon } from '../src/backend/native';
 import { loadedBackends } from './helpers/backends';
 import { tinyLstmForwardArgs, tinyLstmSpec, tinyLstmWeights } from './helpers/tiny-lstm';
 import {
@@ -41,8 +41,8 @@ test('the native backend is loaded whenever it is required', () => {
 const describeNative = hasNative ? describe : describe.skip;
 
 describeNative('native addon boundary', () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const addon = hasNative ? require(nativeAddonPath) : undefined;
+  // The raw module, as require() gives it: no TypeScript in front of its checks.
+  const addon = hasNative ? (loadNativeAddon().addon as any) : undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
   const spec = tinyLstmSpec;
   const weights = tinyLstmWeights;
   const fwdArgs = tinyLstmForwardArgs;

@@ -1,8 +1,8 @@
 // The C++ addon behind the Backend interface. Its Layer class already takes and returns exactly
-// the shapes of BackendLayer, so this file only finds and loads the binary.
-import * as fs from 'fs';
+// the shapes of BackendLayer, so this file only loads the binary (native-load.ts finds it).
 import * as path from 'path';
 import { rangeError } from '../errors';
+import { loadAddonBinary, type LoadedAddon, type NativeBinaryInfo } from './native-load';
 import type { Backend, BackendLayer, GemmArgs, LayerForward, LayerParams, LayerSpec, Workspace } from './types';
 
 interface NativeAddon {
@@ -17,8 +17,31 @@ interface NativeAddon {
   kernels(): string;
 }
 
-/** Where node-gyp leaves the addon, from the package root (this file sits two levels below it). */
-export const nativeAddonPath = path.join(__dirname, '..', '..', 'build', 'Release', 'cellscan.node');
+/** The package's root folder: this file sits two levels below it (src/backend or dist/backend). */
+export const packageRoot = path.join(__dirname, '..', '..');
+
+const addonFunctions = ['forwardLayers', 'forwardLayersAsync', 'gemm', 'setNumThreads', 'numThreads', 'cpuFeatures', 'kernels', 'Layer'] as const;
+
+function lacking(addon: unknown): string | undefined {
+  const missing = addonFunctions.filter((f) => typeof (addon as Record<string, unknown> | null)?.[f] !== 'function');
+  return missing.length > 0 ? `it has no ${missing.join(', ')}` : undefined;
+}
+
+let loadedAddon: LoadedAddon<NativeAddon> | undefined;
+
+/**
+ * The addon module itself (the tests and benchmarks reach it directly) and which binary it came
+ * from; loaded once per process. Throws NativeAddonUnavailable, naming every place tried.
+ */
+export function loadNativeAddon(): LoadedAddon<NativeAddon> {
+  loadedAddon ??= loadAddonBinary<NativeAddon>(packageRoot, { check: lacking });
+  return loadedAddon;
+}
+
+/** The binary the native backend runs, once it has loaded. */
+export function nativeBinary(): NativeBinaryInfo | undefined {
+  return loadedAddon?.binary;
+}
 
 /** Kernel tables the addon has, lowest first; CELLSCAN_KERNELS caps the choice (for tests and measurements). */
 export const nativeKernelSets = ['portable', 'avx2_fma', 'avx512f'] as const;
@@ -43,19 +66,7 @@ export function loadNativeBackend(): Backend {
   if (cap !== undefined && cap !== '' && !(nativeKernelSets as readonly string[]).includes(cap)) {
     throw rangeError('CELLSCAN_KERNELS', 'value', `one of ${nativeKernelSets.map((k) => `"${k}"`).join(', ')}`, cap);
   }
-  if (!fs.existsSync(nativeAddonPath)) {
-    throw new Error(
-      `the addon was not built (${nativeAddonPath} is missing); install a C++ toolchain (g++/clang, make, python3) ` +
-        'and run `npm run build:native`',
-    );
-  }
-  let addon: NativeAddon;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    addon = require(nativeAddonPath) as NativeAddon;
-  } catch (e) {
-    throw new Error(`the addon failed to load: ${(e as Error).message}; rebuild it with \`npm run build:native\``);
-  }
+  const { addon } = loadNativeAddon();
   const features = [...addon.cpuFeatures(), `kernels:${addon.kernels()}`];
   return {
     name: 'native',

@@ -2,7 +2,7 @@
 // CELLSCAN_NUM_THREADS, reporting why a backend is unavailable, and, for `auto` with more than one
 // loaded, keeping the one a short measured probe finds faster.
 import { rangeError, typeError } from '../errors';
-import { loadNativeBackend } from './native';
+import { loadNativeBackend, nativeBinary } from './native';
 import type { Backend, BackendInfo, BackendName } from './types';
 import { loadWasmBackend } from './wasm';
 
@@ -161,7 +161,9 @@ export function backends(): BackendInfo[] {
   return (['native', 'wasm'] as BackendName[]).map((name) => {
     const r = load(name);
     if ('backend' in r) {
-      return { name, available: true, features: r.backend.features, threads: r.backend.numThreads() };
+      const info: BackendInfo = { name, available: true, features: r.backend.features, threads: r.backend.numThreads() };
+      if (name === 'native') info.binary = nativeBinary();
+      return info;
     }
     return { name, available: false, reason: r.reason, features: [], threads: 0 };
   });

@@ -1,5 +1,6 @@
 // The one interface both backends implement. A backend computes one direction of one layer over a
 // whole sequence per call; stacking, directions, dropout and layouts live in the facade, once.
+import type { NativeBinaryInfo } from './native-load';
 
 export type BackendName = 'native' | 'wasm';
 export type CellKind = 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu';
@@ -125,4 +126,10 @@ export interface BackendInfo {
   reason?: string;
   features: string[];
   threads: number;
+  /**
+   * native, when loaded: the binary that runs, 'source' (built on this machine, build/Release) or
+   * 'prebuilt' (shipped in the package, prebuilds/<platform>-<arch>), its path, and any binary
+   * passed over before it with the reason.
+   */
+  binary?: NativeBinaryInfo;
 }
