@@ -26,4 +26,8 @@ export function placeSection(markdown: string, section: string): string {
 }
 
 /** The headings of the sections written by other commands, which `npm run bench` keeps. */
-export const KEPT_HEADINGS = ['## Streaming steps, each runtime in its own process', '## Serving'];
+export const KEPT_HEADINGS = [
+  '## Streaming steps, each runtime in its own process',
+  '## Serving',
+  '## Threads beyond the cores, a busy neighbour, denormal inputs',
+];
