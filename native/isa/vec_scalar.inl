@@ -24,9 +24,12 @@ struct VecScalar {
   // Round to nearest for |x| < 2^22, without libm: adding 1.5·2^23 drops the fraction bits (IEEE
   // arithmetic keeps (x + c) - c as written; the build never enables -ffast-math).
   static VecScalar roundNearest(VecScalar x) { return {(x.v + 12582912.0f) - 12582912.0f}; }
-  // 2^n for an integer-valued n in [-126, 127], built in the exponent field.
+  // 2^n for an integer-valued n in [-126, 127], built in the exponent field. A NaN n (vexp of NaN)
+  // becomes 0 first: converting NaN to int is undefined in C++, and the result is NaN anyway, since
+  // vexp multiplies it by a NaN polynomial.
   static VecScalar pow2(VecScalar n) {
-    const int32_t bits = (static_cast<int32_t>(n.v) + 127) << 23;
+    const float e = n.v == n.v ? n.v : 0.0f;
+    const int32_t bits = (static_cast<int32_t>(e) + 127) << 23;
     float out;
     std::memcpy(&out, &bits, sizeof out);
     return {out};
