@@ -88,9 +88,11 @@ async function main(): Promise<void> {
   console.log(`Batcher vs one request at a time: ${o.requests} requests, T uniform 1..${MAX_T} (${steps} steps), ` +
     `2-layer LSTM 64 -> 256, ${o.backend}, ${o.threads} threads, ${o.rounds} rounds`);
 
-  // Warm-up: prepared layers, pools and the worker threads exist before anything is timed.
-  await oneAtATime(layer, inputs.slice(0, 8));
-  await batched(layer, inputs.slice(0, 64));
+  // Warm-up, a whole untimed round of each: prepared layers, pools and worker threads exist, and
+  // the heap has grown to what a round holds (first touches of fresh pages cost ~10 us per 4 KiB
+  // here, so a round that grows it pays for result arrays the steady state reuses).
+  await oneAtATime(layer, inputs);
+  await batched(layer, inputs);
 
   const single: number[] = [];
   const batch: number[] = [];
