@@ -22,30 +22,48 @@ struct ParamSpans {
   Span<float> wIh, wHh, bIh, bHh, wHr, wPeep;
 };
 
+// The arrays of a weights or grads object, each property read once and every one of them before
+// any is checked: a getter runs JavaScript, which could detach or shrink (a resizable buffer) an
+// array already checked, leaving its pointer to freed or unmapped memory, if reads and checks took
+// turns.
+enum ParamField { kWIh, kWHh, kBIh, kBHh, kWHr, kWPeep, kParamFields };
+constexpr const char* kParamFieldNames[kParamFields] = {"wIh", "wHh", "bIh", "bHh", "wHr", "wPeep"};
+
+struct ParamValues {
+  Napi::Value v[kParamFields];
+};
+
+ParamValues paramValuesOf(const Napi::Object& o) {
+  ParamValues p;
+  for (int i = 0; i < kParamFields; i++) p.v[i] = property(o, kParamFieldNames[i]);
+  return p;
+}
+
 // Exactly the arrays this layer has, each of its exact size; the others must be absent.
-ParamSpans readParams(const Napi::Object& o, const LayerSpec& s, const char* where) {
+ParamSpans readParams(const ParamValues& v, const LayerSpec& s, const char* where) {
   const size_t gh = s.gateSize();
   const size_t h = s.hiddenSize;
   const size_t hout = s.outSize();
+  const auto name = [](ParamField f) { return kParamFieldNames[f]; };
   ParamSpans p;
-  p.wIh = getFloat32(o, "wIh", where, gh * s.inputSize, false);
-  p.wHh = getFloat32(o, "wHh", where, gh * hout, false);
+  p.wIh = getFloat32(v.v[kWIh], name(kWIh), where, gh * s.inputSize, false);
+  p.wHh = getFloat32(v.v[kWHh], name(kWHh), where, gh * hout, false);
   if (s.bias) {
-    p.bIh = getFloat32(o, "bIh", where, gh, false);
-    p.bHh = getFloat32(o, "bHh", where, gh, false);
+    p.bIh = getFloat32(v.v[kBIh], name(kBIh), where, gh, false);
+    p.bHh = getFloat32(v.v[kBHh], name(kBHh), where, gh, false);
   } else {
-    requireAbsent(o, "bIh", where, "the layer has no bias");
-    requireAbsent(o, "bHh", where, "the layer has no bias");
+    requireAbsent(v.v[kBIh], name(kBIh), where, "the layer has no bias");
+    requireAbsent(v.v[kBHh], name(kBHh), where, "the layer has no bias");
   }
   if (s.projSize > 0) {
-    p.wHr = getFloat32(o, "wHr", where, hout * h, false);
+    p.wHr = getFloat32(v.v[kWHr], name(kWHr), where, hout * h, false);
   } else {
-    requireAbsent(o, "wHr", where, "the layer has no projection");
+    requireAbsent(v.v[kWHr], name(kWHr), where, "the layer has no projection");
   }
   if (s.peepholes) {
-    p.wPeep = getFloat32(o, "wPeep", where, 3 * h, false);
+    p.wPeep = getFloat32(v.v[kWPeep], name(kWPeep), where, 3 * h, false);
   } else {
-    requireAbsent(o, "wPeep", where, "the layer has no peepholes");
+    requireAbsent(v.v[kWPeep], name(kWPeep), where, "the layer has no peepholes");
   }
   return p;
 }
@@ -426,19 +444,34 @@ struct BackwardArgs {
   Span<float> dY, dhN, dcN, dX, dh0, dc0;
   long dYStride = 0;
   ParamSpans grads;
-  Napi::Object gradsObject;
+  // The arrays an async backward writes into once done, as they were read and checked: reading them
+  // again could run a getter that answers with other arrays.
+  Napi::Value dXValue, dh0Value, dc0Value;
+  ParamValues gradValues;
 };
 
+enum BackwardField { kWorkspace, kDYStride, kDY, kDhN, kDcN, kDX, kDh0, kDc0, kGrads, kBackwardFields };
+constexpr const char* kBackwardFieldNames[kBackwardFields] = {"workspace", "dYStride", "dY", "dhN", "dcN",
+                                                              "dX", "dh0", "dc0", "grads"};
+
+bool isGradsObject(const Napi::Value& g) { return g.IsObject() && !g.IsArray() && !g.IsTypedArray(); }
+
 // `self`: the layer of the wrapper called (possibly released), which the workspace must come from.
+// Every property (the grads' too) is read before anything is checked, as for the weights: a getter
+// could otherwise detach an array already checked or release the workspace being read.
 BackwardArgs readBackwardArgs(const Napi::CallbackInfo& info, const std::weak_ptr<const Layer>& self,
                               const char* where) {
   Napi::Env env = info.Env();
   Napi::Object o = requireObject(info, 0, where, "arguments");
+  Napi::Value f[kBackwardFields];
+  for (int i = 0; i < kBackwardFields; i++) f[i] = property(o, kBackwardFieldNames[i]);
   BackwardArgs a;
-  Napi::Value wsValue = property(o, "workspace");
-  a.ws = WorkspaceWrap::From(wsValue);
+  if (isGradsObject(f[kGrads])) a.gradValues = paramValuesOf(f[kGrads].As<Napi::Object>());
+  // No JavaScript runs from here on.
+  const auto name = [](BackwardField k) { return kBackwardFieldNames[k]; };
+  a.ws = WorkspaceWrap::From(f[kWorkspace]);
   if (a.ws == nullptr) {
-    throwTypeError(env, where, "workspace", "a Workspace returned by forward with training: true", wsValue);
+    throwTypeError(env, where, name(kWorkspace), "a Workspace returned by forward with training: true", f[kWorkspace]);
   }
   a.layer = a.ws->owner();
   if (a.layer.owner_before(self) || self.owner_before(a.layer)) {
@@ -450,25 +483,26 @@ BackwardArgs readBackwardArgs(const Napi::CallbackInfo& info, const std::weak_pt
   const size_t rows = static_cast<size_t>(ws.T) * ws.B;
   const size_t hout = s.outSize();
   const size_t h = s.hiddenSize;
-  a.dYStride = getInteger(o, "dYStride", where, static_cast<long>(hout), kMaxRows, static_cast<long>(hout));
-  a.dY = getFloat32(o, "dY", where, (rows - 1) * a.dYStride + hout, true, true);
-  a.dhN = getFloat32(o, "dhN", where, ws.B * hout, true);
-  a.dX = getFloat32(o, "dX", where, rows * s.inputSize, false);
-  a.dh0 = getFloat32(o, "dh0", where, ws.B * hout, false);
+  a.dYStride = getInteger(f[kDYStride], name(kDYStride), where, static_cast<long>(hout), kMaxRows, static_cast<long>(hout));
+  a.dY = getFloat32(f[kDY], name(kDY), where, (rows - 1) * a.dYStride + hout, true, true);
+  a.dhN = getFloat32(f[kDhN], name(kDhN), where, ws.B * hout, true);
+  a.dX = getFloat32(f[kDX], name(kDX), where, rows * s.inputSize, false);
+  a.dh0 = getFloat32(f[kDh0], name(kDh0), where, ws.B * hout, false);
   if (s.hasCellState()) {
-    a.dcN = getFloat32(o, "dcN", where, ws.B * h, true);
-    a.dc0 = getFloat32(o, "dc0", where, ws.B * h, false);
+    a.dcN = getFloat32(f[kDcN], name(kDcN), where, ws.B * h, true);
+    a.dc0 = getFloat32(f[kDc0], name(kDc0), where, ws.B * h, false);
   } else {
-    requireAbsent(o, "dcN", where, "only LSTM has a cell state");
-    requireAbsent(o, "dc0", where, "only LSTM has a cell state");
+    requireAbsent(f[kDcN], name(kDcN), where, "only LSTM has a cell state");
+    requireAbsent(f[kDc0], name(kDc0), where, "only LSTM has a cell state");
   }
-  Napi::Value g = property(o, "grads");
-  if (!g.IsObject() || g.IsArray() || g.IsTypedArray()) {
-    throwTypeError(env, where, "grads", "an object of Float32Arrays (wIh, wHh, ...)", g);
+  if (!isGradsObject(f[kGrads])) {
+    throwTypeError(env, where, name(kGrads), "an object of Float32Arrays (wIh, wHh, ...)", f[kGrads]);
   }
-  a.gradsObject = g.As<Napi::Object>();
   const std::string gradsWhere = std::string(where) + " grads";
-  a.grads = readParams(a.gradsObject, s, gradsWhere.c_str());
+  a.grads = readParams(a.gradValues, s, gradsWhere.c_str());
+  a.dXValue = f[kDX];
+  a.dh0Value = f[kDh0];
+  a.dc0Value = f[kDc0];
   return a;
 }
 
@@ -558,7 +592,7 @@ LayerWrap::LayerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LayerWra
   const char* where = "new Layer";
   if (!info.IsConstructCall()) throw Napi::TypeError::New(info.Env(), "Layer: must be called with new");
   const LayerSpec spec = readSpec(requireObject(info, 0, where, "spec"), where);
-  const ParamSpans w = readParams(requireObject(info, 1, where, "weights"), spec, where);
+  const ParamSpans w = readParams(paramValuesOf(requireObject(info, 1, where, "weights")), spec, where);
   LayerParams params;
   params.wIh = copyOf(w.wIh);
   params.wHh = copyOf(w.wHh);
@@ -690,16 +724,13 @@ Napi::Value LayerWrap::BackwardAsync(const Napi::CallbackInfo& info) {
   job->io.dc0 = a.dc0.data ? job->dc0.data() : nullptr;
   job->allocateGrads(s);
 
-  Napi::Object o = info[0].As<Napi::Object>();
   std::vector<Destination> outs;
-  outs.push_back(destination(property(o, "dX"), "dX", a.dX.length));
-  outs.push_back(destination(property(o, "dh0"), "dh0", a.dh0.length));
-  if (a.dc0.data) outs.push_back(destination(property(o, "dc0"), "dc0", a.dc0.length));
-  for (const char* key : {"wIh", "wHh", "bIh", "bHh", "wHr", "wPeep"}) {
-    if (!isAbsent(a.gradsObject.Get(key))) {
-      const Napi::Value g = a.gradsObject.Get(key);
-      outs.push_back(destination(g, key, g.As<Napi::Float32Array>().ElementLength()));
-    }
+  outs.push_back(destination(a.dXValue, "dX", a.dX.length));
+  outs.push_back(destination(a.dh0Value, "dh0", a.dh0.length));
+  if (a.dc0.data) outs.push_back(destination(a.dc0Value, "dc0", a.dc0.length));
+  const Span<float>* grads[kParamFields] = {&a.grads.wIh, &a.grads.wHh, &a.grads.bIh, &a.grads.bHh, &a.grads.wHr, &a.grads.wPeep};
+  for (int i = 0; i < kParamFields; i++) {
+    if (grads[i]->data) outs.push_back(destination(a.gradValues.v[i], kParamFieldNames[i], grads[i]->length));
   }
   return queue(env, "cellscan.backward", std::move(job),
                [outs = std::move(outs)](Napi::Env env, BackwardJob& job) mutable -> Napi::Value {
