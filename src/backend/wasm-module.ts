@@ -59,6 +59,8 @@ export interface KernelConstants {
 }
 
 export interface Kernels {
+  /** The compiled module, which worker threads instantiate again (posting it shares the compiled code). */
+  readonly module: object;
   readonly exports: RawExports;
   readonly constants: KernelConstants;
   readonly heap: WasmHeap;
@@ -74,7 +76,11 @@ function placeGemmScratch(exports: RawExports, heap: WasmHeap): void {
 }
 
 export function instantiateKernels(wasm: WasmJsApi, bytes: Uint8Array): Kernels {
-  const module = new wasm.Module(bytes);
+  return instantiateCompiled(wasm, new wasm.Module(bytes));
+}
+
+/** An instance of an already compiled module, with a memory of its own. */
+export function instantiateCompiled(wasm: WasmJsApi, module: object): Kernels {
   const memory = new wasm.Memory({ initial: 1, maximum: WASM_MAX_BYTES / WASM_PAGE_BYTES });
   const instance = new wasm.Instance(module, { env: { memory } });
   const exports = instance.exports as unknown as RawExports;
@@ -104,6 +110,7 @@ export function instantiateKernels(wasm: WasmJsApi, bytes: Uint8Array): Kernels 
   const heap = new WasmHeap(memory, exports.heapBase() >>> 0);
   placeGemmScratch(exports, heap);
   return {
+    module,
     exports,
     constants,
     heap,
