@@ -129,12 +129,12 @@ describe('in this process', () => {
     expect(currentBackend()).toBe(before);
   });
 
-  (loaded.includes('wasm') ? test : test.skip)('wasm reports features and one thread, and accepts setNumThreads', () => {
+  (loaded.includes('wasm') ? test : test.skip)('wasm reports features and the threads setNumThreads gives it', () => {
     const wasm = () => backends().find((b) => b.name === 'wasm')!;
     expect(wasm().features).toEqual(expect.arrayContaining(['wasm-simd128']));
     expect(wasm().features.some((f) => /^gemm:f32_gemm_\d+x\d+__wasmsimd$/.test(f))).toBe(true);
     setNumThreads(3);
-    expect(wasm().threads).toBe(1);
+    expect(wasm().threads).toBe(3);
     setNumThreads(2);
     useBackend('wasm');
     expect(currentBackend()).toBe('wasm');

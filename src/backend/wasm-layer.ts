@@ -1,25 +1,39 @@
-// One layer direction on the WebAssembly backend. Creating it copies the parameters into linear
-// memory and packs them there, once; each forward or backward copies its arguments in, runs the
-// whole sequence in one call into the module, and copies the results out. A training forward hands
-// back a copy of its workspace, so any number of tapes can be alive without holding linear memory.
+// One layer direction on the WebAssembly backend. Creating it checks the parameters and keeps a
+// copy; each module instance that runs it (the main thread's for synchronous calls, each worker
+// thread's for asynchronous ones) copies that in and packs it once. Synchronous calls run on the
+// calling thread; asynchronous ones on the worker pool, cut along batch rows when they are large
+// enough to gain from more than one thread. A training forward keeps one workspace per fixed group
+// of rows (wasm-rows.ts), in shared memory, so its backward can run on any thread.
 import { typeError } from '../errors';
 import type { BackendLayer, BackwardArgs, ForwardArgs, LayerParams, LayerSpec, Workspace } from './types';
 import {
-  type CheckedForward, hasCellState, outSize, readBackwardArgs, readForwardArgs, readParams, readSpec, requireObject,
+  type CheckedBackward, type CheckedForward, hasCellState, outSize, readBackwardArgs, readForwardArgs, readParams, readSpec,
+  requireObject,
 } from './wasm-args';
-import { CallFrame, type WasmHeap } from './wasm-heap';
-import type { KernelConstants, Kernels } from './wasm-module';
+import { addGradients } from './wasm-gradient-sum';
+import type { ForwardAnswer, LayerImage } from './wasm-messages';
+import type { Kernels } from './wasm-module';
+import { PackedLayer, type ParamSlot, type RowsBackward, type RowsWorkspace, paramSlots, variantsOf } from './wasm-packed-layer';
+import type { WasmPool } from './wasm-pool';
+import { type RowRange, evaluationSlices, piecesFor, spreadGroups, trainingGroups } from './wasm-rows';
+import type { SharedStash } from './wasm-stash';
 
-/** The parameter fields in the order the module numbers them (layerParam). */
-const paramFields: (keyof LayerParams)[] = ['wIh', 'wHh', 'bIh', 'bHh', 'wHr', 'wPeep'];
+/** What the layers of one backend share: its worker threads and its shared memory. */
+export interface WasmThreads {
+  pool: WasmPool;
+  stash: SharedStash;
+}
+
+type GroupWorkspace = RowsWorkspace & { range: RowRange };
 
 interface WorkspaceState {
   owner: WasmLayer;
   T: number;
   B: number;
-  /** The variants' buffers it holds (KernelConstants.variants bits). */
-  variants: number;
-  bytes: Uint8Array;
+  groups: GroupWorkspace[];
+  /** Backward calls reading it now; its memory goes back to the stash only once they are done. */
+  readers: number;
+  released: boolean;
 }
 
 // Only workspaces made by a forward here have a state, so a forged or foreign object is recognised.
@@ -27,204 +41,279 @@ const workspaceStates = new WeakMap<object, WorkspaceState>();
 
 class WasmWorkspace implements Workspace {
   get byteLength(): number {
-    return workspaceStates.get(this)?.bytes.byteLength ?? 0;
+    return workspaceStates.get(this)?.groups.reduce((n, g) => n + g.bytes.byteLength, 0) ?? 0;
   }
 
   /** Drops the copy now; a released workspace is no longer one backward accepts. */
   release(): void {
     const state = workspaceStates.get(this);
     workspaceStates.delete(this);
-    state?.owner.workspaceReleased();
+    if (!state) return;
+    state.released = true;
+    state.owner.workspaceReleased(state);
   }
 }
 
-/** Linear-memory regions a layer owns: freed by release() or when the layer is garbage collected. */
-interface LayerRegions {
-  heap: WasmHeap;
-  layer: number;
-  backward: number; // 0 until the first backward packs its weights
+/** What a layer holds outside the JavaScript heap, apart from the layer so a finalizer can free it after. */
+interface LayerHold {
+  threads: WasmThreads;
+  image: LayerImage;
+  /** The main thread's instance of the layer, made by the first synchronous call. */
+  main?: PackedLayer;
   freed: boolean;
 }
 
-function freeRegions(r: LayerRegions): void {
-  if (r.freed) return;
-  r.freed = true;
-  r.heap.release(r.layer);
-  if (r.backward) r.heap.release(r.backward);
+function freeHold(h: LayerHold): void {
+  if (h.freed) return;
+  h.freed = true;
+  h.main?.free();
+  h.threads.pool.drop(h.image.id);
+  h.threads.stash.give(h.image.params.buffer);
 }
 
-const layerRegions = new FinalizationRegistry<LayerRegions>(freeRegions);
+const holds = new FinalizationRegistry<LayerHold>(freeHold);
+let nextLayerId = 1;
 
-interface CallSizes {
-  T: number;
-  B: number;
-  variants: number;
-  workspace: number;
-  forwardScratch: number;
-  backwardScratch: number;
+/** Workspace bytes by layer shape, call shape and variants, learnt from forwards: a worker is lent a buffer of that size. */
+const workspaceSizes = new Map<string, number>();
+
+/** Bytes a main-thread copy moves before it lets the event loop run (a few ms, page faults included). */
+const SLICE_BYTES = 2 << 20;
+
+/** copy(r0, r1) over rows 0..rows in slices of about SLICE_BYTES, the event loop running between them. */
+async function inSlices(rows: number, rowBytes: number, copy: (r0: number, r1: number) => void): Promise<void> {
+  const per = Math.max(1, Math.floor(SLICE_BYTES / Math.max(1, rowBytes)));
+  for (let r = 0; r < rows; r += per) {
+    if (r > 0) await new Promise((resolve) => setImmediate(resolve));
+    copy(r, Math.min(rows, r + per));
+  }
 }
 
-/** rows of `width` floats from src (contiguous) into dst, rows dstStride apart. */
-function copyRowsOut(dst: Float32Array, dstStride: number, src: Float32Array, rows: number, width: number): void {
-  if (dstStride === width) {
-    dst.set(src);
+/** rows [r0, r1) of `width` floats, rows srcStride apart in src and dstStride apart in dst. */
+function copyRows(dst: Float32Array, dstStride: number, src: Float32Array, srcStride: number, r0: number, r1: number, width: number): void {
+  if (dstStride === width && srcStride === width) {
+    dst.set(src.subarray(r0 * width, r1 * width), r0 * width);
     return;
   }
-  for (let r = 0; r < rows; r++) dst.set(src.subarray(r * width, (r + 1) * width), r * dstStride);
+  for (let r = r0; r < r1; r++) dst.set(src.subarray(r * srcStride, r * srcStride + width), r * dstStride);
 }
 
-/** rows of `width` floats from src (rows srcStride apart) into dst, contiguous. */
-function copyRowsIn(dst: Float32Array, src: Float32Array, srcStride: number, rows: number, width: number): void {
-  if (srcStride === width) {
-    dst.set(src.subarray(0, rows * width));
-    return;
+/** Every array still as long as it was when checked: a caller may detach one while the threads run. */
+function checkIntact(where: string, list: [name: string, a: ArrayBufferView & { length: number } | undefined, length: number][],
+  what = 'was written to it'): void {
+  for (const [name, a, length] of list) {
+    if (a && a.length < length) throw new Error(`${where}: ${name} was detached or resized while the call ran; nothing ${what}`);
   }
-  for (let r = 0; r < rows; r++) dst.set(src.subarray(r * srcStride, r * srcStride + width), r * width);
 }
 
-/** The spec's booleans as the module's flag bits. */
-function specFlags(s: LayerSpec, bits: KernelConstants['flags']): number {
-  let flags = 0;
-  if (s.bias) flags |= bits.bias;
-  if (s.peepholes) flags |= bits.peepholes;
-  if (s.linearBeforeReset) flags |= bits.linearBeforeReset;
-  if (s.reverse) flags |= bits.reverse;
-  return flags;
+/** Waits for every job (none is left running into the caller's next call), then throws the first failure. */
+async function allOf<T>(jobs: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(jobs);
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+}
+
+function gates(spec: LayerSpec): number {
+  return spec.cell === 'lstm' ? 4 : spec.cell === 'gru' ? 3 : 1;
+}
+
+/** Multiply-adds ×2 of a forward of B rows over T steps: what decides whether threads pay. */
+function forwardFlops(spec: LayerSpec, T: number, B: number): number {
+  const H = spec.hiddenSize;
+  const hout = outSize(spec);
+  const projection = spec.projSize > 0 ? H * hout : 0;
+  return 2 * T * B * (gates(spec) * H * (spec.inputSize + hout) + projection);
 }
 
 export class WasmLayer implements BackendLayer {
   private readonly spec: LayerSpec;
-  private readonly regions: LayerRegions;
-  /** Each parameter present: its field, its place among the parameters, its length. */
-  private readonly params: { field: keyof LayerParams; offset: number; length: number }[] = [];
-  private sizes?: CallSizes;
-  /** Workspaces of training forwards not yet released: their backward reads this layer's regions. */
+  private readonly specKey: string;
+  private readonly slots: ParamSlot[];
+  private readonly paramsLength: number;
+  private readonly hold: LayerHold;
+  /** Workspaces of training forwards not yet released: their backward needs this layer. */
   private liveWorkspaces = 0;
+  /** Asynchronous calls under way: their jobs may still load the layer into a worker. */
+  private inFlight = 0;
   private released = false;
 
   constructor(
     private readonly kernels: Kernels,
+    private readonly threads: WasmThreads,
     specArg: unknown,
     paramsArg: unknown,
   ) {
     const where = 'new WasmLayer';
     this.spec = readSpec(where, specArg);
     const params = readParams(where, paramsArg, this.spec);
-    const { exports, constants, heap } = kernels;
-    const s = this.spec;
-    const flags = specFlags(s, constants.flags);
-    const cell = constants.cells[s.cell];
-    const layer = heap.allocate(exports.layerBytes(cell, s.inputSize, s.hiddenSize, s.projSize, flags), where);
-    this.regions = { heap, layer, backward: 0, freed: false };
-    exports.layerInit(layer, cell, s.inputSize, s.hiddenSize, s.projSize, flags);
-    const base = kernels.layerParam(layer, 0);
-    paramFields.forEach((field, i) => {
-      const data = params[field];
-      if (!data) return;
-      const ptr = kernels.layerParam(layer, i);
-      heap.f32(ptr, data.length).set(data);
-      this.params.push({ field, offset: ptr - base, length: data.length });
-    });
-    exports.layerPack(layer);
-    layerRegions.register(this, this.regions);
+    const { slots, total } = paramSlots(this.spec);
+    this.slots = slots;
+    this.paramsLength = total;
+    this.specKey = Object.values(this.spec).join();
+    // A copy, as the layer is the weights at this moment; every instance that runs it packs its own from it.
+    const data = threads.stash.floats(total);
+    for (const s of slots) data.set(params[s.field]!, s.offset);
+    this.hold = { threads, image: { id: nextLayerId++, spec: this.spec, params: data }, freed: false };
+    holds.register(this, this.hold);
   }
 
   /**
-   * Frees the layer's linear memory now, or once the workspaces of its forwards are released (their
+   * Frees the layer's memory now, or once the workspaces of its forwards are released (their
    * backward still runs), rather than at garbage collection: finalizers wait for the event loop, so
    * a synchronous training loop would otherwise hold every step's layers until it returns.
    */
   release(): void {
     this.released = true;
-    if (this.liveWorkspaces === 0) freeRegions(this.regions);
+    this.freeIfUnused();
+  }
+
+  private freeIfUnused(): void {
+    if (this.released && this.liveWorkspaces === 0 && this.inFlight === 0) freeHold(this.hold);
   }
 
   /** @internal */
-  workspaceReleased(): void {
+  workspaceReleased(state: WorkspaceState): void {
     this.liveWorkspaces--;
-    if (this.released && this.liveWorkspaces === 0) freeRegions(this.regions);
+    this.giveBackWorkspace(state);
+    this.freeIfUnused();
+  }
+
+  private giveBackWorkspace(state: WorkspaceState): void {
+    if (!state.released || state.readers > 0) return;
+    for (const g of state.groups) this.threads.stash.give(g.bytes.buffer);
+    state.groups = [];
+  }
+
+  /** The main thread's instance, packed on the first synchronous call. */
+  private mainLayer(where: string): PackedLayer {
+    if (!this.hold.main) {
+      const { params } = this.hold.image;
+      const arrays: Partial<LayerParams> = {};
+      for (const s of this.slots) arrays[s.field] = params.subarray(s.offset, s.offset + s.length);
+      this.hold.main = new PackedLayer(this.kernels, this.spec, arrays as LayerParams, where);
+    }
+    return this.hold.main;
+  }
+
+  private usable(where: string): void {
+    if (this.released) throw new Error(`${where}: the layer was released; create a new one for new calls`);
+  }
+
+  private newWorkspace(T: number, B: number, groups: GroupWorkspace[]): Workspace {
+    const workspace = new WasmWorkspace();
+    workspaceStates.set(workspace, { owner: this, T, B, groups, readers: 0, released: false });
+    this.liveWorkspaces++;
+    return workspace;
+  }
+
+  private workspaceKey(T: number, range: RowRange, variants: number): string {
+    return `${this.specKey}|${T}|${range.rows}|${variants}`;
+  }
+
+  private stashedBytes(bytes: number): Uint8Array {
+    return new Uint8Array(this.threads.stash.take(bytes), 0, bytes);
   }
 
   forward(args: ForwardArgs): Workspace | undefined {
-    return this.runForward('WasmLayer.forward', args);
+    const where = 'WasmLayer.forward';
+    this.usable(where);
+    const a = readForwardArgs(where, args, this.spec);
+    const layer = this.mainLayer(where);
+    if (!a.training) {
+      layer.forwardRows(where, a, { b0: 0, rows: a.B });
+      return undefined;
+    }
+    const groups = trainingGroups(a.B).map((range) => ({ ...layer.forwardRows(where, a, range, (n) => this.stashedBytes(n))!, range }));
+    return this.newWorkspace(a.T, a.B, groups);
   }
 
   async forwardAsync(args: ForwardArgs): Promise<Workspace | undefined> {
-    return this.runForward('WasmLayer.forwardAsync', args);
-  }
-
-  backward(args: BackwardArgs): void {
-    this.runBackward('WasmLayer.backward', args);
-  }
-
-  async backwardAsync(args: BackwardArgs): Promise<void> {
-    this.runBackward('WasmLayer.backwardAsync', args);
-  }
-
-  /** Region sizes for a sequence shape and set of variants, remembered for the last used. */
-  private callSizes(T: number, B: number, variants: number): CallSizes {
-    if (this.sizes?.T !== T || this.sizes.B !== B || this.sizes.variants !== variants) {
-      const { exports } = this.kernels;
-      const d = this.regions.layer;
-      this.sizes = {
-        T,
-        B,
-        variants,
-        workspace: exports.workspaceBytes(d, T, B, variants),
-        forwardScratch: exports.forwardScratchBytes(d, B),
-        backwardScratch: exports.backwardScratchBytes(d, T, B, variants),
-      };
-    }
-    return this.sizes;
-  }
-
-  /** The workspace buffers a forward with these arguments needs for its variants. */
-  private variantsOf(a: CheckedForward): number {
-    const bits = this.kernels.constants.variants;
-    let v = 0;
-    if (a.recurrentMask) v |= bits.recurrentMask;
-    if (a.zoneoutHiddenMask) v |= bits.zoneoutHiddenMask;
-    if (a.zoneoutCellMask) v |= bits.zoneoutCellMask;
-    if (a.zoneoutCellMask || a.zoneoutCell > 0) v |= bits.zoneoutCell;
-    return v;
-  }
-
-  private runForward(where: string, args: unknown): Workspace | undefined {
-    if (this.released) throw new Error(`${where}: the layer was released; create a new one for new calls`);
+    const where = 'WasmLayer.forwardAsync';
+    this.usable(where);
     const a = readForwardArgs(where, args, this.spec);
-    const { exports, constants, heap } = this.kernels;
+    this.inFlight++;
+    try {
+      return await this.forwardOnThreads(where, a);
+    } finally {
+      this.inFlight--;
+      this.freeIfUnused();
+    }
+  }
+
+  private async forwardOnThreads(where: string, a: CheckedForward): Promise<Workspace | undefined> {
+    const { stash, pool } = this.threads;
     const { T, B } = a;
     const rows = T * B;
+    const I = this.spec.inputSize;
     const hout = outSize(this.spec);
     const H = this.spec.hiddenSize;
-    const variants = this.variantsOf(a);
-    const sizes = this.callSizes(T, B, variants);
-    const frame = new CallFrame(heap, where);
+    // The call's arrays in shared memory, each thread reading and writing its rows there: inputs
+    // copied (the caller's arrays are never handed over), outputs copied out at the end.
+    const job: CheckedForward = {
+      ...a,
+      x: stash.floats(rows * I),
+      h0: stash.copy(a.h0),
+      c0: stash.copy(a.c0),
+      lengths: stash.copy(a.lengths),
+      recurrentMask: stash.copy(a.recurrentMask),
+      zoneoutHiddenMask: stash.copy(a.zoneoutHiddenMask),
+      zoneoutCellMask: stash.copy(a.zoneoutCellMask),
+      y: stash.floats(rows * hout),
+      yStride: hout,
+      hN: stash.floats(B * hout),
+      cN: hasCellState(this.spec) ? stash.floats(B * H) : undefined,
+    };
+    let workspaces: Uint8Array[] = [];
+    const lentAll: Uint8Array[] = [];
+    const kept = new Set<Uint8Array>();
     try {
-      const ws = frame.allocate(sizes.workspace);
-      heap.f32(ws + constants.workspaceInputOffset, a.x.length).set(a.x);
-      const scratch = frame.allocate(sizes.forwardScratch);
-      const lengths = frame.copyIn(a.lengths);
-      const h0 = frame.copyIn(a.h0);
-      const c0 = frame.copyIn(a.c0);
-      const recurrentMask = frame.copyIn(a.recurrentMask);
-      const zoneoutHiddenMask = frame.copyIn(a.zoneoutHiddenMask);
-      const zoneoutCellMask = frame.copyIn(a.zoneoutCellMask);
-      const y = frame.allocate(rows * hout * 4);
-      const hN = frame.allocate(B * hout * 4);
-      const cN = hasCellState(this.spec) ? frame.allocate(B * H * 4) : 0;
-      exports.layerForward(this.regions.layer, ws, scratch, sizes.forwardScratch, T, B, lengths, h0, c0, y, hN, cN,
-        variants, recurrentMask, a.zoneoutHidden, zoneoutHiddenMask, a.zoneoutCell, zoneoutCellMask);
-      copyRowsOut(a.y, a.yStride, heap.f32(y, rows * hout), rows, hout);
-      a.hN.set(heap.f32(hN, B * hout));
-      if (a.cN) a.cN.set(heap.f32(cN, B * H));
+      await inSlices(rows, I * 4, (r0, r1) => {
+        checkIntact(where, [['x', a.x, rows * I]], 'was computed');
+        copyRows(job.x, I, a.x, I, r0, r1, I);
+      });
+      const pieces = piecesFor(forwardFlops(this.spec, T, B), pool.numThreads);
+      const groups = a.training ? trainingGroups(B) : [];
+      // A piece is a run of consecutive rows: a training call's groups spread over threads, or an evaluation's slice.
+      const runs = a.training
+        ? spreadGroups(groups, pieces).map(([first, end]) => groups.slice(first, end))
+        : evaluationSlices(B, pieces).map((r) => [r]);
+      const variants = a.training ? variantsOf(this.kernels, a) : 0;
+      const lent = groups.map((r) => {
+        const bytes = workspaceSizes.get(this.workspaceKey(T, r, variants));
+        return bytes === undefined ? undefined : this.stashedBytes(bytes);
+      });
+      lentAll.push(...lent.filter((w) => w !== undefined));
+      let first = 0;
+      const answers = await allOf(runs.map((ranges) => {
+        const image = this.hold.image;
+        const workspaces = a.training ? lent.slice(first, (first += ranges.length)) : undefined;
+        return pool.run({ kind: 'forward', where, layer: image.id, args: job, ranges, workspaces }, image) as Promise<ForwardAnswer>;
+      }));
+      if (a.training) {
+        workspaces = answers.flatMap((w) => w!).map((w, i) => w ?? lent[i]!);
+        groups.forEach((r, i) => {
+          if (workspaceSizes.size > 256) workspaceSizes.clear();
+          workspaceSizes.set(this.workspaceKey(T, r, variants), workspaces[i].byteLength);
+        });
+      }
+      checkIntact(where, [['y', a.y, (rows - 1) * a.yStride + hout], ['hN', a.hN, B * hout], ['cN', a.cN, B * H]]);
+      a.hN.set(job.hN);
+      if (a.cN) a.cN.set(job.cN!);
+      await inSlices(rows, hout * 4, (r0, r1) => {
+        checkIntact(where, [['y', a.y, (rows - 1) * a.yStride + hout]], 'more was written to it');
+        copyRows(a.y, a.yStride, job.y, hout, r0, r1, hout);
+      });
       if (!a.training) return undefined;
-      const workspace = new WasmWorkspace();
-      workspaceStates.set(workspace, { owner: this, T, B, variants, bytes: heap.u8(ws, sizes.workspace).slice() });
-      this.liveWorkspaces++;
-      return workspace;
+      const state = groups.map((range, i): GroupWorkspace => ({ T, rows: range.rows, variants, bytes: workspaces[i], range }));
+      for (const w of workspaces) kept.add(w);
+      return this.newWorkspace(T, B, state);
     } finally {
-      frame.release();
+      // Buffers lent and not kept by a workspace, and on failure every workspace made, go back.
+      for (const w of new Set([...lentAll, ...workspaces])) if (!kept.has(w)) stash.give(w.buffer);
+      for (const v of [job.x, job.h0, job.c0, job.lengths, job.recurrentMask, job.zoneoutHiddenMask, job.zoneoutCellMask, job.y, job.hN, job.cN]) {
+        stash.give(v?.buffer);
+      }
     }
   }
 
@@ -237,54 +326,103 @@ export class WasmLayer implements BackendLayer {
     return state;
   }
 
-  /** The backward products' weights, packed on the first backward (inference never pays for them). */
-  private backwardWeights(where: string): void {
-    if (this.regions.backward) return;
-    const { exports, heap } = this.kernels;
-    const d = this.regions.layer;
-    this.regions.backward = heap.allocate(exports.layerBackwardBytes(d), where);
-    exports.layerPackBackward(d, this.regions.backward);
-  }
-
-  private runBackward(where: string, args: unknown): void {
+  private readBackward(where: string, args: unknown): { state: WorkspaceState; a: CheckedBackward } {
     const o = requireObject(where, 'arguments', args);
     const state = this.workspaceOf(where, o.workspace);
-    const { T, B, variants } = state;
-    const a = readBackwardArgs(where, o, this.spec, T, B);
-    const { exports, heap } = this.kernels;
+    return { state, a: readBackwardArgs(where, o, this.spec, state.T, state.B) };
+  }
+
+  backward(args: BackwardArgs): void {
+    const where = 'WasmLayer.backward';
+    const { state, a } = this.readBackward(where, args);
+    const layer = this.mainLayer(where);
+    const sum = this.threads.stash.floats(this.paramsLength);
+    try {
+      state.groups.forEach((g, i) => layer.backwardRows(where, g, a, state.B, g.range, sum, i > 0));
+      addGradients(a.grads as unknown as Record<string, Float32Array>, sum, this.slots, 0, this.paramsLength);
+    } finally {
+      this.threads.stash.give(sum.buffer);
+    }
+  }
+
+  async backwardAsync(args: BackwardArgs): Promise<void> {
+    const where = 'WasmLayer.backwardAsync';
+    const { state, a } = this.readBackward(where, args);
+    state.readers++;
+    this.inFlight++;
+    try {
+      await this.backwardOnThreads(where, state, a);
+    } finally {
+      state.readers--;
+      this.inFlight--;
+      this.giveBackWorkspace(state);
+      this.freeIfUnused();
+    }
+  }
+
+  private async backwardOnThreads(where: string, state: WorkspaceState, a: CheckedBackward): Promise<void> {
+    const { stash, pool } = this.threads;
+    const { T, B, groups } = state;
     const rows = T * B;
     const hout = outSize(this.spec);
     const H = this.spec.hiddenSize;
     const I = this.spec.inputSize;
-    this.backwardWeights(where);
-    const sizes = this.callSizes(T, B, variants);
-    const frame = new CallFrame(heap, where);
+    const n = this.paramsLength;
+    const job: RowsBackward = {
+      dY: a.dY && stash.floats(rows * hout),
+      dYStride: hout,
+      dhN: stash.copy(a.dhN),
+      dcN: stash.copy(a.dcN),
+      dX: stash.floats(rows * I),
+      dh0: stash.floats(B * hout),
+      dc0: a.dc0 && stash.floats(B * H),
+    };
+    const sum = stash.floats(n);
+    let partials: Float32Array | undefined;
     try {
-      const ws = frame.allocate(state.bytes.byteLength);
-      heap.u8(ws, state.bytes.byteLength).set(state.bytes);
-      const scratch = frame.allocate(sizes.backwardScratch);
-      let dY = 0;
       if (a.dY) {
-        dY = frame.allocate(rows * hout * 4);
-        copyRowsIn(heap.f32(dY, rows * hout), a.dY, a.dYStride, rows, hout);
+        await inSlices(rows, hout * 4, (r0, r1) => {
+          checkIntact(where, [['dY', a.dY, (rows - 1) * a.dYStride + hout]], 'was computed');
+          copyRows(job.dY!, hout, a.dY!, a.dYStride, r0, r1, hout);
+        });
       }
-      const dhN = frame.copyIn(a.dhN);
-      const dcN = frame.copyIn(a.dcN);
-      const dX = frame.allocate(rows * I * 4);
-      const dh0 = frame.allocate(B * hout * 4);
-      const dc0 = a.dc0 ? frame.allocate(B * H * 4) : 0;
-      const grads = frame.allocate(this.kernels.layerParamsBytes(this.regions.layer));
-      exports.layerBackward(this.regions.layer, ws, scratch, sizes.backwardScratch, dY, dhN, dcN, dX, dh0, dc0, grads);
-      a.dX.set(heap.f32(dX, rows * I));
-      a.dh0.set(heap.f32(dh0, B * hout));
-      if (a.dc0) a.dc0.set(heap.f32(dc0, B * H));
-      for (const p of this.params) {
-        const into = a.grads[p.field]!;
-        const computed = heap.f32(grads + p.offset, p.length);
-        for (let i = 0; i < p.length; i++) into[i] += computed[i];
+      // Backward costs about twice the forward.
+      const runs = spreadGroups(groups.map((g) => g.range), piecesFor(2 * forwardFlops(this.spec, T, B), pool.numThreads));
+      const image = this.hold.image;
+      const backwardJob = (first: number, end: number, into: Float32Array, fold: boolean) => pool.run({
+        kind: 'backward', where, layer: image.id, args: job, B, partials: into, length: n, first, fold,
+        groups: groups.slice(first, end).map((g) => ({ range: g.range, workspace: g })),
+      }, image);
+      if (runs.length === 1) {
+        // One thread sums the groups as it goes, in order.
+        await backwardJob(0, groups.length, sum, true);
+      } else {
+        // Each thread keeps its groups' gradients apart; then each thread sums a range of elements over all groups, in order.
+        partials = stash.floats(groups.length * n);
+        await allOf(runs.map(([first, end]) => backwardJob(first, end, partials!, false)));
+        await allOf(runs.map((_, i) => pool.run({
+          kind: 'sum', out: sum, partials: partials!, count: groups.length, length: n,
+          start: Math.floor((n * i) / runs.length), end: Math.floor((n * (i + 1)) / runs.length),
+        })));
       }
+      const grads = a.grads as unknown as Record<string, Float32Array>;
+      const outputs: [string, Float32Array | undefined, number][] = [
+        ['dX', a.dX, rows * I], ['dh0', a.dh0, B * hout], ['dc0', a.dc0, B * H],
+        ...this.slots.map((s): [string, Float32Array, number] => [`grads.${s.field}`, grads[s.field], s.length]),
+      ];
+      checkIntact(where, outputs);
+      a.dh0.set(job.dh0);
+      if (a.dc0) a.dc0.set(job.dc0!);
+      await inSlices(rows, I * 4, (r0, r1) => {
+        checkIntact(where, outputs, 'more was written to it');
+        copyRows(a.dX, I, job.dX, I, r0, r1, I);
+      });
+      await inSlices(n, 4, (e0, e1) => {
+        checkIntact(where, outputs, 'more was written to it');
+        addGradients(grads, sum, this.slots, e0, e1);
+      });
     } finally {
-      frame.release();
+      for (const v of [job.dY, job.dhN, job.dcN, job.dX, job.dh0, job.dc0, sum, partials]) stash.give(v?.buffer);
     }
   }
 }

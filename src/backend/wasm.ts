@@ -1,12 +1,17 @@
 // The WebAssembly SIMD backend: finds the module the build compiled from assembly/, checks that this
-// engine can run it, and instantiates it once per process behind the Backend interface.
+// engine can run it, and instantiates it once per process behind the Backend interface, with a pool
+// of worker threads (each with its own instance) for the asynchronous calls.
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import type { Backend, Workspace } from './types';
+import { integer } from './wasm-args';
 import { wasmGemm } from './wasm-gemm';
 import { WasmLayer } from './wasm-layer';
 import { webAssembly } from './wasm-js-api';
 import { type Kernels, instantiateKernels } from './wasm-module';
+import { WasmPool } from './wasm-pool';
+import { SharedStash } from './wasm-stash';
 
 /** Where `npm run build:wasm` leaves the module, from the package root (this file sits two levels below it). */
 export const wasmModulePath = path.join(__dirname, '..', '..', 'dist', 'wasm', 'cellscan.wasm');
@@ -35,25 +40,44 @@ export function loadWasmKernels(): Kernels {
   }
 }
 
-/** The Backend over one instance of the module. */
+/**
+ * Shared memory kept for reuse by the calls on the worker threads (wasm-stash.ts); past this, what
+ * a call gives back is left to the garbage collector.
+ */
+const STASH_BYTES = 1 << 30;
+
+const pools = new WeakMap<Backend, WasmPool>();
+
+/** The worker pool behind a wasm Backend, for tests and measurements. */
+export function wasmPoolOf(backend: Backend): WasmPool | undefined {
+  return pools.get(backend);
+}
+
+/** The Backend over one instance of the module (synchronous calls) and a pool of worker threads (asynchronous ones). */
 export function wasmBackend(kernels: Kernels): Backend {
   const [mr, nr] = kernels.constants.gemmTile;
-  return {
+  // As many threads as cores by default, as the native backend; setNumThreads (or CELLSCAN_NUM_THREADS) changes it.
+  const pool = new WasmPool(kernels.module, os.availableParallelism());
+  const threads = { pool, stash: new SharedStash(STASH_BYTES) };
+  const backend: Backend = {
     name: 'wasm',
-    features: ['wasm-simd128', `gemm:f32_gemm_${mr}x${nr}__wasmsimd`],
-    createLayer: (spec, params) => new WasmLayer(kernels, spec, params),
-    // One module instance runs one call at a time: the layers go one after another.
+    features: ['wasm-simd128', `gemm:f32_gemm_${mr}x${nr}__wasmsimd`, 'worker_threads'],
+    createLayer: (spec, params) => new WasmLayer(kernels, threads, spec, params),
+    // The calling thread's instance runs one call at a time: the layers go one after another.
     forwardLayers: (calls) => calls.map((c) => c.layer.forward(c.args)),
+    // On the pool the directions' pieces queue together and run side by side.
     forwardLayersAsync: async (calls) => {
-      const out: (Workspace | undefined)[] = [];
-      for (const c of calls) out.push(await c.layer.forwardAsync(c.args));
-      return out;
+      const settled = await Promise.allSettled(calls.map((c) => c.layer.forwardAsync(c.args)));
+      const failed = settled.find((s) => s.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+      return settled.map((s) => (s as PromiseFulfilledResult<Workspace | undefined>).value);
     },
     gemm: (args) => wasmGemm(kernels, args),
-    // One thread: the module runs on the calling thread. The count is accepted and reported as 1.
-    setNumThreads: () => {},
-    numThreads: () => 1,
+    setNumThreads: (n) => pool.resize(integer('setNumThreads', { n }, 'n', 1, 256)),
+    numThreads: () => pool.numThreads,
   };
+  pools.set(backend, pool);
+  return backend;
 }
 
 export function loadWasmBackend(): Backend {

@@ -1,0 +1,121 @@
+// Batch rows of a sequence call, and how a call is cut along them. Every row of a recurrent layer is
+// computed on its own (each output element of a product is summed over its own row in a fixed
+// order), so any cut of a forward gives the same bits. Weight gradients are the exception: they sum
+// over rows. Training therefore works in fixed groups of rows that depend on B alone, each group one
+// kernel call whose gradients come out whole, summed into one another in group order: the bits are
+// the same however the groups are spread over threads, or run one after another on one.
+
+export interface RowRange {
+  /** The first batch row. */
+  b0: number;
+  rows: number;
+}
+
+/** A training call's groups never have fewer rows than this (bar the last): a smaller product loses more to its edges. */
+const MIN_GROUP_ROWS = 8;
+/** Nor more groups than this: each costs one pass over the layer's gradients when they are summed. */
+const MAX_GROUPS = 16;
+/** Rows the gemm microkernel covers at once (GEMM_MR); groups of whole tiles waste none. */
+const TILE_ROWS = 4;
+
+function roundUp(n: number, to: number): number {
+  return Math.ceil(n / to) * to;
+}
+
+/**
+ * Work (2 × multiply-adds) below which a piece of a call costs more on a thread of its own than it
+ * saves: posting it and collecting it take tens of microseconds. Measured: docs/PERFORMANCE.md.
+ */
+export const MIN_PIECE_FLOPS = 8e6;
+
+/** How many threads a call of this much work spreads over. */
+export function piecesFor(flops: number, threads: number): number {
+  return Math.max(1, Math.min(threads, Math.floor(flops / MIN_PIECE_FLOPS)));
+}
+
+/** Cuts rows 0..B into ranges of `size` rows, the last taking what is left. */
+function cut(B: number, size: number): RowRange[] {
+  const out: RowRange[] = [];
+  for (let b0 = 0; b0 < B; b0 += size) out.push({ b0, rows: Math.min(size, B - b0) });
+  return out;
+}
+
+/** The fixed groups of a training call with B rows: a function of B alone (never of the thread count). */
+export function trainingGroups(B: number): RowRange[] {
+  return cut(B, Math.max(MIN_GROUP_ROWS, roundUp(Math.ceil(B / MAX_GROUPS), TILE_ROWS)));
+}
+
+/** B rows in `pieces` slices of whole tiles, as even as tiles allow (fewer when B is small). */
+export function evaluationSlices(B: number, pieces: number): RowRange[] {
+  const tiles = Math.ceil(B / TILE_ROWS);
+  const n = Math.max(1, Math.min(pieces, tiles));
+  const out: RowRange[] = [];
+  let b0 = 0;
+  for (let i = 0; i < n; i++) {
+    const end = Math.min(B, Math.round((tiles * (i + 1)) / n) * TILE_ROWS);
+    out.push({ b0, rows: end - b0 });
+    b0 = end;
+  }
+  return out;
+}
+
+/** Consecutive runs of `groups` for at most `pieces` threads, balanced by rows: [first, end) group indices. */
+export function spreadGroups(groups: RowRange[], pieces: number): [first: number, end: number][] {
+  const n = Math.max(1, Math.min(pieces, groups.length));
+  const last = groups[groups.length - 1];
+  const total = last.b0 + last.rows;
+  const out: [number, number][] = [];
+  groups.forEach((g, i) => {
+    // Each group goes to the piece its middle row falls in; runs stay consecutive and none is empty.
+    const piece = Math.min(n - 1, Math.floor(((g.b0 + g.rows / 2) * n) / total));
+    if (out.length <= piece) out.push([i, i + 1]);
+    else out[out.length - 1][1] = i + 1;
+  });
+  return out;
+}
+
+/**
+ * Rows [b0, b0 + rows) of each of T blocks of B rows (a batch slice of a [T, B, width] array whose
+ * rows sit `stride` elements apart), gathered into dst as [T, rows, width].
+ */
+export function gatherBatchRows<A extends Float32Array | Uint8Array>(dst: A, src: A, T: number, B: number, r: RowRange,
+  width: number, stride = width): void {
+  const { b0, rows } = r;
+  if (stride === width && rows === B) {
+    dst.set(src.subarray(0, T * B * width));
+    return;
+  }
+  if (stride === width) {
+    for (let t = 0; t < T; t++) {
+      const from = (t * B + b0) * width;
+      dst.set(src.subarray(from, from + rows * width), t * rows * width);
+    }
+    return;
+  }
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < rows; i++) {
+      const from = (t * B + b0 + i) * stride;
+      dst.set(src.subarray(from, from + width), (t * rows + i) * width);
+    }
+  }
+}
+
+/** The inverse of gatherBatchRows: src [T, rows, width] into rows [b0, b0 + rows) of each block of dst. */
+export function scatterBatchRows(dst: Float32Array, src: Float32Array, T: number, B: number, r: RowRange, width: number,
+  stride = width): void {
+  const { b0, rows } = r;
+  if (stride === width && rows === B) {
+    dst.set(src.subarray(0, T * B * width));
+    return;
+  }
+  if (stride === width) {
+    for (let t = 0; t < T; t++) dst.set(src.subarray(t * rows * width, (t + 1) * rows * width), (t * B + b0) * width);
+    return;
+  }
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < rows; i++) {
+      const from = (t * rows + i) * width;
+      dst.set(src.subarray(from, from + width), (t * B + b0 + i) * stride);
+    }
+  }
+}
