@@ -24,13 +24,21 @@ function roundUp(n: number, to: number): number {
 
 /**
  * Work (2 × multiply-adds) below which a piece of a call costs more on a thread of its own than it
- * saves: posting it and collecting it take tens of microseconds. Measured: docs/PERFORMANCE.md.
+ * saves: posting it, waking a worker and collecting it take tens of microseconds. Measured
+ * (docs/PERFORMANCE.md) with CELLSCAN_WASM_MIN_PIECE_FLOPS=0, which measurements use to split every call.
  */
-export const MIN_PIECE_FLOPS = 8e6;
+export const MIN_PIECE_FLOPS = minPieceFlops(process.env.CELLSCAN_WASM_MIN_PIECE_FLOPS, 8e6);
+
+function minPieceFlops(env: string | undefined, fallback: number): number {
+  if (env === undefined || env.trim() === '') return fallback;
+  const n = Number(env);
+  if (!(n >= 0)) throw new RangeError(`CELLSCAN_WASM_MIN_PIECE_FLOPS: value must be a number >= 0, got ${JSON.stringify(env)}`);
+  return n;
+}
 
 /** How many threads a call of this much work spreads over. */
 export function piecesFor(flops: number, threads: number): number {
-  return Math.max(1, Math.min(threads, Math.floor(flops / MIN_PIECE_FLOPS)));
+  return MIN_PIECE_FLOPS === 0 ? threads : Math.max(1, Math.min(threads, Math.floor(flops / MIN_PIECE_FLOPS)));
 }
 
 /** Cuts rows 0..B into ranges of `size` rows, the last taking what is left. */
