@@ -63,7 +63,10 @@ describe('CELLSCAN_BACKEND forces a backend', () => {
   test('forcing native without the addon fails and says why', () => {
     const r = runNode(report, { CELLSCAN_BACKEND: 'native' }, [addon]);
     expect(r.status).not.toBe(0);
-    expect(r.err).toMatch(/Error: cellscan: the native backend was requested but cannot be used: the addon was not built \(.*cellscan\.node is missing\)/);
+    // Every place the loader tried, why each failed, and the command that builds the addon.
+    expect(r.err).toMatch(
+      /Error: cellscan: the native backend was requested but cannot be used: no addon binary can be used on \S+ \(Node .*\)\. Tried:\n {2}built from source .*build[\\/]Release[\\/]cellscan\.node: not there: .*\n {2}prebuilt .*prebuilds[\\/]\S+[\\/]cellscan\.node: not there: .*\nTo build it from source, run `npx cellscan build-native`/,
+    );
   });
 
   test('forcing wasm without the module fails and says why', () => {
@@ -102,7 +105,8 @@ require('./dist').useBackend('auto'); if (require('./dist/backend/select').autoP
     expect(r.probe).toBeUndefined();
     const native = r.backends.find((b) => b.name === 'native')!;
     expect(native).toMatchObject({ available: false, threads: 0 });
-    expect(native.reason).toMatch(/^the addon was not built/);
+    expect(native.reason).toMatch(/^no addon binary can be used on /);
+    expect(native.reason).toContain('`npx cellscan build-native`');
   });
 
   (loaded.includes('native') ? test : test.skip)('without WebAssembly SIMD, serves on native', () => {
@@ -114,7 +118,7 @@ require('./dist').useBackend('auto'); if (require('./dist/backend/select').autoP
   test('with nothing loadable, the error lists every reason', () => {
     const r = runNode(report, {}, [addon, wasmModule]);
     expect(r.status).not.toBe(0);
-    expect(r.err).toMatch(/Error: cellscan: no backend can be used \(native: the addon was not built .*; wasm: the WebAssembly module was not built .*\)/);
+    expect(r.err).toMatch(/Error: cellscan: no backend can be used \(native: no addon binary can be used [\s\S]*; wasm: the WebAssembly module was not built .*\)/);
   });
 });
 
