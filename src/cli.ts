@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // cellscan's command line: demo (what `npm start` runs), train and sample a character model (with
 // the layers' regularization and a held-out split), the corpus to train it on, plots of training
-// logs, info about the backends, and the benchmark suite.
+// logs, info about the backends, the benchmark suite, and building the addon from source.
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { parseArgs } from 'util';
 import { Presets, SingleBar } from 'cli-progress';
+import { describeNativeBinary } from './backend/native-load';
 import { backends, currentBackend, setNumThreads, useBackend } from './backend/select';
+import { buildNativeCommand } from './cli/build-native';
 import { type Cell } from './demo/adding';
 import {
   bestValid,
@@ -49,8 +51,10 @@ const USAGE = `cellscan <command> [options]
            --out FILE (required)  --chars 200000  --seed 1
   plot     a table and an SVG of held-out loss curves from training logs
            LOG.json...  --out curves.svg  --labels NAME,NAME  --title TEXT
-  info     backends, CPU features, threads
+  info     backends, CPU features, threads, which addon binary loaded
   bench    the benchmark suite (options as \`npm run bench\`)
+  build-native  compiles the native addon from source into this package (needs a C++17
+           compiler, make and python3); cellscan then loads it before the prebuilt binary
 
 common options: --backend auto|native|wasm  --threads N`;
 
@@ -383,7 +387,8 @@ function info(args: string[]): void {
   const { values } = parseArgs({ args, options: common });
   commonSetup(values);
   for (const b of backends()) {
-    const state = b.available ? `available, ${b.threads} thread(s), features ${b.features.join(' ')}` : `unavailable: ${b.reason}`;
+    const binary = b.binary ? `, ${describeNativeBinary(b.binary)}` : '';
+    const state = b.available ? `available, ${b.threads} thread(s), features ${b.features.join(' ')}${binary}` : `unavailable: ${b.reason}`;
     console.log(`${b.name.padEnd(7)} ${state}`);
   }
   console.log(`in use: ${currentBackend()}`);
@@ -422,6 +427,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'bench':
       return bench(rest);
+    case 'build-native':
+      return buildNativeCommand(rest);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }
