@@ -1,8 +1,10 @@
 // Lookup table: int32 ids of any shape in, [..., embeddingDim] out; backward adds each output row's
 // gradient into the row of the weight it came from.
 import { checkPositiveInteger, rangeError, shapeText, shown, typeError } from '../errors';
+import { MAX_ELEMENTS, checkAtMost, checkParameterSize } from '../limits';
 import { Rng } from '../random';
 import { Tensor } from '../tensor';
+import { checkOptionKeys } from './arguments';
 import { Module } from './module';
 import { DEFAULT_SEED } from './options';
 import { Tape } from './tape';
@@ -33,8 +35,9 @@ export class Embedding extends Module {
         throw new TypeError(`Embedding: unknown option ${JSON.stringify(key)}; the options are numEmbeddings, embeddingDim, seed`);
       }
     }
-    this.numEmbeddings = checkPositiveInteger('Embedding', 'numEmbeddings', o.numEmbeddings);
-    this.embeddingDim = checkPositiveInteger('Embedding', 'embeddingDim', o.embeddingDim);
+    this.numEmbeddings = checkAtMost('Embedding', 'numEmbeddings', checkPositiveInteger('Embedding', 'numEmbeddings', o.numEmbeddings), MAX_ELEMENTS);
+    this.embeddingDim = checkAtMost('Embedding', 'embeddingDim', checkPositiveInteger('Embedding', 'embeddingDim', o.embeddingDim), MAX_ELEMENTS);
+    checkParameterSize('Embedding', 'numEmbeddings and embeddingDim', 'weight', [this.numEmbeddings, this.embeddingDim]);
     const seed = o.seed ?? DEFAULT_SEED;
     if (!Number.isSafeInteger(seed)) throw rangeError('Embedding', 'seed', 'an integer', seed);
     const weight = new Float32Array(this.numEmbeddings * this.embeddingDim);

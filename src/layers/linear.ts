@@ -3,8 +3,10 @@
 import { activeBackend } from '../backend/select';
 import type { Backend } from '../backend/types';
 import { checkBoolean, checkPositiveInteger, rangeError, shapeText, shown, typeError } from '../errors';
+import { MAX_ELEMENTS, checkAtMost, checkParameterSize } from '../limits';
 import { Rng } from '../random';
 import { Tensor } from '../tensor';
+import { checkOptionKeys } from './arguments';
 import { Module } from './module';
 import { DEFAULT_SEED } from './options';
 import { Tape } from './tape';
@@ -44,8 +46,9 @@ export class Linear extends Module {
         throw new TypeError(`Linear: unknown option ${JSON.stringify(key)}; the options are inFeatures, outFeatures, bias, seed`);
       }
     }
-    this.inFeatures = checkPositiveInteger('Linear', 'inFeatures', o.inFeatures);
-    this.outFeatures = checkPositiveInteger('Linear', 'outFeatures', o.outFeatures);
+    this.inFeatures = checkAtMost('Linear', 'inFeatures', checkPositiveInteger('Linear', 'inFeatures', o.inFeatures), MAX_ELEMENTS);
+    this.outFeatures = checkAtMost('Linear', 'outFeatures', checkPositiveInteger('Linear', 'outFeatures', o.outFeatures), MAX_ELEMENTS);
+    checkParameterSize('Linear', 'inFeatures and outFeatures', 'weight', [this.outFeatures, this.inFeatures]);
     this.bias = o.bias === undefined ? true : checkBoolean('Linear', 'bias', o.bias);
     const seed = o.seed ?? DEFAULT_SEED;
     if (!Number.isSafeInteger(seed)) throw rangeError('Linear', 'seed', 'an integer', seed);

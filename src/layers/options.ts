@@ -1,6 +1,7 @@
 // Constructor options of the recurrent layers: defaults, validation, and the normalized config.
 import type { CellKind } from '../backend/types';
 import { checkBoolean, checkPositiveInteger, rangeError, typeError } from '../errors';
+import { MAX_FEATURES, MAX_LAYERS, checkAtMost, checkParameterSize } from '../limits';
 
 export interface RecurrentOptions {
   inputSize: number;
@@ -121,9 +122,9 @@ export function readRecurrentOptions(kind: 'LSTM' | 'GRU' | 'RNN', options: unkn
       throw new TypeError(`${where}: unknown option ${JSON.stringify(key)}; the options are ${known.join(', ')}`);
     }
   }
-  const inputSize = checkPositiveInteger(where, 'inputSize', o.inputSize);
-  const hiddenSize = checkPositiveInteger(where, 'hiddenSize', o.hiddenSize);
-  const numLayers = optional(o, 'numLayers', 1, (v) => checkPositiveInteger(where, 'numLayers', v));
+  const inputSize = checkAtMost(where, 'inputSize', checkPositiveInteger(where, 'inputSize', o.inputSize), MAX_FEATURES);
+  const hiddenSize = checkAtMost(where, 'hiddenSize', checkPositiveInteger(where, 'hiddenSize', o.hiddenSize), MAX_FEATURES);
+  const numLayers = optional(o, 'numLayers', 1, (v) => checkAtMost(where, 'numLayers', checkPositiveInteger(where, 'numLayers', v), MAX_LAYERS));
   const bias = optional(o, 'bias', true, (v) => checkBoolean(where, 'bias', v));
   const batchFirst = optional(o, 'batchFirst', false, (v) => checkBoolean(where, 'batchFirst', v));
   const bidirectional = optional(o, 'bidirectional', false, (v) => checkBoolean(where, 'bidirectional', v));
@@ -169,6 +170,11 @@ export function readRecurrentOptions(kind: 'LSTM' | 'GRU' | 'RNN', options: unkn
     });
     cell = nl === 'relu' ? 'rnn_relu' : 'rnn_tanh';
   }
+  const gh = (kind === 'LSTM' ? 4 : kind === 'GRU' ? 3 : 1) * hiddenSize;
+  const hout = projSize || hiddenSize;
+  checkParameterSize(where, 'inputSize and hiddenSize', 'weight_ih_l0', [gh, inputSize]);
+  checkParameterSize(where, 'hiddenSize', 'weight_hh_l0', [gh, hout]);
+  if (numLayers > 1) checkParameterSize(where, 'hiddenSize', 'weight_ih_l1', [gh, (bidirectional ? 2 : 1) * hout]);
   return {
     cell,
     inputSize,
