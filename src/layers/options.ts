@@ -93,7 +93,8 @@ function readZoneout(where: string, v: unknown, hasCell: boolean): { hidden: num
     const p = probability(where, 'zoneout', v);
     return { hidden: p, cell: hasCell ? p : 0 };
   }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+  // (A typed array or DataView has no keys of its own to refuse: it would pass as zoneout 0.)
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || ArrayBuffer.isView(v)) {
     throw typeError(where, 'zoneout', `a number in [0, 1] or an object { hidden${hasCell ? ', cell' : ''} }`, v);
   }
   const keys = hasCell ? ['hidden', 'cell'] : ['hidden'];
