@@ -48,7 +48,7 @@ export class Embedding extends Module {
   forward(ids: Tensor, o: { training?: boolean } = {}): { output: Tensor; tape?: EmbeddingTape } {
     const where = 'Embedding.forward';
     if (!(ids instanceof Tensor) || ids.dtype !== 'int32') throw typeError(where, 'ids', 'an int32 Tensor', ids);
-    const training = o.training ?? false;
+    const training = checkOptionKeys(where, 'options', o, ['training']).training ?? false;
     if (typeof training !== 'boolean') throw typeError(where, 'training', 'a boolean', training);
     const data = ids.data as Int32Array;
     const dim = this.embeddingDim;

@@ -74,7 +74,7 @@ export class Linear extends Module {
     if (shape.length < 1 || shape[shape.length - 1] !== this.inFeatures) {
       throw rangeError(where, 'input', `a Tensor [..., ${this.inFeatures}]`, shown(`shape ${shapeText(shape)}`));
     }
-    const training = o.training ?? false;
+    const training = checkOptionKeys(where, 'options', o, ['training']).training ?? false;
     if (typeof training !== 'boolean') throw typeError(where, 'training', 'a boolean', training);
     const rows = input.size / this.inFeatures;
     const backend = activeBackend();

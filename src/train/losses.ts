@@ -1,6 +1,7 @@
 // Losses that return their gradient with the value, in the explicit forward/backward style of the
 // layers: { loss, dLogits } / { loss, dPred }. Sums run in float64.
 import { rangeError, shapeText, shown, typeError } from '../errors';
+import { checkOptionKeys } from '../layers/arguments';
 import { Tensor } from '../tensor';
 
 export interface CrossEntropyOptions {
@@ -36,7 +37,8 @@ export function crossEntropy(
     throw rangeError(where, 'targets', `of shape ${shapeText(lead)} (logits without the class axis)`,
       shown(`shape ${shapeText(targets.shape)}`));
   }
-  const ignoreIndex = o.ignoreIndex ?? -100;
+  const options = checkOptionKeys(where, 'options', o, ['ignoreIndex']);
+  const ignoreIndex = options.ignoreIndex ?? -100;
   if (!Number.isInteger(ignoreIndex)) throw typeError(where, 'ignoreIndex', 'an integer', ignoreIndex);
 
   const C = logits.shape[logits.shape.length - 1];
