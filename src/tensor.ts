@@ -1,4 +1,4 @@
-import { describe, rangeError, shapeText, typeError } from './errors';
+import { describe, rangeError, shapeText, shown, typeError } from './errors';
 
 export type DType = 'float32' | 'int32';
 export type TensorData = Float32Array | Int32Array;
@@ -46,7 +46,14 @@ export class Tensor {
   static zeros(shape: readonly number[], dtype: DType = 'float32'): Tensor {
     const s = checkShape('Tensor.zeros', shape);
     const n = numel(s);
-    return new Tensor(dtype === 'int32' ? new Int32Array(n) : new Float32Array(n), s);
+    let data: TensorData;
+    try {
+      data = dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+    } catch {
+      // V8's own message ("Invalid typed array length", "Array buffer allocation failed") names no argument.
+      throw rangeError('Tensor.zeros', 'shape', 'a shape whose elements can be allocated', shown(`shape ${shapeText(s)} (${n} elements)`));
+    }
+    return new Tensor(data, s);
   }
 
   get size(): number {
