@@ -46,6 +46,9 @@ export interface AddonLoadOptions {
 
 /** The places tried, in order, for the package whose root folder is `root`. */
 export function addonCandidates(root: string, platform: string = process.platform, arch: string = process.arch): AddonCandidate[] {
+  // The one binary to try instead: npm run test:asan points it at the sanitizer build (test/asan/).
+  const only = process.env.CELLSCAN_ADDON_PATH;
+  if (only) return [{ origin: 'source', path: path.resolve(only) }];
   return [
     { origin: 'source', path: path.join(root, 'build', 'Release', addonFileName) },
     { origin: 'prebuilt', path: path.join(root, 'prebuilds', `${platform}-${arch}`, addonFileName) },
