@@ -30,3 +30,6 @@ export type { BatcherOptions, BatcherStats } from './serve/batcher';
 export type { BatcherResult, BatcherRunOptions } from './serve/request';
 export { BatcherClosedError, QueueFullError } from './serve/errors';
 export { exportONNX, type ExportONNXOptions } from './onnx/export';
+export { InferenceQueue } from './queue/inference-queue';
+export type { InferenceQueueOptions, InferenceResult, InferenceRunOptions } from './queue/inference-queue';
+export { QueueConnectionError } from './queue/errors';
