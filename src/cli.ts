@@ -27,6 +27,7 @@ import { generateCorpus } from './demo/corpus';
 import { runDemo } from './demo/demo-command';
 import { lossCurvesSvg } from './demo/loss-curves-svg';
 import { comparisonTable, formatSeconds, makeTrainLog, parseTrainLog } from './demo/train-log';
+import { SWEEP_USAGE, sweepCommand, WORKER_USAGE, workerCommand } from './queue/commands';
 import { Rng } from './random';
 import { Adam } from './train/optimizers';
 
@@ -53,6 +54,8 @@ const USAGE = `cellscan <command> [options]
            LOG.json...  --out curves.svg  --labels NAME,NAME  --title TEXT
   info     backends, CPU features, threads, which addon binary loaded
   bench    the benchmark suite (options as \`npm run bench\`)
+${WORKER_USAGE}
+${SWEEP_USAGE}
   build-native  compiles the native addon from source into this package (needs a C++17
            compiler, make and python3); cellscan then loads it before the prebuilt binary
 
@@ -162,33 +165,33 @@ const flagOf: Record<string, string> = {
   dropout: '--dropout',
 };
 
+// `sweep` builds its jobs' flags from this table too.
+const trainOptions = {
+  ...common,
+  text: { type: 'string' },
+  model: { type: 'string' },
+  cell: { type: 'string' },
+  hidden: { type: 'string' },
+  layers: { type: 'string' },
+  embed: { type: 'string' },
+  seq: { type: 'string' },
+  batch: { type: 'string' },
+  steps: { type: 'string' },
+  lr: { type: 'string' },
+  every: { type: 'string' },
+  seed: { type: 'string' },
+  resume: { type: 'boolean' },
+  residual: { type: 'boolean' },
+  zoneout: { type: 'string' },
+  'recurrent-dropout': { type: 'string' },
+  'weight-dropout': { type: 'string' },
+  dropout: { type: 'string' },
+  valid: { type: 'string' },
+  log: { type: 'string' },
+} as const;
+
 async function train(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...common,
-      text: { type: 'string' },
-      model: { type: 'string' },
-      cell: { type: 'string' },
-      hidden: { type: 'string' },
-      layers: { type: 'string' },
-      embed: { type: 'string' },
-      seq: { type: 'string' },
-      batch: { type: 'string' },
-      steps: { type: 'string' },
-      lr: { type: 'string' },
-      every: { type: 'string' },
-      seed: { type: 'string' },
-      resume: { type: 'boolean' },
-      residual: { type: 'boolean' },
-      zoneout: { type: 'string' },
-      'recurrent-dropout': { type: 'string' },
-      'weight-dropout': { type: 'string' },
-      dropout: { type: 'string' },
-      valid: { type: 'string' },
-      log: { type: 'string' },
-    },
-  });
+  const { values } = parseArgs({ args, options: trainOptions });
   commonSetup(values);
   if (!values.text) throw new UsageError('train needs --text FILE');
   const cellFlag = (values.cell ?? 'lstm').toLowerCase();
@@ -427,6 +430,10 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'bench':
       return bench(rest);
+    case 'worker':
+      return workerCommand(rest);
+    case 'sweep':
+      return sweepCommand(rest, trainOptions);
     case 'build-native':
       return buildNativeCommand(rest);
     default:

@@ -1,0 +1,54 @@
+// A worker's shard: its sequences as one batched forwardAsync with lengths (the Batcher's own
+// packing), its results back as one binary key.
+import { UnrecoverableError } from 'bullmq';
+import type Redis from 'ioredis';
+import { packBatch, unpackRow } from '../serve/batch';
+import { type BatcherResult, emptyResult } from '../serve/request';
+import { writeGuarded } from './guarded-write';
+import type { ForwardJob } from './jobs';
+import type { ModelCache } from './model-cache';
+import type { JobReturn } from './run';
+import { decodeInputs, encodeResults } from './shard-codec';
+
+export interface ShardReport extends JobReturn {
+  sequences: number;
+  longest: number;
+}
+
+export async function runForwardShard(redis: Redis, models: ModelCache, job: ForwardJob): Promise<ShardReport> {
+  const bytes = await redis.getBuffer(job.input);
+  // Delivered already (another worker redid it first) or its run is over: nothing to do.
+  if (bytes === null) return { written: false, sequences: 0, longest: 0 };
+  const { layer, shape } = await models.get(job.model);
+  let decoded;
+  try {
+    decoded = decodeInputs(bytes);
+  } catch (e) {
+    throw new UnrecoverableError(`shard ${job.shard}: ${(e as Error).message}`);
+  }
+  if (decoded.inputSize !== shape.inputSize) {
+    throw new UnrecoverableError(`shard ${job.shard}: its sequences have ${decoded.inputSize} features, the model's inputSize is ${shape.inputSize}`);
+  }
+  const seqs = decoded.seqs;
+  const longest = Math.max(0, ...seqs.map((s) => s.T));
+  let results: BatcherResult[];
+  if (longest === 0) {
+    results = seqs.map((s) => emptyResult(shape, s));
+  } else {
+    // Longest first, as the Batcher sends them: the rows still running at any step are then the
+    // first ones, and the native backend's products skip the rest.
+    const order = seqs.map((_, k) => k).sort((a, b) => seqs[b].T - seqs[a].T || a - b);
+    const batch = packBatch(shape, order.map((k) => seqs[k]));
+    const r = await layer.forwardAsync(batch.input, batch.options);
+    results = new Array<BatcherResult>(seqs.length);
+    order.forEach((k, b) => (results[k] = unpackRow(shape, r, batch, b, seqs[k].T)));
+  }
+  const out = encodeResults(results, {
+    width: shape.width,
+    states: shape.states,
+    outputSize: shape.outputSize,
+    cellSize: shape.hasCellState ? shape.hiddenSize : 0,
+  });
+  const written = await writeGuarded(redis, job.guard, job.output, out);
+  return { written, sequences: seqs.length, longest };
+}
