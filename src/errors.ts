@@ -9,8 +9,12 @@ export function shown(text: string): Shown {
   return new Shown(text);
 }
 
-/** A short, printable rendering of a value for error messages. */
-export function describe(value: unknown): string {
+/**
+ * A short, printable rendering of a value for error messages. Nested arrays are shown two levels
+ * deep: a hostile file's JSON may nest 100,000 levels, which a full walk would answer with V8's
+ * stack overflow instead of the message.
+ */
+export function describe(value: unknown, depth = 0): string {
   if (value instanceof Shown) return value.text;
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
@@ -21,7 +25,8 @@ export function describe(value: unknown): string {
     return `${value.constructor.name}(${len ?? value.byteLength})`;
   }
   if (Array.isArray(value)) {
-    const shown = value.slice(0, 8).map(describe).join(', ');
+    if (depth >= 2) return value.length ? '[…]' : '[]';
+    const shown = value.slice(0, 8).map((v) => describe(v, depth + 1)).join(', ');
     return `[${shown}${value.length > 8 ? ', …' : ''}]`;
   }
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
