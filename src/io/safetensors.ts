@@ -5,7 +5,7 @@
 // Loading widens or narrows every supported dtype to the two the library computes in
 // (float32, int32); saving writes F32 and I32, and a checksum of each tensor (checksums.ts).
 
-import { describe, rangeError, shapeText, typeError } from '../errors';
+import { describe, rangeError, shapeText, shown, typeError } from '../errors';
 import { numel, Tensor } from '../tensor';
 import { CHECKSUMS_KEY, recordChecksums, verifyChecksums } from './checksums';
 
@@ -113,6 +113,21 @@ function decode(name: string, dtype: FileDType, view: DataView, bytes: Uint8Arra
 }
 
 /**
+ * Two tensors may not share bytes: the format lays them side by side, and a file whose ranges
+ * overlap was made by hand to alias them (the reference implementation refuses it too).
+ */
+function checkNoOverlap(where: string, ranges: { arg: string; begin: number; end: number }[]): void {
+  const sorted = [...ranges].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  for (let i = 1; i < sorted.length; i++) {
+    const [prev, r] = [sorted[i - 1], sorted[i]];
+    if (r.begin < prev.end) {
+      throw rangeError(where, `${r.arg}.data_offsets`, `a range that no other tensor's overlaps`,
+        shown(`[${r.begin}, ${r.end}], which overlaps ${prev.arg}.data_offsets [${prev.begin}, ${prev.end}]`));
+    }
+  }
+}
+
+/**
  * Parses a safetensors file. All data is copied: the result never aliases `bytes`. A file that
  * records checksums (every file saveSafetensors writes) is refused when a tensor fails its own.
  */
@@ -150,6 +165,7 @@ export function loadSafetensors(bytes: Uint8Array): SafetensorsMap {
   let metadata: Record<string, string> = {};
   const tensors: [string, Tensor][] = [];
   const stored = new Map<string, Uint8Array>();
+  const ranges: { arg: string; begin: number; end: number }[] = [];
   for (const [name, entry] of Object.entries(header)) {
     const arg = `header[${JSON.stringify(name)}]`;
     if (name === METADATA_KEY) {
@@ -206,10 +222,13 @@ export function loadSafetensors(bytes: Uint8Array): SafetensorsMap {
       throw rangeError(where, `${arg}.shape`, 'a shape whose size is representable', shape);
     }
 
+    if (begin < end) ranges.push({ arg, begin, end });
+
     const data = decode(name, dtype as FileDType, view, bytes, dataStart + begin, Number(count));
     tensors.push([name, new Tensor(data, shape)]);
     stored.set(name, bytes.subarray(dataStart + begin, dataStart + end));
   }
+  checkNoOverlap(where, ranges);
   if (Object.hasOwn(metadata, CHECKSUMS_KEY)) {
     verifyChecksums(where, metadata[CHECKSUMS_KEY], stored);
     delete metadata[CHECKSUMS_KEY];
