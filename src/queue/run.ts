@@ -31,6 +31,9 @@ export interface JobReturn {
   written: boolean;
 }
 
+/** Inputs stored (and their jobs added) per round trip while a run starts, at most. */
+const CHUNK_BYTES = 4 << 20;
+
 /** At most this many job states are asked for per quiet poll: the rest wait for the next one. */
 const STATES_PER_POLL = 50;
 
@@ -82,14 +85,7 @@ class JobRun {
     this.stopReconnect = this.p.onReconnect(() => this.poll());
     this.stopClose = this.p.onClose((e) => this.end(e));
     try {
-      const pipe = this.p.redis.pipeline();
-      pipe.set(marker, '1', 'PX', KEY_TTL_MS);
-      this.jobs.forEach((job, i) => {
-        if (job.input) pipe.set(this.keys.input(this.run, i), job.input, 'PX', KEY_TTL_MS);
-      });
-      const stored = await this.p.whileReachable(pipe.exec(), `storing the inputs of run ${this.run}`);
-      const failed = stored?.find(([e]) => e);
-      if (failed) throw failed[0] as Error;
+      await this.p.whileReachable(this.p.redis.set(marker, '1', 'PX', KEY_TTL_MS), `starting run ${this.run}`);
       this.ids.forEach((id, i) =>
         this.p.listen(id, {
           completed: () => void this.deliver(i),
@@ -100,12 +96,26 @@ class JobRun {
           },
         }),
       );
-      const bulk = this.jobs.map((job, i) => {
-        const input = this.inputKey(i);
-        const data = { ...job.data, run: this.run, guard: input ?? marker, output: this.keys.output(this.run, i), ...(input ? { input } : {}) };
-        return { name: job.name, data, opts: { jobId: this.ids[i] } };
-      });
-      await this.p.whileReachable(this.p.queue.addBulk(bulk), `queuing the jobs of run ${this.run}`);
+      // A few jobs at a time, each added as soon as its inputs are stored: the workers start on
+      // the first shards while the last ones are still on their way.
+      for (let from = 0; from < this.jobs.length; ) {
+        const pipe = this.p.redis.pipeline();
+        const bulk = [];
+        let bytes = 0;
+        for (; from < this.jobs.length && (bulk.length === 0 || (bulk.length < 16 && bytes < CHUNK_BYTES)); from++) {
+          const job = this.jobs[from];
+          const input = this.inputKey(from);
+          if (input) pipe.set(input, job.input!, 'PX', KEY_TTL_MS);
+          bytes += job.input?.byteLength ?? 0;
+          const data = { ...job.data, run: this.run, guard: input ?? marker, output: this.keys.output(this.run, from), ...(input ? { input } : {}) };
+          bulk.push({ name: job.name, data, opts: { jobId: this.ids[from] } });
+        }
+        const stored = await this.p.whileReachable(pipe.exec(), `storing the inputs of run ${this.run}`);
+        const failed = stored?.find(([e]) => e);
+        if (failed) throw failed[0] as Error;
+        await this.p.whileReachable(this.p.queue.addBulk(bulk), `queuing the jobs of run ${this.run}`);
+        if (this.done) return;
+      }
       this.queued = true;
       this.lastHeard = Date.now();
     } catch (e) {
