@@ -1,6 +1,7 @@
 // Parameters, gradients and state dicts, shared by every layer with trainable tensors.
 import { rangeError, shapeText, shown, typeError } from '../errors';
 import { Tensor } from '../tensor';
+import { checkOptionKeys } from './arguments';
 
 export interface LoadStateDictOptions {
   /** Every parameter must be present and nothing else under the prefix (default true). */
@@ -80,10 +81,11 @@ export abstract class Module {
     } else {
       throw typeError(where, 'd', 'a Map or object of Tensors', d);
     }
-    if (o === null || typeof o !== 'object') throw typeError(where, 'options', 'an object', o);
-    const strict = o.strict ?? true;
+    // Unknown keys are refused: a misspelt "strict" would otherwise load strictly without a word.
+    const options = checkOptionKeys(where, 'options', o, ['strict', 'prefix']);
+    const strict = options.strict ?? true;
     if (typeof strict !== 'boolean') throw typeError(where, 'strict', 'a boolean', strict);
-    const prefix = o.prefix ?? '';
+    const prefix = options.prefix ?? '';
     if (typeof prefix !== 'string') throw typeError(where, 'prefix', 'a string', prefix);
 
     const given = new Map<string, unknown>();
