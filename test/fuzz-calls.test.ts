@@ -52,12 +52,12 @@ const shapes = (c: Config) => {
 };
 
 /** A shape like `s` but not equal to it: one dimension moved, or one added or dropped. */
-const otherShape = (s: number[]) =>
+const otherShape = (s: number[]): fc.Arbitrary<number[]> =>
   fc.oneof(
     fc.tuple(fc.nat({ max: s.length - 1 }), fc.integer({ min: 1, max: 3 }), fc.boolean()).map(([i, by, up]) =>
       s.map((d, j) => (j === i ? (up || d - by < 0 ? d + by : d - by) : d))),
-    fc.constant([...s, 1]),
-    fc.constant(s.slice(1)),
+    fc.constant<number[]>([...s, 1]),
+    fc.constant<number[]>(s.slice(1)),
   );
 const zerosOf = (shape: number[]) => Tensor.zeros(shape);
 const int32Of = (shape: number[]) => new Tensor(new Int32Array(shape.reduce((a, b) => a * b, 1)), shape);
