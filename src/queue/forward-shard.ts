@@ -16,6 +16,9 @@ export interface ShardReport extends JobReturn {
 }
 
 export async function runForwardShard(redis: Redis, models: ModelCache, job: ForwardJob): Promise<ShardReport> {
+  for (const key of ['input', 'output', 'guard', 'model'] as const) {
+    if (typeof job[key] !== 'string') throw new UnrecoverableError(`a forward job needs ${key} (a string), got ${JSON.stringify(job[key])}`);
+  }
   const bytes = await redis.getBuffer(job.input);
   // Delivered already (another worker redid it first) or its run is over: nothing to do.
   if (bytes === null) return { written: false, sequences: 0, longest: 0 };

@@ -62,6 +62,10 @@ function train(args: string[], onLine: (line: string) => void): Promise<{ code: 
 
 export async function runTrainJob(ctx: TrainContext, job: Job<TrainJob>): Promise<TrainReport> {
   const d = job.data;
+  for (const key of ['text', 'textName', 'checkpoint', 'guard', 'output'] as const) {
+    if (typeof d[key] !== 'string') throw new UnrecoverableError(`a train job needs ${key} (a string), got ${JSON.stringify(d[key])}`);
+  }
+  if (!Array.isArray(d.flags) || !d.flags.every((f) => typeof f === 'string')) throw new UnrecoverableError('a train job needs flags (strings)');
   // Its sweep has ended (or lost its keys): training now would be for nobody.
   if ((await ctx.redis.exists(d.guard)) === 0) return { written: false, seconds: 0 };
   const text = await textFile(ctx, d.text);

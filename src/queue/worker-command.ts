@@ -17,6 +17,8 @@ import { LOCK_MS, MAX_STALLED, STALLED_INTERVAL_MS } from './settings';
 import { runTrainJob } from './train-job';
 import type { WorkerFlags } from './worker-flags';
 
+const CONNECTION_TROUBLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection is closed|connect ETIMEDOUT/i;
+
 /** Serves until a signal; resolves with the exit status. */
 export async function serveWorker(flags: WorkerFlags): Promise<number> {
   const { target, queue, concurrency, verbose } = flags;
@@ -40,6 +42,16 @@ export async function serveWorker(flags: WorkerFlags): Promise<number> {
     warn(`Redis at ${where} is unreachable (${trouble}); retrying until it is back`);
   };
   redis.on('error', lost);
+  // BullMQ's own complaints (a lock it could not renew, a job it could not move) are worth a line
+  // each, unless they only repeat that the connection is down.
+  let lastComplaint = '';
+  const complaint = (e: Error) => {
+    const message = e.message || String(e);
+    if (CONNECTION_TROUBLE.test(message)) return lost(e);
+    if (message === lastComplaint) return;
+    lastComplaint = message;
+    warn(message);
+  };
   redis.on('ready', () => {
     if (trouble === undefined) return;
     trouble = undefined;
@@ -73,7 +85,7 @@ export async function serveWorker(flags: WorkerFlags): Promise<number> {
     stalledInterval: STALLED_INTERVAL_MS,
     maxStalledCount: MAX_STALLED,
   });
-  worker.on('error', lost);
+  worker.on('error', complaint);
   worker.on('failed', (job, err) => warn(`${job?.name ?? 'a'} job ${job?.id ?? '?'} failed: ${err.message}`));
 
   let stopping = false;
