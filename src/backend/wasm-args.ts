@@ -24,6 +24,28 @@ export function isAbsent(v: unknown): boolean {
   return v === undefined || v === null;
 }
 
+/**
+ * `o`'s values for `keys`, each property read once and all of them before any is checked: a getter
+ * runs JavaScript, which could detach or shrink an array already checked (it would then be copied
+ * in short, silently) if reads and checks took turns. The addon reads its arguments the same way.
+ */
+export function snapshot(o: Bag, keys: readonly string[]): Bag {
+  const values: Bag = {};
+  for (const key of keys) values[key] = o[key];
+  return values;
+}
+
+const paramKeys = ['wIh', 'wHh', 'bIh', 'bHh', 'wHr', 'wPeep'] as const;
+const forwardKeys = [
+  'T', 'B', 'x', 'h0', 'c0', 'lengths', 'y', 'yStride', 'hN', 'cN', 'training',
+  'recurrentMask', 'zoneoutHidden', 'zoneoutHiddenMask', 'zoneoutCell', 'zoneoutCellMask',
+] as const;
+const backwardKeys = ['dYStride', 'dY', 'dhN', 'dcN', 'dX', 'dh0', 'dc0', 'grads'] as const;
+
+function isGradsObject(g: unknown): g is Bag {
+  return g !== null && typeof g === 'object' && !Array.isArray(g) && !ArrayBuffer.isView(g);
+}
+
 export function requireObject(where: string, arg: string, v: unknown): Bag {
   if (v === null || typeof v !== 'object' || Array.isArray(v) || ArrayBuffer.isView(v)) {
     throw typeError(where, arg, 'an object', v);
@@ -120,7 +142,7 @@ export function readSpec(where: string, v: unknown): LayerSpec {
 
 /** Exactly the arrays this layer has, each of its exact size; the others must be absent. */
 export function readParams(where: string, v: unknown, spec: LayerSpec, arg = 'weights'): LayerParams {
-  const o = requireObject(where, arg, v);
+  const o = snapshot(requireObject(where, arg, v), paramKeys);
   const gh = gates(spec.cell) * spec.hiddenSize;
   const p: LayerParams = {
     wIh: float32(where, o, 'wIh', gh * spec.inputSize)!,
@@ -166,7 +188,7 @@ export interface CheckedForward {
 }
 
 export function readForwardArgs(where: string, v: unknown, spec: LayerSpec): CheckedForward {
-  const o = requireObject(where, 'arguments', v);
+  const o = snapshot(requireObject(where, 'arguments', v), forwardKeys);
   const T = integer(where, o, 'T', 1, MAX_ROWS);
   const B = integer(where, o, 'B', 1, MAX_ROWS);
   const rows = T * B;
@@ -231,7 +253,9 @@ export interface CheckedBackward {
 }
 
 /** Everything but the workspace, which the caller has already resolved to its T and B. */
-export function readBackwardArgs(where: string, o: Bag, spec: LayerSpec, T: number, B: number): CheckedBackward {
+export function readBackwardArgs(where: string, args: Bag, spec: LayerSpec, T: number, B: number): CheckedBackward {
+  const o = snapshot(args, backwardKeys);
+  if (isGradsObject(o.grads)) o.grads = snapshot(o.grads, paramKeys);
   const rows = T * B;
   const hout = outSize(spec);
   const H = spec.hiddenSize;
@@ -252,7 +276,7 @@ export function readBackwardArgs(where: string, o: Bag, spec: LayerSpec, T: numb
     requireAbsent(where, o, 'dc0', 'only LSTM has a cell state');
   }
   const g = o.grads;
-  if (g === null || typeof g !== 'object' || Array.isArray(g) || ArrayBuffer.isView(g)) {
+  if (!isGradsObject(g)) {
     throw typeError(where, 'grads', 'an object of Float32Arrays (wIh, wHh, ...)', g);
   }
   a.grads = readParams(`${where} grads`, g, spec, 'grads');

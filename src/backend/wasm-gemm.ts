@@ -1,7 +1,7 @@
 // Backend.gemm on the WebAssembly module: checks the operands as the addon does, copies them into
 // linear memory, multiplies there, copies c back.
 import type { GemmArgs } from './types';
-import { boolean, float32, integer, requireObject } from './wasm-args';
+import { boolean, float32, integer, requireObject, snapshot } from './wasm-args';
 import { CallFrame } from './wasm-heap';
 import type { Kernels } from './wasm-module';
 
@@ -9,7 +9,7 @@ const where = 'gemm';
 const MAX_DIM = 2 ** 31 - 1;
 
 export function wasmGemm(kernels: Kernels, args: GemmArgs): void {
-  const o = requireObject(where, 'arguments', args);
+  const o = snapshot(requireObject(where, 'arguments', args), ['m', 'n', 'k', 'transA', 'transB', 'accumulate', 'a', 'b', 'c']);
   const m = integer(where, o, 'm', 0, MAX_DIM);
   const n = integer(where, o, 'n', 0, MAX_DIM);
   const k = integer(where, o, 'k', 0, MAX_DIM);
