@@ -4,7 +4,7 @@
 // calling thread; asynchronous ones on the worker pool, cut along batch rows when they are large
 // enough to gain from more than one thread. A training forward keeps one workspace per fixed group
 // of rows (wasm-rows.ts), in shared memory, so its backward can run on any thread.
-import { typeError } from '../errors';
+import { shown, typeError } from '../errors';
 import type { BackendLayer, BackwardArgs, ForwardArgs, LayerParams, LayerSpec, Workspace } from './types';
 import {
   type CheckedBackward, type CheckedForward, hasCellState, outSize, readBackwardArgs, readForwardArgs, readParams, readSpec,
@@ -328,8 +328,14 @@ export class WasmLayer implements BackendLayer {
 
   private readBackward(where: string, args: unknown): { state: WorkspaceState; a: CheckedBackward } {
     const o = requireObject(where, 'arguments', args);
-    const state = this.workspaceOf(where, o.workspace);
-    return { state, a: readBackwardArgs(where, o, this.spec, state.T, state.B) };
+    const workspace = o.workspace;
+    const state = this.workspaceOf(where, workspace);
+    const a = readBackwardArgs(where, o, this.spec, state.T, state.B);
+    // A getter among the other arguments may have released it meanwhile (its memory may be reused).
+    if (state.released) {
+      throw typeError(where, 'workspace', 'a Workspace returned by forward with training: true', shown('one released while the arguments were read'));
+    }
+    return { state, a };
   }
 
   backward(args: BackwardArgs): void {
