@@ -28,6 +28,7 @@ import { runDemo } from './demo/demo-command';
 import { lossCurvesSvg } from './demo/loss-curves-svg';
 import { comparisonTable, formatSeconds, makeTrainLog, parseTrainLog } from './demo/train-log';
 import { SWEEP_USAGE, sweepCommand, WORKER_USAGE, workerCommand } from './queue/commands';
+import { writeFileAtomic } from './io/atomic-write';
 import { Rng } from './random';
 import { Adam } from './train/optimizers';
 
@@ -157,7 +158,31 @@ function regularizationFlags(values: Record<string, unknown>, cell: 'lstm' | 'gr
   return given;
 }
 
+/** The text of a file the user named, or a UsageError saying why it cannot be read. */
+function readable(flag: string, file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${flag}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+/** A UsageError unless `file` can be written: its folder exists and is writable. */
+function writableFolder(flag: string, file: string): void {
+  const dir = path.dirname(path.resolve(file));
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (e) {
+    throw new UsageError(`${flag}: cannot write ${file}: its folder ${dir} ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'is not writable'}`);
+  }
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new UsageError(`${flag}: ${file} is a folder, not a file`);
+}
+
 const flagOf: Record<string, string> = {
+  cell: '--cell',
+  embed: '--embed',
+  hidden: '--hidden',
+  layers: '--layers',
   residual: '--residual',
   zoneout: '--zoneout',
   recurrentDropout: '--recurrent-dropout',
@@ -181,6 +206,7 @@ const trainOptions = {
   every: { type: 'string' },
   seed: { type: 'string' },
   resume: { type: 'boolean' },
+  force: { type: 'boolean' },
   residual: { type: 'boolean' },
   zoneout: { type: 'string' },
   'recurrent-dropout': { type: 'string' },
@@ -190,7 +216,7 @@ const trainOptions = {
   log: { type: 'string' },
 } as const;
 
-async function train(args: string[]): Promise<void> {
+async function train(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: trainOptions });
   commonSetup(values);
   if (!values.text) throw new UsageError('train needs --text FILE');
@@ -200,7 +226,14 @@ async function train(args: string[]): Promise<void> {
   const every = number(values, 'every', 200);
   const seed = number(values, 'seed', 1);
   const out = values.model ?? 'model.safetensors';
-  const text = fs.readFileSync(values.text, 'utf8');
+  // Every path is checked before any work: a mistake found at the first save would cost the training.
+  const text = readable('--text', values.text);
+  if (values.resume && values.force) throw new UsageError('--resume continues the checkpoint and --force replaces it: give one');
+  if (!values.resume && fs.existsSync(out) && !values.force) {
+    throw new UsageError(`--model: ${out} exists; --resume continues it, --force replaces it`);
+  }
+  writableFolder('--model', out);
+  if (values.log) writableFolder('--log', values.log);
 
   let model: CharModel;
   let optimizer: Adam;
@@ -216,8 +249,10 @@ async function train(args: string[]): Promise<void> {
     ({ model, optimizer, step, lr } = c);
     curve = c.curve ?? [];
     stored = c.settings;
-    // The model is the checkpoint's: a regularization flag may repeat it, not change it.
-    const given = regularizationFlags(values, model.config.cell);
+    // The model is the checkpoint's: a flag that shapes it may repeat it, not change it.
+    const given: Partial<CharModelConfig> = { ...regularizationFlags(values, model.config.cell) };
+    if (values.cell !== undefined) given.cell = cellFlag;
+    for (const key of ['embed', 'hidden', 'layers'] as const) if (values[key] !== undefined) given[key] = number(values, key, 1);
     for (const [key, v] of Object.entries(given)) {
       const had = model.config[key as keyof CharModelConfig];
       if (JSON.stringify(v) !== JSON.stringify(had)) {
@@ -289,8 +324,14 @@ async function train(args: string[]): Promise<void> {
       backend: currentBackend(),
       curve,
     });
-    fs.writeFileSync(values.log, JSON.stringify(log, null, 1) + '\n');
+    writeFileAtomic(values.log, JSON.stringify(log, null, 1) + '\n');
   };
+  let interrupted = false;
+  const onInterrupt = () => {
+    if (interrupted) process.exit(130);  // a second Ctrl-C: the user wants out now
+    interrupted = true;
+  };
+  process.on('SIGINT', onInterrupt);
   while (step < steps) {
     // A turn of the event loop per step: the layers that each optimizer step replaces are freed by
     // finalizers, which run only there (a loop that never yields grows by the weights' packed size
@@ -314,10 +355,21 @@ async function train(args: string[]): Promise<void> {
           (validLoss === null ? '' : `, valid loss ${validLoss.toFixed(3)} (best ${best!.validLoss.toFixed(3)} at step ${best!.step})`) +
           `, ${formatSeconds(point.seconds)}`,
       );
-      fs.writeFileSync(out, saveCheckpoint({ model, optimizer, step, curve, settings }, lr));
+      writeFileAtomic(out, saveCheckpoint({ model, optimizer, step, curve, settings }, lr));
       writeLog();
+      if (!tty) console.log(`saved ${out} (step ${step})`);
+    }
+    if (interrupted && step < steps) {
+      // Ctrl-C: the step under way has finished; keep it rather than lose the steps since the last save.
+      writeFileAtomic(out, saveCheckpoint({ model, optimizer, step, curve, settings }, lr));
+      writeLog();
+      if (tty) bar.stop();
+      console.log(`interrupted: saved ${path.resolve(out)} at step ${step}; --resume continues it`);
+      process.off('SIGINT', onInterrupt);
+      return 130;
     }
   }
+  process.off('SIGINT', onInterrupt);
   if (tty) bar.stop();
   writeLog();
   const best = bestValid(curve);
@@ -325,6 +377,7 @@ async function train(args: string[]): Promise<void> {
   else console.log(`saved ${path.resolve(out)} (step ${step}, loss ${smoothed?.toFixed(3)}, backend ${currentBackend()})`);
   if (best) console.log(`best valid loss ${best.validLoss.toFixed(3)} at step ${best.step}`);
   if (values.log) console.log(`log written to ${path.resolve(values.log)}`);
+  return 0;
 }
 
 function sample(args: string[]): void {
@@ -414,8 +467,7 @@ async function main(argv: string[]): Promise<number> {
       demo(rest);
       return 0;
     case 'train':
-      await train(rest);
-      return 0;
+      return train(rest);
     case 'sample':
       sample(rest);
       return 0;

@@ -1,18 +1,23 @@
 // The `cellscan` command line on tiny settings: every command runs, writes what it says, and
 // usage mistakes exit with status 2 and a message.
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { loadSafetensors } from '../src';
 import type { CurvePoint } from '../src/demo/charlm';
 import { loadCheckpoint } from '../src/demo/charlm';
+import { loadedBackends } from './helpers/backends';
 
 const cli = path.resolve(__dirname, '..', 'dist', 'cli.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cellscan-cli-'));
 
+// One backend for every run: left to choose, two runs could pick different ones (a measured probe
+// decides) and print losses that differ in the last digit.
+const env = { ...process.env, CELLSCAN_BACKEND: process.env.CELLSCAN_BACKEND || loadedBackends()[0] };
+
 function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'utf8', env });
   return { status: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -239,4 +244,87 @@ test('plot prints a table of the runs and writes an SVG with a held-out curve fo
   const foreign = run('plot', 'not-a-log.json');
   expect(foreign.status).toBe(2);
   expect(foreign.err).toMatch(/^cellscan: not-a-log\.json must be a training log written by `cellscan train --log` \(format cellscan-train-log-1\), got format undefined/);
+});
+
+// ---- checkpoints are never lost, torn or silently replaced ----
+
+describe('train keeps checkpoints safe', () => {
+  const small = ['--embed', '8', '--hidden', '16', '--layers', '1', '--seq', '16', '--batch', '4'];
+  const sample = 'the quick brown fox jumps over the lazy dog. '.repeat(40);
+  beforeAll(() => fs.writeFileSync(path.join(dir, 'safe.txt'), sample));
+
+  test('an existing --model is replaced only with --force, continued only with --resume', () => {
+    expect(run('train', '--text', 'safe.txt', '--steps', '2', '--every', '2', '--model', 'keep.safetensors', ...small).status).toBe(0);
+    const before = fs.readFileSync(path.join(dir, 'keep.safetensors'));
+    const refused = run('train', '--text', 'safe.txt', '--steps', '2', '--model', 'keep.safetensors', ...small);
+    expect(refused.status).toBe(2);
+    expect(refused.err).toMatch(/^cellscan: --model: keep\.safetensors exists; --resume continues it, --force replaces it/);
+    expect(refused.out).toBe('');
+    expect(fs.readFileSync(path.join(dir, 'keep.safetensors')).equals(before)).toBe(true);
+    const both = run('train', '--text', 'safe.txt', '--model', 'keep.safetensors', '--resume', '--force');
+    expect(both.err).toMatch(/^cellscan: --resume continues the checkpoint and --force replaces it: give one/);
+    const replaced = run('train', '--text', 'safe.txt', '--steps', '1', '--every', '1', '--model', 'keep.safetensors', '--force', ...small);
+    expect(replaced.status).toBe(0);
+    expect(loadCheckpoint(fs.readFileSync(path.join(dir, 'keep.safetensors'))).step).toBe(1);
+    // Written beside it and renamed: no temporary file is left behind.
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  test('--resume refuses flags that would change the checkpoint\'s model', () => {
+    expect(run('train', '--text', 'safe.txt', '--steps', '1', '--every', '1', '--model', 'shape.safetensors', ...small).status).toBe(0);
+    const cases: [string[], RegExp][] = [
+      [['--hidden', '32'], /^cellscan: --hidden: --resume continues the checkpoint's model, which has hidden 16; got 32/],
+      [['--layers', '2'], /^cellscan: --layers: --resume continues the checkpoint's model, which has layers 1; got 2/],
+      [['--embed', '4'], /^cellscan: --embed: --resume continues the checkpoint's model, which has embed 8; got 4/],
+      [['--cell', 'gru'], /^cellscan: --cell: --resume continues the checkpoint's model, which has cell "lstm"; got "gru"/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = run('train', '--text', 'safe.txt', '--steps', '3', '--model', 'shape.safetensors', '--resume', ...flags);
+      expect([flags, r.status]).toEqual([flags, 2]);
+      expect(r.err).toMatch(message);
+    }
+    // Repeating the checkpoint's own values is fine.
+    const same = run('train', '--text', 'safe.txt', '--steps', '2', '--model', 'shape.safetensors', '--resume', '--hidden', '16', '--cell', 'lstm');
+    expect(same.status).toBe(0);
+  });
+
+  test('unreadable --text and unwritable --model or --log folders are refused before any training', () => {
+    const cases: [string[], RegExp][] = [
+      [['--text', 'missing.txt', '--model', 'x.safetensors'], /^cellscan: --text: cannot read missing\.txt \(ENOENT\)/],
+      [['--text', 'safe.txt', '--model', path.join('no-such-folder', 'x.safetensors')], /^cellscan: --model: cannot write no-such-folder\/x\.safetensors: its folder .*no-such-folder does not exist/],
+      [['--text', 'safe.txt', '--model', 'x.safetensors', '--log', path.join('nowhere', 'log.json')], /^cellscan: --log: cannot write nowhere\/log\.json: its folder .*nowhere does not exist/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = run('train', '--steps', '1', ...flags, ...small);
+      expect([flags, r.status]).toEqual([flags, 2]);
+      expect(r.err).toMatch(message);
+      expect(r.out).toBe('');
+    }
+  });
+
+  test('Ctrl-C saves the steps done so far, exits 130, and --resume continues from there', async () => {
+    const child = spawn(process.execPath, [cli, 'train', '--text', 'safe.txt', '--steps', '100000', '--every', '100000', '--model', 'int.safetensors', ...small], {
+      cwd: dir,
+      env,
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    // Interrupted once it is training (its first line says what it trains on).
+    await new Promise<void>((resolve) => {
+      const started = () => (/characters to train on/.test(out) ? resolve() : setTimeout(started, 20));
+      started();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(130);
+    const m = /interrupted: saved .*int\.safetensors at step (\d+); --resume continues it/.exec(out);
+    expect(m).not.toBeNull();
+    const step = Number(m![1]);
+    expect(step).toBeGreaterThan(0);
+    expect(loadCheckpoint(fs.readFileSync(path.join(dir, 'int.safetensors'))).step).toBe(step);
+    const resumed = run('train', '--text', 'safe.txt', '--steps', String(step + 1), '--model', 'int.safetensors', '--resume');
+    expect(resumed.status).toBe(0);
+    expect(resumed.out).toContain(`resumed int.safetensors at step ${step}`);
+  });
 });

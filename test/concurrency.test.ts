@@ -5,10 +5,10 @@ import { GRU, LSTM, RNN, type RecurrentLayer, Tensor } from '../src';
 import { Rng } from '../src/random';
 import { backendRows, selectBackend } from './helpers/backends';
 
-function random(rng: Rng, shape: number[], scale = 1): Tensor {
+function random(rng: Rng, shape: readonly number[], scale = 1): Tensor {
   const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
   rng.fillUniform(data, -scale, scale);
-  return new Tensor(data, shape);
+  return new Tensor(data, [...shape]);
 }
 
 interface Call {

@@ -71,7 +71,8 @@ export async function runTrainJob(ctx: TrainContext, job: Job<TrainJob>): Promis
   const text = await textFile(ctx, d.text);
   const log = path.join(ctx.dir, `log-${job.id}-${Date.now()}.json`);
   fs.mkdirSync(path.dirname(d.checkpoint), { recursive: true });
-  const args = ['--text', text, '--model', d.checkpoint, '--log', log, ...d.flags];
+  // A job redone after its worker died starts over: the checkpoint it left is replaced, not refused.
+  const args = ['--text', text, '--model', d.checkpoint, '--force', '--log', log, ...d.flags];
   if (ctx.threads !== undefined) args.push('--threads', ctx.threads);
   if (ctx.backend !== undefined) args.push('--backend', ctx.backend);
   const started = Date.now();
