@@ -110,7 +110,6 @@ BatchSplit::BatchSplit(const LayerSpec& s, int B, int workers) : B_(B), H_(s.hid
   const int tile = k.tileRows;
   // A worker streams all the recurrent weights every step: it needs a full tile of rows (up to 8)
   // to outrun them from L3, and more where they are beyond a core's share of L3 and come from memory.
-  // (AVX2, LSTM T=50 B=16 H=512 time loop: 6 + 10 rows 15.3-17.5 ms against 18.4-19.4 split by units.)
   const double weightBytes = 4.0 * s.gateSize() * s.outSize();
   const int minRows = weightBytes > 8e6 ? 32 : std::min(8, tile);
   // Each boundary as near an even split as keeps every worker's last tile at 4 rows or more: a 1-3
@@ -134,11 +133,8 @@ BatchSplit::BatchSplit(const LayerSpec& s, int B, int workers) : B_(B), H_(s.hid
     if (end - begin < minRows) return;
     bounds_[w] = end;
   }
-  // Blocks of at least four tile widths: narrower ones interleave the gates' weight streams, which
-  // cost LSTM T=100 B=16-per-worker H=256 steps 4-5 us of ~47 (/tmp harness, blocks of 32 or 64
-  // units against whole steps or blocks of 128). At least ~4 MFLOP each, since every block adds
-  // calls and a claim (RNN T=50 B=32 H=256, 1 MFLOP blocks: 1.35-1.43 -> 1.41-1.51 ms), and at most
-  // 8 a step.
+  // Blocks of at least four tile widths: narrower ones interleave the gates' weight streams. At
+  // least ~4 MFLOP each, since every block adds calls and a claim, and at most 8 a step.
   const int tileCols = k.tilePanels * kNr;
   const double unitFlops = 2.0 * B / workers * s.outSize() * s.gates();
   const int width = std::max({4 * tileCols, (H_ + 7) / 8, static_cast<int>(4e6 / unitFlops)});
@@ -147,10 +143,9 @@ BatchSplit::BatchSplit(const LayerSpec& s, int B, int workers) : B_(B), H_(s.hid
 }
 
 StepPieces::StepPieces(const LayerSpec& s, int B) : B_(B), H_(s.hiddenSize) {
-  // Pieces of all rows by four tile widths, against one row tile by one tile width: LSTM T=50 B=16
-  // H=512 time loop on one thread 28.4-29.0 -> 25.1-26.4 ms, GRU 22.7-29.6 -> 19.3-24.8. A gemv
-  // piece (batch 1) streams each gate's panels from L3, where twice the tile width means half the
-  // stream restarts (LSTM T=50 B=1 H=512 time loop, 2 threads: 1.49-1.53 -> 1.40-1.45 ms).
+  // Pieces of all rows by four tile widths rather than one row tile by one tile width: each panel
+  // of weights is read once for every row. A gemv piece (batch 1) streams each gate's panels from
+  // L3, where twice the tile width means half the stream restarts.
   const CpuKernels& k = cpuKernels();
   unitWidth_ = k.tilePanels * kNr * (B == 1 ? 2 : 4);
 }

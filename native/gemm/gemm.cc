@@ -72,13 +72,11 @@ void multiplyShare(CpuKernels::Tile tile, MatrixRef a, int pc, int kc, Range row
 // packing is packed by all of them together, between two barriers, and its chunks are claimed
 // anew. Already packed B in one K block needs no barrier: a claimed chunk runs through every column
 // block itself. Packed B in several K blocks goes block by block like unpacked B, minus the
-// packing, so that all chunks read one block while it is in L3 (3200x4096x1024 against packed
-// weights, chunk by chunk 188-224 ms, block by block 181-200, packing on every call 178-206).
+// packing, so that all chunks read one block while it is in L3.
 // Either way an output element is summed in the same K order, whoever computes it.
 //
-// Claiming rather than halving: one core of this 2-vCPU VM often runs 10-20% slower than the other
-// for seconds at a time, and with fixed halves the faster one then idles at the end of every
-// product.
+// Claiming rather than halving: on a shared machine one core often runs slower than the other for
+// seconds at a time, and with fixed halves the faster one then idles at the end of every product.
 void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatrix* packedB, float* c, long ldc,
                 bool accumulate, const float* bias = nullptr) {
   if (m <= 0 || n <= 0) return;
@@ -97,8 +95,8 @@ void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatri
   ThreadPool& pool = ThreadPool::instance();
   const int workers = gemmWorkers(m, n, k, packedB != nullptr);
   // Rows are claimed in chunks of kMc, so splitting them needs a few chunks per worker; below that
-  // the columns are split and every worker packs all of A (LSTM T=50 B=1 I=H=512 forward, whose
-  // input projection has 50 rows: one chunk and one busy worker took it 3.9-4.6 ms, now 3.1 on AVX2).
+  // the columns are split and every worker packs all of A (a projection of 50 rows is one chunk,
+  // which would leave all but one worker idle).
   const int rowChunks = (m + kMc - 1) / kMc;
   const bool splitRows = rowChunks >= 2 * workers;
   // A few rows against packed B (a streaming step): tiles of columns are claimed, each through every

@@ -24,8 +24,7 @@ namespace {
 constexpr int kRows = 12;  // A panel height: 24 accumulators + 2 B rows + a broadcast in 32 zmm
 // K block. A 12 x 32 tile does 24 FMAs per 128 bytes of B, so its two B panels can stream from L2
 // (1024 x 32 floats, 128 KiB) rather than sit in L1; a long K block means one pass over C where
-// K ≤ 1024. Measured on Zen 5, 2 threads: LSTM T=25 B=128 I=H=1024 forward 212 ms at kc = 256,
-// 186 at 768, 175 at 1024; T=50 B=64 I=H=512 50 -> 45 ms.
+// K ≤ 1024 (docs/PERFORMANCE.md compares block lengths).
 constexpr int kKc = 1024;
 
 // Columns [p * 16, p * 16 + count) of one row of c: all 16 directly, fewer through a lane mask
@@ -60,7 +59,7 @@ void tile(int kc, const float* a, const float* b, float* c, long ldc, int nr, bo
   }
   // Accumulating tiles (the recurrent product onto the precomputed input projection, later K
   // blocks) read c only after the K loop; a cold c row there stalls on memory latency. Fetching
-  // it now hides that behind the loop: LSTM T=50 B=16 I=H=512 forward 12.2 -> 10.5 ms.
+  // it now hides that behind the loop.
   if (accumulate) {
 #pragma GCC unroll 12
     for (int i = 0; i < Rows; i++) {

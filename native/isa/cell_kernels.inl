@@ -51,7 +51,7 @@ void lstmForward(float* gates, float* cCand, float* cNew, float* m, const float*
     if (zonesC) zoneMix(zoneFactor<W>(zc, j), cp, c).store(cNew + j);
   });
   // tanh(c̃) waits for three gate activations; in a second pass the core overlaps it across units
-  // instead (16 rows x 256 units, AVX-512: 48 -> 40 cycles per vector of units).
+  // instead.
   forUnits<V>(j0, j1, [&](auto tag, int j) {
     using W = decltype(tag);
     const W mj = W::load(gates + 3 * H + j) * vtanh(W::load(cCand + j));

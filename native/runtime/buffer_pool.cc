@@ -30,8 +30,8 @@ constexpr size_t kHugePage = size_t(2) << 20;
 
 void* allocate(size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  // First touches of fresh 4 KiB pages are the dominant cost of a new block on some machines
-  // (~8 µs each measured here); 2 MiB pages take one fault where 512 were.
+  // First touches of fresh 4 KiB pages are the dominant cost of a new block on virtual machines
+  // (docs/PERFORMANCE.md); 2 MiB pages take one fault where 512 were.
   if (bytes >= kHugePage) {
     void* p = nullptr;
     const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;

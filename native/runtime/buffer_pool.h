@@ -5,7 +5,7 @@ namespace cellscan {
 
 // Large buffers go back here instead of to the OS when freed, and the next request of a similar
 // size takes them. A training loop allocates the same workspaces every step; fresh mappings would
-// cost a page fault per 4 KiB touched (measured: ~15% of an LSTM training step before this pool).
+// cost a page fault per 4 KiB touched, a large share of a training step (docs/PERFORMANCE.md).
 //
 // Thread-safe. Blocks are 64-byte aligned. The pool keeps at most kMaxRetainedBytes; beyond that,
 // freed blocks go back to the OS.

@@ -62,8 +62,7 @@ void ThreadPool::setThreads(int n) {
   std::lock_guard<std::mutex> session(session_);
   requested_ = n;
   // Threads beyond the cores would only take turns on them: every barrier of a time loop would
-  // wait for each to be scheduled (LSTM T=50 B=16 I=H=256 forward on 2 cores took 1.5x as long
-  // on 3 threads and 2.4x on 8 as on 2; docs/PERFORMANCE.md). Results do not depend on the count.
+  // wait for each to be scheduled (docs/PERFORMANCE.md). Results do not depend on the count.
   const int width = std::min(n, cores());
   if (width == threads_) return;
   stopWorkers();
