@@ -9,7 +9,7 @@ import * as path from 'path';
 import { GRU, LSTM, RNN, type RecurrentLayer, Tensor, setNumThreads, useBackend } from '../src';
 import { activeBackend } from '../src/backend/select';
 import type { Backend, BackendLayer, LayerSpec } from '../src/backend/types';
-import { wasmPoolOf } from '../src/backend/wasm';
+import { wasmThreadsOf } from '../src/backend/wasm';
 import { MIN_PIECE_FLOPS } from '../src/backend/wasm-rows';
 import { Rng } from '../src/random';
 import { tinyLstmForwardArgs, tinyLstmSpec, tinyLstmWeights } from './helpers/tiny-lstm';
@@ -119,7 +119,7 @@ describe('threads 1, 2 and 3 give the bits of the synchronous path', () => {
       expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
       for (const [name, values] of want) problems.push(bitsProblem(`${threads} threads: ${name}`, got.get(name), values));
       // Every thread was put to work.
-      expect(wasmPoolOf(wasm)!.started).toBe(threads);
+      expect(wasmThreadsOf(wasm)!.pool.started).toBe(threads);
     }
     noProblems(problems);
   });
@@ -308,10 +308,33 @@ describe('the event loop and the process', () => {
     setNumThreads(3);
     const c = cases[0];
     await c.make().forwardAsync(random(new Rng(1), [c.T, c.B, I]));
-    expect(wasmPoolOf(wasm)!.started).toBe(3);
+    expect(wasmThreadsOf(wasm)!.pool.started).toBe(3);
     setNumThreads(1);
-    expect(wasmPoolOf(wasm)!.started).toBe(1);
+    expect(wasmThreadsOf(wasm)!.pool.started).toBe(1);
     expect(wasm.numThreads()).toBe(1);
+  });
+
+  test('the shared memory of a tape dropped without its backward goes back for reuse', () => {
+    // Fresh process: gc() is exposed there.
+    const code = `
+      const { loadWasmKernels, wasmBackend, wasmThreadsOf } = require('./dist/backend/wasm');
+      const backend = wasmBackend(loadWasmKernels());
+      const { stash } = wasmThreadsOf(backend);
+      const spec = { cell: 'gru', inputSize: 8, hiddenSize: 16, projSize: 0, bias: true, peepholes: false, linearBeforeReset: true, reverse: false };
+      const layer = backend.createLayer(spec, { wIh: new Float32Array(48 * 8), wHh: new Float32Array(48 * 16), bIh: new Float32Array(48), bHh: new Float32Array(48) });
+      const T = 30, B = 20;
+      const run = () => layer.forward({ T, B, x: new Float32Array(T * B * 8), y: new Float32Array(T * B * 16), yStride: 16, hN: new Float32Array(B * 16), training: true });
+      (() => { run(); })();
+      const before = stash.bytesHeld;
+      (async () => {
+        for (let i = 0; i < 20 && stash.bytesHeld === before; i++) { global.gc(); await new Promise((r) => setTimeout(r, 10)); }
+        console.log(JSON.stringify({ before, after: stash.bytesHeld }));
+      })();`;
+    const r = spawnSync(process.execPath, ['--expose-gc', '-e', code], { cwd: root, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const { before, after } = JSON.parse(r.stdout);
+    // B = 20 is three groups, each a workspace of its own.
+    expect(after).toBeGreaterThan(before);
   });
 
   test('idle workers do not keep the process alive', () => {

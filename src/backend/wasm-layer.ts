@@ -39,6 +39,13 @@ interface WorkspaceState {
 // Only workspaces made by a forward here have a state, so a forged or foreign object is recognised.
 const workspaceStates = new WeakMap<object, WorkspaceState>();
 
+// A tape dropped without its backward (a forward with tape: true, say) still gives its memory back.
+const workspaceHolds = new FinalizationRegistry<WorkspaceState>((state) => {
+  if (state.released) return;
+  state.released = true;
+  state.owner.workspaceReleased(state);
+});
+
 class WasmWorkspace implements Workspace {
   get byteLength(): number {
     return workspaceStates.get(this)?.groups.reduce((n, g) => n + g.bytes.byteLength, 0) ?? 0;
@@ -202,7 +209,9 @@ export class WasmLayer implements BackendLayer {
 
   private newWorkspace(T: number, B: number, groups: GroupWorkspace[]): Workspace {
     const workspace = new WasmWorkspace();
-    workspaceStates.set(workspace, { owner: this, T, B, groups, readers: 0, released: false });
+    const state: WorkspaceState = { owner: this, T, B, groups, readers: 0, released: false };
+    workspaceStates.set(workspace, state);
+    workspaceHolds.register(workspace, state);
     this.liveWorkspaces++;
     return workspace;
   }
@@ -224,7 +233,13 @@ export class WasmLayer implements BackendLayer {
       layer.forwardRows(where, a, { b0: 0, rows: a.B });
       return undefined;
     }
-    const groups = trainingGroups(a.B).map((range) => ({ ...layer.forwardRows(where, a, range, (n) => this.stashedBytes(n))!, range }));
+    const groups: GroupWorkspace[] = [];
+    try {
+      for (const range of trainingGroups(a.B)) groups.push({ ...layer.forwardRows(where, a, range, (n) => this.stashedBytes(n))!, range });
+    } catch (e) {
+      for (const g of groups) this.threads.stash.give(g.bytes.buffer);
+      throw e;
+    }
     return this.newWorkspace(a.T, a.B, groups);
   }
 

@@ -7,7 +7,7 @@ import * as path from 'path';
 import type { Backend, Workspace } from './types';
 import { integer } from './wasm-args';
 import { wasmGemm } from './wasm-gemm';
-import { WasmLayer } from './wasm-layer';
+import { WasmLayer, type WasmThreads } from './wasm-layer';
 import { webAssembly } from './wasm-js-api';
 import { type Kernels, instantiateKernels } from './wasm-module';
 import { WasmPool } from './wasm-pool';
@@ -46,11 +46,11 @@ export function loadWasmKernels(): Kernels {
  */
 const STASH_BYTES = 1 << 30;
 
-const pools = new WeakMap<Backend, WasmPool>();
+const backendThreads = new WeakMap<Backend, WasmThreads>();
 
-/** The worker pool behind a wasm Backend, for tests and measurements. */
-export function wasmPoolOf(backend: Backend): WasmPool | undefined {
-  return pools.get(backend);
+/** The worker pool and shared memory behind a wasm Backend, for tests and measurements. */
+export function wasmThreadsOf(backend: Backend): WasmThreads | undefined {
+  return backendThreads.get(backend);
 }
 
 /** The Backend over one instance of the module (synchronous calls) and a pool of worker threads (asynchronous ones). */
@@ -58,7 +58,7 @@ export function wasmBackend(kernels: Kernels): Backend {
   const [mr, nr] = kernels.constants.gemmTile;
   // As many threads as cores by default, as the native backend; setNumThreads (or CELLSCAN_NUM_THREADS) changes it.
   const pool = new WasmPool(kernels.module, os.availableParallelism());
-  const threads = { pool, stash: new SharedStash(STASH_BYTES) };
+  const threads: WasmThreads = { pool, stash: new SharedStash(STASH_BYTES) };
   const backend: Backend = {
     name: 'wasm',
     features: ['wasm-simd128', `gemm:f32_gemm_${mr}x${nr}__wasmsimd`, 'worker_threads'],
@@ -76,7 +76,7 @@ export function wasmBackend(kernels: Kernels): Backend {
     setNumThreads: (n) => pool.resize(integer('setNumThreads', { n }, 'n', 1, 256)),
     numThreads: () => pool.numThreads,
   };
-  pools.set(backend, pool);
+  backendThreads.set(backend, threads);
   return backend;
 }
 
