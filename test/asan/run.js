@@ -17,13 +17,14 @@ const path = require('path');
 const root = path.resolve(__dirname, '..', '..');
 
 // The kernel, fixture, variant and fuzz suites: every one that reaches the addon's kernels or its
-// argument checks. --reduced (what .ci/run runs) keeps the boundaries, fixtures, variants and fuzzing
-// on one kernel table: AVX2+FMA, which both machine kinds of this project have.
+// argument checks. --reduced (what .ci/run runs) keeps the boundaries, fixtures, variants, cells,
+// extreme values, concurrent calls and fuzzing on one kernel table: AVX2+FMA, which both machine kinds
+// of this project have.
 const allSuites = [
   'fixtures', 'gradients', 'determinism', 'variants', 'cells', 'sorted-lengths', 'parity', 'linear', 'numerics',
   'concurrency', 'native-boundary', 'fuzz-calls', 'fuzz-boundaries',
 ];
-const reducedSuites = ['fixtures', 'variants', 'native-boundary', 'fuzz-calls', 'fuzz-boundaries'];
+const reducedSuites = ['fixtures', 'variants', 'cells', 'numerics', 'concurrency', 'native-boundary', 'fuzz-calls', 'fuzz-boundaries'];
 const reducedKernels = 'avx2_fma';
 // Their native tests only: the WASM backend has no C++ in it, and runs in the ordinary suite.
 const nativeTests = 'on native|native and wasm agree|wasm agrees with native|native addon|golden cases';
