@@ -31,12 +31,11 @@ function thrownMessage(fn: () => unknown): string {
   return 'nothing thrown';
 }
 
-test('the native backend is loaded whenever it is required', () => {
-  const required = (process.env.CELLSCAN_REQUIRE_BACKENDS ?? '').split(',');
-  if (required.includes('native')) expect(hasNative).toBe(true);
-  // Otherwise the cases below run only where the addon loads; this records which one happened.
-  expect(typeof hasNative).toBe('boolean');
-});
+if (hasNative || (process.env.CELLSCAN_REQUIRE_BACKENDS ?? '').split(',').includes('native')) {
+  test('the native backend is loaded', () => expect(hasNative).toBe(true));
+} else {
+  test.skip('native addon boundary: the addon did not load here (backends() says why)', () => {});
+}
 
 const describeNative = hasNative ? describe : describe.skip;
 

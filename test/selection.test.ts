@@ -95,8 +95,9 @@ require('./dist').useBackend('auto'); if (require('./dist/backend/select').autoP
     const r = parsed(runNode(`${again}\n${report}`));
     expect(Object.keys(r.probe!).sort()).toEqual(['native', 'wasm']);
     for (const ms of Object.values(r.probe!)) expect(ms).toBeGreaterThan(0);
-    const faster = r.probe!.native <= r.probe!.wasm ? 'native' : 'wasm';
-    expect(r.name).toBe(faster);
+    // Native is several times faster than wasm on any shape here, the probe's included: a probe
+    // or a choice that breaks picks wasm.
+    expect(r.name).toBe('native');
   });
 
   test('without the addon, serves on wasm with no probe, and reports why native is missing', () => {

@@ -18,12 +18,11 @@ import {
 const root = path.resolve(__dirname, '..');
 const hasWasm = loadedBackends().includes('wasm');
 
-test('the wasm backend is loaded whenever it is required', () => {
-  const required = (process.env.CELLSCAN_REQUIRE_BACKENDS ?? '').split(',');
-  if (required.includes('wasm')) expect(hasWasm).toBe(true);
-  // Otherwise the cases below that need the module run only where it loads; this records which.
-  expect(typeof hasWasm).toBe('boolean');
-});
+if (hasWasm || (process.env.CELLSCAN_REQUIRE_BACKENDS ?? '').split(',').includes('wasm')) {
+  test('the wasm backend is loaded', () => expect(hasWasm).toBe(true));
+} else {
+  test.skip('wasm boundary: the module did not load here (backends() says why)', () => {});
+}
 
 describe('WasmHeap', () => {
   const PAGE = 65536;
