@@ -30,6 +30,12 @@ export const WARMUP_CAP_BUDGETS = 3;
 export interface Task {
   fn: () => unknown;
   isAsync: boolean;
+  /**
+   * Untimed, before the task's warm-up and before each of its turns in a round: puts back what the
+   * task needs and the tasks between its turns changed (the thread count, a process-wide setting
+   * that cellscan's wasm rows at 1 and at all threads set each their own way).
+   */
+  setUp?: () => unknown;
 }
 
 /** Rounds in which timeTogether alternates its tasks. */
@@ -115,13 +121,18 @@ function median(xs: number[]): number {
  */
 export async function timeTogether(tasks: Task[], o: TaskOptions): Promise<TaskTiming[]> {
   const callMs: number[] = [];
-  for (const t of tasks) callMs.push(await warmUp(t, o.budgetMs));
+  for (const t of tasks) {
+    await t.setUp?.();
+    callMs.push(await warmUp(t, o.budgetMs));
+  }
   const samples: number[][] = tasks.map(() => []);
   for (let round = 0; round < ROUNDS; round++) {
     for (const i of roundOrder(tasks.length, round)) {
       const heavy = callMs[i] > o.budgetMs;
       if (heavy && round > 0) continue;
       const runs = heavy ? 1 : Math.ceil((o.minRuns ?? 3) / ROUNDS);
+      // Before settle(): what the set-up leaves behind (workers ended or started) is collected in the gap.
+      await tasks[i].setUp?.();
       await settle();
       samples[i].push(...(await sample(tasks[i], heavy ? 0 : o.budgetMs / ROUNDS, runs)));
     }

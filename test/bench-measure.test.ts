@@ -81,3 +81,25 @@ describe('timeTogether', () => {
     expect(switches(log)).toBe(3);
   });
 });
+
+test("a task's set-up runs, untimed, before its warm-up and before each of its turns in a round", () => {
+  const script = `
+    const { timeTogether, ROUNDS } = require(${JSON.stringify(measure)});
+    const log = [];
+    const task = (name) => ({ isAsync: false, setUp: () => log.push('setUp ' + name), fn: () => log.push(name) });
+    timeTogether([task('a'), task('b')], { budgetMs: 20 })
+      .then((timings) => process.stdout.write(JSON.stringify({ log, rounds: ROUNDS, runs: timings.map((t) => t.runs) })));`;
+  const { log, rounds, runs } = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as {
+    log: string[];
+    rounds: number;
+    runs: number[];
+  };
+  // One set-up per warm-up and per turn: 1 + ROUNDS each, and every run of calls of a task starts with its own.
+  expect(log.filter((l) => l === 'setUp a')).toHaveLength(1 + rounds);
+  expect(log.filter((l) => l === 'setUp b')).toHaveLength(1 + rounds);
+  log.forEach((l, i) => {
+    if (!l.startsWith('setUp') && (i === 0 || log[i - 1] !== l)) expect(log[i - 1]).toBe(`setUp ${l}`);
+  });
+  // Set-ups are not samples: the calls timed are the task's own.
+  expect(runs[0]).toBeLessThanOrEqual(log.filter((l) => l === 'a').length);
+});
