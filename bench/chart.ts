@@ -6,7 +6,7 @@ import type { Shape } from './shapes';
 
 const COLORS: Record<string, string> = {
   'cellscan native': '#1f6feb',
-  'cellscan wasm': '#6cb6ff',
+  'cellscan wasm, 1 thread': '#6cb6ff',
   onnxruntime: '#d1242f',
   tfjs: '#e8912d',
 };

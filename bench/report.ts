@@ -3,11 +3,15 @@
 import type { Machine } from './machine';
 import { ROUNDS, type TaskTiming, WARMUP_CALLS, WARMUP_CAP_BUDGETS } from './measure';
 import type { SgemmResult } from './roofline';
+import { WASM_HEADING } from './sections';
+import type { WasmCeiling } from './wasm';
+
+export { WASM_HEADING };
 import { type Shape, describeShape, forwardFlops } from './shapes';
 
 export interface Row {
   shape: Shape;
-  /** 'cellscan native', 'cellscan wasm', 'onnxruntime', 'tfjs'. */
+  /** 'cellscan native', wasmRuntime(n) ('cellscan wasm, 1 thread', …), 'onnxruntime', 'tfjs'. */
   runtime: string;
   /** Set when the row computes other math than the shape's default (a peer's only exact match). */
   variant?: string;
@@ -41,8 +45,16 @@ export interface Report {
   /** Peers that were asked for (or defaulted to) but not run at all, with why. */
   peersNotRun: { name: string; why: string }[];
   sgemm: SgemmResult | undefined;
+  /** The wasm rows' thread count besides 1 (every core); undefined when wasm was not measured. */
+  wasmThreads?: number;
+  wasmCeiling?: WasmCeiling;
   chartFile: string;
   loadAverageAtEnd: number;
+}
+
+/** The runtime of a cellscan wasm row at `threads` (setNumThreads): 1, or all of them. */
+export function wasmRuntime(threads: number): string {
+  return threads === 1 ? 'cellscan wasm, 1 thread' : `cellscan wasm, all ${threads} threads`;
 }
 
 export function gflops(flops: number, ms: number): number {
@@ -299,6 +311,122 @@ export function renderMarkdown(rep: Report): string {
     ...targetRoofline(rep),
     '',
     ...targetRegularized(rep),
+    ...(rep.wasmThreads === undefined ? [] : ['', ...wasmSection(rep)]),
   ];
   return lines.join('\n') + '\n';
+}
+
+/** The rows of one shape and math: a cellscan wasm row at `threads`, or TF.js's. */
+function findRow(rep: Report, shapeId: string, runtime: string, variant?: string): Row | undefined {
+  return rep.rows.find((r) => r.shape.id === shapeId && r.runtime === runtime && r.variant === variant && !r.regularizer && !r.failed);
+}
+
+const ratioCell = (v: number | undefined, goal: number) => (v === undefined ? '— | —' : `${times(v)} | ${v >= goal ? 'yes' : 'no'}`);
+
+/**
+ * The WebAssembly section (issue 12): the wasm rows at 1 and at all threads and TF.js's beside them,
+ * the GEMM ceiling, and the issue's targets judged from this run's numbers. It stands on its own
+ * (date, command, machine), since `npm run bench:wasm` writes it alone into a file a full run wrote.
+ */
+export function wasmSection(rep: Report): string[] {
+  const N = rep.wasmThreads!;
+  const m = rep.machine;
+  const all = wasmRuntime(N);
+  const one = wasmRuntime(1);
+  const isa = m.cpuFlags.includes('avx512f') ? 'avx512f' : m.cpuFlags.includes('avx2') ? 'avx2, no avx512f' : 'no avx2';
+  const out = [
+    WASM_HEADING,
+    '',
+    `Measured ${m.date} by \`${rep.command}\`: ${m.cpu} (${isa}), ${m.cores} logical cores, load average ${m.loadAverage.toFixed(2)} at the start ` +
+      `and ${rep.loadAverageAtEnd.toFixed(2)} at the end; ${rep.budgetMs} ms of samples per task, a shape's runtimes in ${ROUNDS} alternating rounds ` +
+      '(as in Settings). The wasm rows time `forwardAsync` and `forwardAsync(x, {training: true})` + `backwardAsync`, the calls the backend runs on its ' +
+      'worker threads, cut along batch rows over `setNumThreads(n)` of them (a synchronous `forward` runs on the calling thread alone); ' +
+      `n = 1 and n = ${N} (\`os.availableParallelism()\`). The threads column is what ran: the pieces the library cut a forward into. ` +
+      'Shared machine (±30%): quote the ratios, from this one run.',
+    '',
+    '| shape | runtime | threads | forward ms | forward GFLOP/s | fwd+bwd ms | fwd+bwd GFLOP/s | timed runs |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const notes: string[] = [];
+  const mark = (n: string) => {
+    let i = notes.indexOf(n);
+    if (i < 0) i = notes.push(n) - 1;
+    return `[${i + 1}]`;
+  };
+  for (const s of rep.shapes) {
+    const rows = rep.rows.filter((r) => r.shape.id === s.id && (r.runtime.startsWith('cellscan wasm') || r.runtime === 'tfjs'));
+    rows.forEach((r, i) => {
+      const marks = [...(r.failed ? [r.failed] : []), ...r.notes].map(mark);
+      out.push(
+        `| ${i === 0 ? `**${s.id}** ${describeShape(s)}` : ''} | ${rowLabel(r)}${marks.length ? ' ' + marks.join(' ') : ''} | ${r.threads} | ` +
+          `${ms(r.forward)} | ${g(forwardGflops(r))} | ${ms(r.train)} | ${g(trainGflops(r))} | ${r.forward?.runs ?? '—'} / ${r.train?.runs ?? '—'} |`,
+      );
+    });
+  }
+  if (notes.length) out.push('', ...notes.map((n, i) => `${i + 1}. ${n}`));
+
+  const c = rep.wasmCeiling;
+  out.push('', '### The WASM GEMM ceiling: XNNPACK matMul against cellscan\'s WebAssembly GEMM', '');
+  let xnn: number | undefined;
+  if (c === undefined || 'unavailable' in c) {
+    out.push(`Not measured: ${c ? c.unavailable : 'the wasm backend was not in this run'}.`);
+  } else {
+    xnn = c.xnnpack.gflops;
+    out.push(
+      `C[${c.m}×${c.n}] = A[${c.m}×${c.k}]·B[${c.k}×${c.n}], S2's input projection (T·B × I times I × 4H), the product SPEC §7 quotes XNNPACK on; ` +
+        'each operand already in its module\'s memory and the product left there (the kernels alone, as a layer calls them), both products checked ' +
+        "against a double-precision one first; timed in alternating rounds with a one-thread wasm forward of S2 (`forwardAsync`, `setNumThreads(1)`). " +
+        `XNNPACK is TensorFlow.js's wasm backend (\`tf.matMul\`), asked for ${c.xnnpack.threadsAsked} threads with \`setThreadsCount\` before it initialized; ` +
+        `it reports ${c.xnnpack.threads}${c.xnnpack.threads === 1 ? ': under Node TF.js runs its single-threaded build whatever is asked (WASM_HAS_MULTITHREAD_SUPPORT is false there, tfjs#3830; forced on, its threaded build fails to start workers from a blob: URL), so XNNPACK has no all-threads figure here' : ''}.`,
+      '',
+      '| runtime | threads | ms | GFLOP/s | ÷ XNNPACK | timed runs |',
+      '| --- | ---: | ---: | ---: | ---: | ---: |',
+      `| XNNPACK \`tf.matMul\` | ${c.xnnpack.threads} | ${ms({ medianMs: c.xnnpack.ms, runs: 0 })} | ${g(c.xnnpack.gflops)} | 1× | ${c.xnnpack.runs} |`,
+      `| cellscan wasm \`gemm\` export | 1 | ${ms({ medianMs: c.cellscan.ms, runs: 0 })} | ${g(c.cellscan.gflops)} | ${times(c.cellscan.gflops / xnn)} | ${c.cellscan.runs} |`,
+      `| cellscan wasm S2 forward (${describeShape(c.forward.shape)}) | 1 | ${ms({ medianMs: c.forward.ms, runs: 0 })} | ${g(c.forward.gflops)} | ${times(c.forward.gflops / xnn)} | ${c.forward.runs} |`,
+    );
+  }
+
+  out.push('', '### Targets (issue 12), from this run', '');
+  out.push('| target | measured | ratio | met |', '| --- | --- | ---: | :---: |');
+  if (c && !('unavailable' in c)) {
+    out.push(`| one-thread wasm forward ≥ 1.0× XNNPACK matMul GFLOP/s | S2 forward ${g(c.forward.gflops)} against ${g(xnn)} GFLOP/s, same rounds | ${ratioCell(c.forward.gflops / xnn!, 1)} |`);
+  } else {
+    out.push('| one-thread wasm forward ≥ 1.0× XNNPACK matMul GFLOP/s | not measured | — | — |');
+  }
+  const threadsLabel = N === 2 ? '2 threads' : `all ${N} threads (the issue says 2)`;
+  const s3one = findRow(rep, 'S3', one);
+  const s3all = N > 1 ? findRow(rep, 'S3', all) : undefined;
+  const speed = (a?: Row, b?: Row, k: 'forward' | 'train' = 'forward') => (a?.[k] && b?.[k] ? a[k].medianMs / b[k].medianMs : undefined);
+  out.push(
+    s3one && s3all
+      ? `| wasm ${threadsLabel} ≥ 1.7× 1 thread, S3 (LSTM 50 64 512 512) forward | ${ms(s3one.forward)} ms → ${ms(s3all.forward)} ms | ${ratioCell(speed(s3one, s3all), 1.7)} |\n` +
+          `| the same, training step (for information) | ${ms(s3one.train)} ms → ${ms(s3all.train)} ms | ${ratioCell(speed(s3one, s3all, 'train'), 1.7)} |`
+      : `| wasm ${threadsLabel} ≥ 1.7× 1 thread, S3 forward | not in this run${N === 1 ? ' (one core)' : ''} | — | — |`,
+  );
+  for (const [id, variant] of [['W1', undefined], ['W2', 'GRU linearBeforeReset=false']] as const) {
+    const ours = findRow(rep, id, all, variant);
+    const tf = findRow(rep, id, 'tfjs', variant);
+    const what = id === 'W1' ? 'LSTM' : 'GRU (Cho, the math TF.js has)';
+    if (!ours || !tf) {
+      out.push(`| ${what} T=50 B=16 I=H=256: wasm ${threadsLabel} against TF.js wasm, forward ≥ 4×, training step ≥ 20× | not in this run | — | — |`);
+      continue;
+    }
+    out.push(
+      `| ${what} T=50 B=16 I=H=256, forward: TF.js time ÷ wasm ${threadsLabel} ≥ 4× | ${ms(tf.forward)} ms ÷ ${ms(ours.forward)} ms | ${ratioCell(speed(tf, ours), 4)} |`,
+      `| ${what} T=50 B=16 I=H=256, training step: TF.js \`fit\` ÷ wasm ${threadsLabel} ≥ 20× | ${tf.train ? `${ms(tf.train)} ms ÷ ${ms(ours.train)} ms` : 'TF.js fit not measured'} | ${ratioCell(speed(tf, ours, 'train'), 20)} |`,
+    );
+  }
+  if (xnn !== undefined) {
+    const ones = rep.rows.filter((r) => r.runtime === one && !r.regularizer && !r.failed && r.forward);
+    if (ones.length) {
+      out.push(
+        '',
+        `For information, each shape's one-thread wasm forward against the XNNPACK figure (other rounds than the matMul's): ` +
+          ones.map((r) => `${r.shape.id}${r.variant ? ' (Cho GRU)' : ''} ${g(forwardGflops(r))} GFLOP/s, ${times(forwardGflops(r)! / xnn!)}`).join('; ') +
+          '.',
+      );
+    }
+  }
+  return out;
 }

@@ -1,24 +1,29 @@
 // npm run bench [-- --shapes S1,S3 --backends native --peers onnxruntime,tfjs|none --threads 2
 //                  --time 2000 --peer-budget 15000 --out bench/RESULTS.md]
+// npm run bench:wasm [-- the same options]   (run.js --wasm-section)
 // Measures cellscan's backends and its peers on the shapes of SPEC §7 in one process, the runtimes
 // of a shape taking turns (bench/measure.ts); writes RESULTS.md and a chart beside it, and prints
 // the report. Exits non-zero when a peer's forward disagreed with cellscan's (something is wrong
-// in one of them, or in the conversion).
+// in one of them, or in the conversion). The wasm backend gets a row at 1 thread and one at all
+// threads, and the GEMM ceiling of bench/wasm.ts. --wasm-section (defaults: --backends wasm
+// --peers tfjs --shapes W1,W2,S3) writes only the report's WebAssembly section into --out, in place
+// of its earlier self, leaving the rest of the file (a full run's table) as it was.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { type RecurrentLayer, type Tensor, backends, setNumThreads, useBackend } from 'cellscan';
+import { type RecurrentLayer, type Tensor, backends, useBackend } from 'cellscan';
 import { renderChart } from './chart';
 import { describeMachine } from './machine';
 import { type Subject, type Task, type TaskTiming, timeTogether } from './measure';
 import { type Peer, type PeerCase, type PeerVariant, PeerMismatch } from './peers/peer';
-import { type Report, type Row, forwardGflops, renderMarkdown, rowLabel, trainGflops } from './report';
+import { type Report, type Row, WASM_HEADING, forwardGflops, renderMarkdown, rowLabel, trainGflops, wasmRuntime } from './report';
 import { type SgemmResult, sgemmGflops } from './roofline';
 import { positive, shapesOf } from './options';
 import { KEPT_HEADINGS, placeSection, sectionOf } from './sections';
 import { SHAPES, type Shape, describeShape } from './shapes';
-import { type LayerVariant, REGULARIZED, cellscanSubject, inputFor, layerWeights, makeLayer, variantOf } from './subjects';
+import { type LayerVariant, REGULARIZED, cellscanAsyncSubject, cellscanSubject, inputFor, layerWeights, makeLayer, variantOf } from './subjects';
+import { ALL_THREADS, type WasmCeiling, useThreads, wasmCeiling, wasmTask, wasmThreadsUsed } from './wasm';
 
 type BackendName = 'native' | 'wasm';
 const PEER_NAMES = ['onnxruntime', 'tfjs'] as const;
@@ -34,6 +39,7 @@ interface Options {
   time: number;
   peerBudget: number;
   out: string;
+  wasmSection: boolean;
 }
 
 function list(v: string | undefined): string[] | undefined {
@@ -53,18 +59,22 @@ function options(): Options {
       time: { type: 'string', default: '2000' },
       'peer-budget': { type: 'string', default: '15000' },
       out: { type: 'string', default: path.join('bench', 'RESULTS.md') },
+      'wasm-section': { type: 'boolean', default: false },
     },
   });
-  const shapes = shapesOf(list(values.shapes) ?? SHAPES.map((s) => s.id));
+  const wasmSection = values['wasm-section']!;
+  // The section's own defaults: issue 12's targets are set on W1, W2 (against TF.js) and S3 (threads).
+  const shapes = shapesOf(list(values.shapes) ?? (wasmSection ? ['W1', 'W2', 'S3'] : SHAPES.map((s) => s.id)));
   const loaded = backends().filter((b) => b.available).map((b) => b.name);
-  const wanted = list(values.backends) ?? loaded;
+  const wanted = list(values.backends) ?? (wasmSection ? ['wasm'] : loaded);
   for (const b of wanted) {
     if (!loaded.includes(b as BackendName)) {
       const why = backends().find((x) => x.name === b)?.reason ?? 'unknown backend';
       throw new RangeError(`--backends: ${b} is not available here (${why}); loaded: ${loaded.join(', ') || 'none'}`);
     }
   }
-  const peerList = list(values.peers);
+  if (wasmSection && !wanted.includes('wasm')) throw new RangeError('--wasm-section: the wasm backend must be among --backends');
+  const peerList = list(values.peers) ?? (wasmSection ? ['tfjs'] : undefined);
   const peers = peerList === undefined ? [...PEER_NAMES] : peerList.length === 1 && peerList[0] === 'none' ? [] : peerList;
   for (const p of peers) {
     if (!PEER_NAMES.includes(p as PeerName)) {
@@ -75,11 +85,12 @@ function options(): Options {
     shapes,
     backends: wanted as BackendName[],
     peers: peers as PeerName[],
-    peersExplicit: peerList !== undefined,
+    peersExplicit: values.peers !== undefined,
     threads: positive('threads', values.threads!, true),
     time: positive('time', values.time!, false),
     peerBudget: positive('peer-budget', values['peer-budget']!, false),
     out: values.out!,
+    wasmSection,
   };
 }
 
@@ -87,7 +98,8 @@ function options(): Options {
 async function loadPeer(name: PeerName, threads: number): Promise<Peer> {
   if (name === 'onnxruntime') return (await import('./peers/onnxruntime')).onnxRuntimePeer(threads);
   const tfjs = await import('./peers/tfjs');
-  return tfjs.tfjsPeer(await tfjs.loadTfjsWasm());
+  // Every core asked of XNNPACK, as the wasm rows' all-threads row; the peer reports what it got.
+  return tfjs.tfjsPeer(await tfjs.loadTfjsWasm(ALL_THREADS));
 }
 
 const show = (t: TaskTiming | undefined, gf: number | undefined) =>
@@ -110,20 +122,49 @@ interface Entry {
   release?: () => void | Promise<void>;
 }
 
-/** A cellscan layer on one backend; each call selects the backend, since the runtimes take turns. */
-function cellscanEntry(backend: BackendName, layer: RecurrentLayer, x: Tensor, shape: Shape, o: Options, variant?: string): Entry {
+/** The thread counts the wasm rows run at: 1 and every core (one row when that is 1). */
+const WASM_THREADS = [...new Set([1, ALL_THREADS])];
+
+/**
+ * A cellscan layer on one backend: one row natively, at --threads; on wasm a row at 1 thread and
+ * one at all threads, through forwardAsync/backwardAsync, the calls the wasm backend runs on its
+ * worker threads (its synchronous calls run on the calling thread alone). Each call selects the
+ * backend and each task's set-up its thread count, since the runtimes take turns.
+ */
+function cellscanEntries(backend: BackendName, layer: RecurrentLayer, x: Tensor, shape: Shape, o: Options, variant?: string): Entry[] {
+  if (backend === 'wasm') {
+    const subject = cellscanAsyncSubject(layer, x, shape);
+    return WASM_THREADS.map((n) => {
+      // What the calls really ran on: the pieces the library cuts them into at n threads.
+      const used = wasmThreadsUsed(shape, n);
+      const notes: string[] = [];
+      if (used.forward < n || used.train < n) {
+        notes.push(
+          `setNumThreads(${n}); the library cut a forward into ${used.forward} piece(s) and a training step into ${used.train} ` +
+            '(a piece below MIN_PIECE_FLOPS costs a thread more than it saves)',
+        );
+      } else if (used.train !== used.forward) {
+        notes.push(`its training step ran on ${used.train} thread(s)`);
+      }
+      return {
+        row: { shape, runtime: wasmRuntime(n), variant, threads: used.forward, notes },
+        forward: wasmTask(n, subject.forward),
+        train: wasmTask(n, subject.train),
+      };
+    });
+  }
   const subject: Subject = cellscanSubject(layer, x, shape);
-  // What the backend really runs on (the wasm backend is single-threaded whatever was asked).
   const threads = backends().find((b) => b.name === backend)?.threads ?? o.threads;
-  const on = (fn: () => unknown) => () => {
-    useBackend(backend);
-    return fn();
-  };
-  return {
-    row: { shape, runtime: `cellscan ${backend}`, variant, threads, notes: [] },
-    forward: { fn: on(subject.forward), isAsync: false },
-    train: { fn: on(subject.train!), isAsync: false },
-  };
+  const task = (fn: () => unknown) => ({
+    fn: () => {
+      useBackend(backend);
+      return fn();
+    },
+    isAsync: false,
+    // The wasm rows set the process-wide count to theirs: put --threads back.
+    setUp: () => useThreads(o.threads),
+  });
+  return [{ row: { shape, runtime: `cellscan ${backend}`, variant, threads, notes: [] }, forward: task(subject.forward), train: task(subject.train!) }];
 }
 
 /** cellscan's forward on the primary backend: what each peer must reproduce. */
@@ -223,13 +264,17 @@ async function measureShape(entries: Entry[], o: Options): Promise<void> {
 
 async function main(): Promise<void> {
   const o = options();
-  // Every runtime takes turns within a shape, so the thread count is set once, for the whole run.
-  setNumThreads(o.threads);
+  // --threads for native and onnxruntime; the wasm rows' tasks set their own count and the native
+  // tasks put this one back (bench/wasm.ts useThreads).
+  useThreads(o.threads);
   const machine = describeMachine();
-  const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
+  // The command as typed: bench:wasm is this script with --wasm-section.
+  const args = process.argv.slice(2).filter((a) => !(o.wasmSection && a === '--wasm-section'));
+  const command = [o.wasmSection ? 'npm run bench:wasm' : 'npm run bench', ...(args.length ? ['--', ...args] : [])].join(' ');
   console.log(
     `cellscan bench: ${machine.cpu}, ${o.threads} thread(s), ${o.time} ms per task; ` +
-      `backends: ${o.backends.join(', ') || 'none'}; peers: ${o.peers.join(', ') || 'none'}`,
+      `backends: ${o.backends.join(', ') || 'none'}${o.backends.includes('wasm') ? ` (wasm at ${WASM_THREADS.join(' and ')} threads)` : ''}; ` +
+      `peers: ${o.peers.join(', ') || 'none'}`,
   );
   const primary: BackendName | undefined = o.backends.includes('native') ? 'native' : o.backends[0];
   if (primary === undefined && o.peers.length > 0) throw new RangeError('peers are checked against a cellscan backend: give at least one in --backends');
@@ -256,6 +301,20 @@ async function main(): Promise<void> {
   };
   if (!o.shapes.some((s) => s.id === 'S7')) await measureSgemm();
 
+  // The WASM GEMM ceiling (bench/wasm.ts), with a one-thread forward of S2, whose input projection is its product.
+  let ceiling: WasmCeiling | undefined;
+  if (o.backends.includes('wasm')) {
+    const s2 = SHAPES.find((s) => s.id === 'S2')!;
+    ceiling = await wasmCeiling(makeLayer(s2), inputFor(s2), s2, o.time);
+    console.log(
+      'unavailable' in ceiling
+        ? `WASM GEMM ceiling: ${ceiling.unavailable}`
+        : `WASM GEMM ${ceiling.m}×${ceiling.k}×${ceiling.n}: XNNPACK matMul ${ceiling.xnnpack.gflops.toFixed(1)} GFLOP/s ` +
+            `(${ceiling.xnnpack.threads} thread(s), ${ceiling.xnnpack.threadsAsked} asked), cellscan wasm gemm ` +
+            `${ceiling.cellscan.gflops.toFixed(1)}, S2 forward on 1 thread ${ceiling.forward.gflops.toFixed(1)} GFLOP/s`,
+    );
+  }
+
   const rows: Row[] = [];
   const add = (r: Row) => {
     rows.push(r);
@@ -266,11 +325,11 @@ async function main(): Promise<void> {
     const x = inputFor(shape);
     // A layer per backend (same seed, same weights), so that taking turns never repacks weights.
     const layers = new Map(o.backends.map((b) => [b, makeLayer(shape)] as const));
-    const entries = o.backends.map((b) => cellscanEntry(b, layers.get(b)!, x, shape, o));
+    const entries = o.backends.flatMap((b) => cellscanEntries(b, layers.get(b)!, x, shape, o));
     // What the seed's regularizers cost, training and evaluation, on the native backend beside the plain layer.
     if (o.backends.includes('native') && REGULARIZED.shapes.includes(shape.id)) {
       for (const { label, v } of REGULARIZED.variants) {
-        const e = cellscanEntry('native', variantOf(layers.get('native')!, shape, v), x, shape, o);
+        const [e] = cellscanEntries('native', variantOf(layers.get('native')!, shape, v), x, shape, o);
         e.row.regularizer = label;
         entries.push(e);
       }
@@ -285,7 +344,13 @@ async function main(): Promise<void> {
         if (!c) {
           const v: LayerVariant = variant ? { linearBeforeReset: variant.linearBeforeReset } : {};
           const l = variant ? variantOf(layer, shape, v) : layer;
-          if (variant) entries.push(cellscanEntry(primary, l, x, shape, o, 'GRU linearBeforeReset=false'));
+          // Every backend computes the variant too, so that each has a ratio to the peer on the same math.
+          if (variant) {
+            for (const b of o.backends) {
+              const lb = b === primary ? l : variantOf(layers.get(b)!, shape, v);
+              entries.push(...cellscanEntries(b, lb, x, shape, o, 'GRU linearBeforeReset=false'));
+            }
+          }
           c = { shape, weights: layerWeights(l, shape, v), x: x.data as Float32Array, ...reference(primary, l, x), threads: o.threads };
           cases.set(key, c);
         }
@@ -313,7 +378,10 @@ async function main(): Promise<void> {
     command,
     shapes: o.shapes,
     rows,
-    primary: primary && `cellscan ${primary}`,
+    // A wasm-only run divides by the all-threads row, the one set against the peers' targets.
+    primary: primary && (primary === 'wasm' ? wasmRuntime(ALL_THREADS) : `cellscan ${primary}`),
+    wasmThreads: o.backends.includes('wasm') ? ALL_THREADS : undefined,
+    wasmCeiling: ceiling,
     // Described after they ran: a peer learns some of its settings (TF.js's threads) only when it loads.
     peers: peers.map((p) => ({ name: p.name, description: p.describe() })),
     peersNotRun,
@@ -322,15 +390,26 @@ async function main(): Promise<void> {
     loadAverageAtEnd: os.loadavg()[0],
   };
   const markdown = renderMarkdown(report);
-  const svg = renderChart(o.shapes, rows, sgemm && !('unavailable' in sgemm) ? sgemm.gflops : undefined, o.threads);
   fs.mkdirSync(path.dirname(o.out), { recursive: true });
-  // Other commands write sections of the same file (bench:serve, bench:streaming): they stay as they were.
   const previous = fs.existsSync(o.out) ? fs.readFileSync(o.out, 'utf8') : '';
-  const kept = KEPT_HEADINGS.map((h) => sectionOf(previous, h)).filter((s): s is string => s !== undefined);
-  fs.writeFileSync(o.out, kept.reduce(placeSection, markdown));
-  fs.writeFileSync(path.join(path.dirname(o.out), chartFile), svg);
-  console.log('\n' + markdown);
-  console.log(`wrote ${o.out} and ${path.join(path.dirname(o.out), chartFile)}`);
+  if (o.wasmSection) {
+    // The rest of the file (a full run's table, the other commands' sections) stays as it was.
+    const section = sectionOf(markdown, WASM_HEADING)!;
+    fs.writeFileSync(o.out, placeSection(previous, section));
+    console.log('\n' + section);
+    console.log(`wrote the section "${WASM_HEADING.slice(3)}" into ${o.out}`);
+  } else {
+    const svg = renderChart(o.shapes, rows, sgemm && !('unavailable' in sgemm) ? sgemm.gflops : undefined, o.threads);
+    // Other commands write sections of the same file (bench:serve, bench:streaming): they stay as
+    // they were, and so does the WebAssembly section when this run wrote none (no wasm backend).
+    const kept = KEPT_HEADINGS.filter((h) => sectionOf(markdown, h) === undefined)
+      .map((h) => sectionOf(previous, h))
+      .filter((s): s is string => s !== undefined);
+    fs.writeFileSync(o.out, kept.reduce(placeSection, markdown));
+    fs.writeFileSync(path.join(path.dirname(o.out), chartFile), svg);
+    console.log('\n' + markdown);
+    console.log(`wrote ${o.out} and ${path.join(path.dirname(o.out), chartFile)}`);
+  }
   if (mismatches.length) {
     console.error(`\n${mismatches.length} peer check(s) failed:\n${mismatches.map((m) => `  ${m}`).join('\n')}`);
     process.exitCode = 1;

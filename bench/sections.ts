@@ -25,9 +25,15 @@ export function placeSection(markdown: string, section: string): string {
   return `${before}\n\n${section.replace(/\n*$/, '')}\n${after ? `\n${after}` : ''}`;
 }
 
+/** The heading of the report's WebAssembly section (bench/report.ts wasmSection). */
+export const WASM_HEADING = '## WebAssembly backend: 1 thread, all threads, TF.js and the XNNPACK ceiling (issue 12)';
+
 /** The headings of the sections written by other commands, which `npm run bench` keeps. */
 export const KEPT_HEADINGS = [
   '## Streaming steps, each runtime in its own process',
   '## Serving',
   '## Threads beyond the cores, a busy neighbour, denormal inputs',
+  // Written by `npm run bench` itself when the wasm backend runs, and alone by `npm run bench:wasm`:
+  // kept only from runs that did not write it.
+  WASM_HEADING,
 ];

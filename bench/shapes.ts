@@ -24,6 +24,9 @@ export const SHAPES: Shape[] = [
   { id: 'S8', mode: 'LSTM', T: 63, B: 1, I: 24, H: 32, bidirectional: true, why: 'tiny, overhead-bound' },
   { id: 'S9', mode: 'LSTM', T: 1, B: 1, I: 256, H: 256, bidirectional: false, why: 'one streaming step' },
   { id: 'S10', mode: 'RNN', T: 50, B: 32, I: 256, H: 256, bidirectional: false, why: 'vanilla' },
+  // Not in SPEC §7: the shape issue 12 sets its WASM-against-TF.js targets on, for LSTM and GRU.
+  { id: 'W1', mode: 'LSTM', T: 50, B: 16, I: 256, H: 256, bidirectional: false, why: 'issue 12: wasm against TF.js' },
+  { id: 'W2', mode: 'GRU', T: 50, B: 16, I: 256, H: 256, bidirectional: false, why: 'issue 12: wasm against TF.js' },
 ];
 
 export function gateCount(mode: Mode): number {

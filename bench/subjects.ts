@@ -76,3 +76,21 @@ export function cellscanSubject(layer: RecurrentLayer, x: Tensor, s: Shape): Sub
     },
   };
 }
+
+/**
+ * The same calls through forwardAsync and backwardAsync: on the wasm backend these run on its worker
+ * threads, cut along batch rows over setNumThreads of them, where the synchronous ones run on the
+ * calling thread alone.
+ */
+export function cellscanAsyncSubject(layer: RecurrentLayer, x: Tensor, s: Shape): { forward(): Promise<unknown>; train(): Promise<void> } {
+  const D = s.bidirectional ? 2 : 1;
+  const dOutput = new Tensor(new Float32Array(s.T * s.B * D * s.H).fill(1e-3), [s.T, s.B, D * s.H]);
+  return {
+    forward: () => layer.forwardAsync(x),
+    train: async () => {
+      const { tape } = await layer.forwardAsync(x, { training: true });
+      await layer.backwardAsync(tape!, { dOutput });
+      layer.zeroGrad();
+    },
+  };
+}

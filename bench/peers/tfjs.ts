@@ -33,12 +33,19 @@ export function tfjsWasmDirectory(): string {
   return dir + path.sep;
 }
 
-/** Loads TF.js and switches it to the wasm backend, once per process. */
-export function loadTfjsWasm(): Promise<LoadedTfjs> {
+/**
+ * Loads TF.js and switches it to the wasm backend, once per process: the first call's `threads` is
+ * asked of XNNPACK (setThreadsCount, which counts only before the backend initializes). Under Node
+ * TF.js 4 runs its single-threaded build whatever is asked (its WASM_HAS_MULTITHREAD_SUPPORT flag
+ * is false there, tfjs#3830; forced on, the threaded build fails to start its workers from a blob:
+ * URL); `threads` in the result is what the backend reports using.
+ */
+export function loadTfjsWasm(threads?: number): Promise<LoadedTfjs> {
   loading ??= (async () => {
     const tf = await import('@tensorflow/tfjs');
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     wasm.setWasmPaths(tfjsWasmDirectory());
+    if (threads !== undefined) wasm.setThreadsCount(threads);
     if (!(await tf.setBackend('wasm'))) throw new Error('TensorFlow.js could not initialize its wasm backend');
     await tf.ready();
     const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
