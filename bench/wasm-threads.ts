@@ -62,6 +62,9 @@ async function compare(counts: number[], tasks: Record<string, () => Promise<unk
   for (let r = 0; r < rounds; r++) {
     for (const n of r % 2 ? [...counts].reverse() : counts) {
       setNumThreads(n);
+      // Untimed: a resize ends the pool's extra workers, and a larger one starts them on the next
+      // call, each loading the layer first; without this call every round's first timing paid that.
+      await Object.values(tasks)[0]();
       for (const [task, run] of Object.entries(tasks)) (times[`${task}@${n}`] ??= []).push(await timePerCall(run, calls));
     }
   }
