@@ -36,9 +36,17 @@ function minPieceFlops(env: string | undefined, fallback: number): number {
   return n;
 }
 
-/** How many threads a call of this much work spreads over. */
+/**
+ * Pieces per thread of a call that several threads share: the threads take them first come, so one
+ * that the machine's other work slows down takes fewer instead of holding the call up.
+ */
+const PIECES_PER_THREAD = 2;
+
+/** How many pieces a call of this much work is cut into (1: it runs whole, on one thread). */
 export function piecesFor(flops: number, threads: number): number {
-  return MIN_PIECE_FLOPS === 0 ? threads : Math.max(1, Math.min(threads, Math.floor(flops / MIN_PIECE_FLOPS)));
+  const byWork = MIN_PIECE_FLOPS === 0 ? Infinity : Math.floor(flops / MIN_PIECE_FLOPS);
+  if (threads === 1 || byWork < 2) return 1;
+  return Math.min(threads * PIECES_PER_THREAD, byWork);
 }
 
 /** Cuts rows 0..B into ranges of `size` rows, the last taking what is left. */
