@@ -85,7 +85,7 @@ let nextLayerId = 1;
 const workspaceSizes = new Map<string, number>();
 
 /** Bytes a main-thread copy moves before it lets the event loop run (a few ms, page faults included). */
-const SLICE_BYTES = 2 << 20;
+const SLICE_BYTES = 1 << 20;
 
 /** copy(r0, r1) over rows 0..rows in slices of about SLICE_BYTES, the event loop running between them. */
 async function inSlices(rows: number, rowBytes: number, copy: (r0: number, r1: number) => void): Promise<void> {
