@@ -105,7 +105,11 @@ export function encodeResults(results: readonly BatcherResult[], layout: ResultL
   return out;
 }
 
-/** Each row's own tensors (copies: none keeps the shard's buffer alive). */
+/**
+ * Each row's tensors, views into one copy of the shard's floats: the bytes themselves may sit in
+ * the Redis client's reusable pool (copied out once here), and thousands of small copies per run
+ * cost the producer more than the rest of its work. A result kept alone keeps its shard's copy.
+ */
 export function decodeResults(bytes: Uint8Array): BatcherResult[] {
   const what = 'shard results';
   const h = header(bytes, RESULTS, 6, what);
@@ -115,12 +119,13 @@ export function decodeResults(bytes: Uint8Array): BatcherResult[] {
   for (let k = 0; k < count; k++) total += h[6 + k] * width + perState;
   const start = 4 * (6 + count);
   if (bytes.byteLength !== start + 4 * total) throw new Error(`${what}: ${bytes.byteLength} bytes, expected ${start + 4 * total}`);
-  const all = floats(bytes, start, total);
+  const all = new Float32Array(total);
+  new Uint8Array(all.buffer).set(bytes.subarray(start, start + 4 * total));
   const results: BatcherResult[] = [];
   let at = 0;
   const take = (shape: number[]) => {
     const n = shape[0] * shape[1];
-    const t = new Tensor(all.slice(at, at + n), shape);
+    const t = new Tensor(all.subarray(at, at + n), shape);
     at += n;
     return t;
   };
