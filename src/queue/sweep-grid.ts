@@ -20,6 +20,7 @@ export const NOT_SWEPT: Record<string, string> = {
   model: 'each configuration is saved under --out',
   log: 'the sweep writes each configuration\'s log under --out',
   resume: 'a sweep trains each configuration from the start',
+  force: 'each configuration replaces the checkpoint it finds (a job redone after its worker died starts over)',
   threads: 'each worker sets its own (cellscan worker --threads N)',
   backend: 'each worker sets its own (cellscan worker --backend NAME)',
   help: 'it is no training flag',
