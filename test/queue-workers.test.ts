@@ -168,8 +168,15 @@ describeWithRedis('InferenceQueue with cellscan worker processes', () => {
     await startWorker(url, queue);
     const q = open(url, queue);
     const db = new Redis(url);
-    // BullMQ's stalled-check lock comes and goes every STALLED_INTERVAL_MS: not a key of any run.
-    const keys = async () => (await db.keys('*')).filter((k) => !k.endsWith(':stalled-check')).sort();
+    // BullMQ's own bookkeeping comes and goes between runs, and is no key of any run: the stalled
+    // check's lock (every STALLED_INTERVAL_MS), its set of the jobs active at a check (gone at the
+    // next check) and the marker that wakes workers (gone when an idle worker pops it). Counted
+    // once the last two are gone; the lock is left out.
+    const keys = async () => {
+      const transient = async () => (await db.exists(`bull:${queue}:stalled`, `bull:${queue}:marker`)) > 0;
+      for (let i = 0; i < 80 && (await transient()); i++) await new Promise((r) => setTimeout(r, 100));
+      return (await db.keys('*')).filter((k) => !k.endsWith(':stalled-check')).sort();
+    };
     try {
       const models = [new LSTM({ inputSize: 4, hiddenSize: 6, seed: 1 }), new GRU({ inputSize: 4, hiddenSize: 5, seed: 2 })];
       const inputs = sequences(8, 4, 3, 5);
