@@ -17,6 +17,7 @@ function freePort(): Promise<number> {
 
 export interface PrivateRedis {
   url: string;
+  pid: number | undefined;
   stop(): void;
 }
 
@@ -34,7 +35,7 @@ export async function startRedis(): Promise<PrivateRedis> {
     c.on('error', () => {});
     const ok = await Promise.race([c.connect().then(() => c.ping()).then(() => true, () => false), failed]);
     c.disconnect();
-    if (ok) return { url, stop: () => proc.kill('SIGKILL') };
+    if (ok) return { url, pid: proc.pid, stop: () => proc.kill('SIGKILL') };
     await new Promise((r) => setTimeout(r, 100));
   }
   proc.kill('SIGKILL');

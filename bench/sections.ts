@@ -36,4 +36,5 @@ export const KEPT_HEADINGS = [
   // Written by `npm run bench` itself when the wasm backend runs, and alone by `npm run bench:wasm`:
   // kept only from runs that did not write it.
   WASM_HEADING,
+  '## Past one machine: InferenceQueue on BullMQ/Redis',
 ];
