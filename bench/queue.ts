@@ -271,6 +271,15 @@ async function main(): Promise<void> {
           `${c(m.cpu[2].producer)} / ${c(m.cpu[2].redis)} / ${c(m.cpu[2].workers)} ms |`,
       );
     }
+    // How much of the machine the queue's processes had: on a shared machine, two workers can
+    // only be faster than one if the cores are there for them.
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const cores = (m: Throughput) => (m.cpu[2].producer + m.cpu[2].redis + m.cpu[2].workers) / mean(m.times[2]);
+    lines.push(
+      '',
+      `Cores the producer, Redis and the workers used together while two workers ran: ${measured.map((m) => `${cores(m).toFixed(2)} (hidden ${m.hidden})`).join(', ')} ` +
+        `of the machine's ${machine.cores}; the rest went to other work on the same cores.`,
+    );
     lines.push(
       '',
       `Each run's times, ms: ${measured.map((m) => `hidden ${m.hidden}: 1 worker ${m.times[1].map((t) => t.toFixed(0)).join(', ')}; 2 workers ${m.times[2].map((t) => t.toFixed(0)).join(', ')}`).join('; ')}.`,
