@@ -26,7 +26,7 @@ class OwnerClaims {
   // must be written before: this publishes it to the takers.
   void open(int w, uint32_t phase) {
     Slot& s = slots_[w];
-    s.finished.store(0);
+    s.finished.store(0, std::memory_order_relaxed);
     s.claims.store(pack(phase, 0, blocks_), std::memory_order_release);
   }
 
@@ -38,27 +38,25 @@ class OwnerClaims {
     const uint32_t phase = phaseOf(s.claims.load(std::memory_order_relaxed));
     int done = 0;
     for (int b; (b = take(s, phase, true)) >= 0; done++) own(b);
-    s.finished.add(done);
-    Backoff backoff;
-    for (uint32_t f; (f = s.finished.load()) < static_cast<uint32_t>(blocks_);) {
-      if (!helpOnce(w, phase, other)) backoff.pause(s.finished, f);
+    s.finished.fetch_add(done, std::memory_order_acq_rel);
+    for (Backoff backoff; s.finished.load(std::memory_order_acquire) < blocks_;) {
+      if (!helpOnce(w, phase, other)) backoff.pause();
     }
   }
 
   // w has no phases left: it takes others' blocks until every owner has finished.
   template <class Other>
   void retire(int w, Other&& other) {
-    retired_.add(1);
-    Backoff backoff;
-    for (uint32_t r; (r = retired_.load()) < static_cast<uint32_t>(workers_);) {
-      if (!helpOnce(w, UINT32_MAX, other)) backoff.pause(retired_, r);
+    retired_.fetch_add(1, std::memory_order_acq_rel);
+    for (Backoff backoff; retired_.load(std::memory_order_acquire) < workers_;) {
+      if (!helpOnce(w, UINT32_MAX, other)) backoff.pause();
     }
   }
 
  private:
   struct alignas(64) Slot {
     std::atomic<uint64_t> claims{0};  // phase (high 32 bits), untaken blocks [front, back) (16 bits each)
-    WaitWord finished;                // blocks of the open phase finished
+    std::atomic<int> finished{0};     // blocks of the open phase finished
   };
 
   static uint64_t pack(uint32_t phase, int front, int back) {
@@ -88,7 +86,7 @@ class OwnerClaims {
       const int b = take(s, phase, false);
       if (b < 0) continue;
       other(v, phase, b);
-      s.finished.add(1);
+      s.finished.fetch_add(1, std::memory_order_acq_rel);
       return true;
     }
     return false;
@@ -96,7 +94,7 @@ class OwnerClaims {
 
   int workers_;
   int blocks_;
-  WaitWord retired_;
+  std::atomic<int> retired_{0};
   Slot slots_[kMaxWorkers];
 };
 

@@ -25,11 +25,6 @@ constexpr auto kSpinBeforeSleep = std::chrono::microseconds(200);
 // How long the caller of a job polls for the others to finish before it sleeps.
 constexpr auto kSpinForWorkers = std::chrono::microseconds(50);
 
-// How long a worker waiting inside a job spins before it sleeps (Backoff): the gaps at a time
-// loop's barriers are normally a few microseconds; longer ones mean the thread waited for is off
-// its core (a busy neighbour), and may need this one.
-constexpr auto kSpinInJob = std::chrono::microseconds(20);
-
 // The cores this process may run on (its affinity mask, which containers and taskset narrow).
 int cores() {
 #if defined(__linux__)
@@ -171,25 +166,21 @@ void ThreadPool::workerLoop(int index, unsigned long seen) {
 
 void SpinBarrier::wait() {
   if (count_ <= 1) return;
-  const uint32_t phase = phase_.load();
+  const unsigned phase = phase_.load(std::memory_order_acquire);
   if (arrived_.fetch_add(1, std::memory_order_acq_rel) == count_ - 1) {
     arrived_.store(0, std::memory_order_relaxed);
-    phase_.store(phase + 1);
+    phase_.store(phase + 1, std::memory_order_release);
     return;
   }
-  for (Backoff backoff; phase_.load() == phase;) backoff.pause(phase_, phase);
+  for (Backoff backoff; phase_.load(std::memory_order_acquire) == phase;) backoff.pause();
 }
 
-void Backoff::pause(WaitWord& word, uint32_t seen) {
-  if (sleeps_) {
-    word.sleepWhile(seen);
-    return;
-  }
-  if (spins_ == 0) start_ = std::chrono::steady_clock::now();
-  CELLSCAN_PAUSE();
-  // The clock only now and then: a read costs more than a pause.
-  if (++spins_ % 32 == 0) {
-    sleeps_ = std::chrono::steady_clock::now() - start_ >= kSpinInJob;
+void Backoff::pause() {
+  if (spins_ < 256) {
+    spins_++;
+    CELLSCAN_PAUSE();
+  } else {
+    std::this_thread::yield();
   }
 }
 

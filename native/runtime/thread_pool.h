@@ -1,6 +1,5 @@
 #pragma once
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <type_traits>
@@ -9,7 +8,6 @@
 #include <vector>
 
 #include "range.h"
-#include "wait_word.h"
 
 namespace cellscan {
 
@@ -103,17 +101,16 @@ void parallelFor(int n, Body&& body) {
       workers);
 }
 
-// How a worker waits for another inside a job: it spins while the other is normally that close,
-// then sleeps on the word it waits for (WaitWord).
+// How a worker waits for another inside a job: spin a few microseconds (the others are normally
+// that close), then yield on every check: on a busy machine the thread it waits for may be
+// waiting for this very core. (Sleeping on a futex instead cost streaming calls 1.5-2x under load:
+// docs/PERFORMANCE.md.)
 class Backoff {
  public:
-  // One check's wait while `word` holds `seen`.
-  void pause(WaitWord& word, uint32_t seen);
+  void pause();
 
  private:
   int spins_ = 0;
-  bool sleeps_ = false;
-  std::chrono::steady_clock::time_point start_;
 };
 
 // Where the workers of one ThreadPool::run job meet between the steps of a time loop.
@@ -125,7 +122,7 @@ class SpinBarrier {
  private:
   const int count_;
   alignas(64) std::atomic<int> arrived_{0};
-  alignas(64) WaitWord phase_;
+  alignas(64) std::atomic<unsigned> phase_{0};
 };
 
 }  // namespace cellscan
