@@ -63,8 +63,9 @@ async function compare(counts: number[], tasks: Record<string, () => Promise<unk
     for (const n of r % 2 ? [...counts].reverse() : counts) {
       setNumThreads(n);
       // Untimed: a resize ends the pool's extra workers, and a larger one starts them on the next
-      // call, each loading the layer first; without this call every round's first timing paid that.
-      await Object.values(tasks)[0]();
+      // call, each loading the layer first (and packing its backward weights on its first backward);
+      // without these calls every round's first timings paid that.
+      for (const run of Object.values(tasks)) await run();
       for (const [task, run] of Object.entries(tasks)) (times[`${task}@${n}`] ??= []).push(await timePerCall(run, calls));
     }
   }
