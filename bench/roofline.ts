@@ -38,7 +38,8 @@ export function addonSgemm(): Sgemm | undefined {
   return undefined;
 }
 
-function filled(n: number, seed: number): Float32Array {
+/** n seeded values in [-0.5, 0.5): operands that repeat from run to run. */
+export function filled(n: number, seed: number): Float32Array {
   const a = new Float32Array(n);
   let s = seed >>> 0;
   for (let i = 0; i < n; i++) {

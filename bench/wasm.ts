@@ -6,6 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { type RecurrentLayer, type Tensor, setNumThreads, useBackend } from 'cellscan';
 import { type Task, timeTogether } from './measure';
+import { filled } from './roofline';
 import { type Shape, forwardFlops } from './shapes';
 
 /** The thread count the wasm rows run at besides 1: every core, as the backend's default. */
@@ -107,16 +108,6 @@ interface RawGemm {
 interface Kernels {
   exports: RawGemm;
   heap: { allocate(bytes: number, where: string): number; release(ptr: number): void; f32(ptr: number, length: number): Float32Array };
-}
-
-function filled(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 32 - 0.5;
-  }
-  return a;
 }
 
 /** The first entry of C (m×n, row-major) that disagrees with a double-precision A·B, or undefined. */
