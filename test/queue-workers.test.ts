@@ -47,6 +47,18 @@ function worstAgainstLocal(layer: RecurrentLayer, inputs: Tensor[], results: Inf
   return worst;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The shard a worker has started and not finished, by what it printed. */
+function shardInHand(w: WorkerProcess): string | undefined {
+  let job: string | undefined;
+  for (const { text } of w.out) {
+    const m = / (start|done|skipped) forward ([^\s:]+)/.exec(text);
+    if (m) job = m[1] === 'start' ? m[2] : undefined;
+  }
+  return job;
+}
+
 /** BullMQ's key of a job: present until the job completes (completed jobs are removed at once). */
 const jobKey = (queue: string, job: string) => `bull:${queue}:${job}`;
 
@@ -84,21 +96,26 @@ describeWithRedis('InferenceQueue with cellscan worker processes', () => {
     const inputs = sequences(1600, 128, 5);
     const q = open(redis.url, queue);
 
-    // The next shard A starts once a quarter is done: A is frozen, the shard checked to be still
-    // unfinished (its job still in BullMQ), and only then killed, so the kill lands mid-shard.
+    // Once a quarter is done, A is frozen at whatever it is doing and its stdout read to the end. If
+    // it is inside a shard (started, not done, its job still unfinished in BullMQ) it is killed
+    // there; if it is between shards it runs on for a moment and is frozen again. Acting on the
+    // "start" line instead lost the race on fast machines: short shards ended before the signal.
     let killed: { job: string; at: number } | undefined;
     const killMidShard = async () => {
-      for (;;) {
-        const line = await a.waitForNext(/ start forward \S+$/, 30_000);
-        const job = line.text.split(' ').pop()!;
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
         a.signal('SIGSTOP');
-        if ((await probe.exists(jobKey(queue, job))) === 1) {
+        await sleep(15); // one poll of the pipe: every line A wrote before the stop is read
+        const job = shardInHand(a);
+        if (job !== undefined && (await probe.exists(jobKey(queue, job))) === 1) {
           a.signal('SIGKILL');
           killed = { job, at: Date.now() };
           return;
         }
         a.signal('SIGCONT');
+        await sleep(3);
       }
+      throw new Error(`worker A was never caught inside a shard; stdout:\n${a.text()}`);
     };
     let killer: Promise<void> | undefined;
     const progress: number[] = [];
@@ -127,8 +144,9 @@ describeWithRedis('InferenceQueue with cellscan worker processes', () => {
   test('a SIGTERMed worker finishes the shard in hand, delivers it and exits 0', async () => {
     const queue = uniqueQueue('term');
     const w = await startWorker(redis.url, queue);
-    const layer = new LSTM({ inputSize: 64, hiddenSize: 64, numLayers: 2, seed: 2 });
-    const inputs = sequences(256, 64, 9, 40);
+    // One shard of about 10 GFLOP: long enough on any machine to be frozen inside.
+    const layer = new LSTM({ inputSize: 256, hiddenSize: 256, numLayers: 2, seed: 2 });
+    const inputs = sequences(256, 256, 9, 40);
     const q = open(redis.url, queue);
     const running = q.run(layer, inputs, { shardSize: 256 });
     const line = await w.waitForNext(/ start forward \S+$/, 30_000);
