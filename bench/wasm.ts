@@ -19,7 +19,7 @@ interface RowRange {
 
 interface WasmRows {
   piecesFor(flops: number, threads: number): number;
-  evaluationSlices(B: number, pieces: number): RowRange[];
+  evaluationSlices(B: number, pieces: number, threads: number): RowRange[];
   trainingGroups(B: number): RowRange[];
   spreadGroups(groups: RowRange[], pieces: number): [number, number][];
 }
@@ -40,7 +40,7 @@ export function wasmThreadsUsed(s: Shape, threads: number): { forward: number; t
   const rows = require(libraryFile('wasm-rows.js')) as WasmRows;
   const D = s.bidirectional ? 2 : 1;
   const perDirection = forwardFlops(s) / D;
-  const forward = rows.evaluationSlices(s.B, rows.piecesFor(perDirection, threads)).length;
+  const forward = rows.evaluationSlices(s.B, rows.piecesFor(perDirection, threads), threads).length;
   const groups = rows.trainingGroups(s.B);
   const trainForward = rows.spreadGroups(groups, rows.piecesFor(perDirection, threads)).length;
   // Backward costs about twice the forward, and the library cuts it by that (wasm-layer.ts).

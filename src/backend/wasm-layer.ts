@@ -292,7 +292,7 @@ export class WasmLayer implements BackendLayer {
       // A piece is a run of consecutive rows: a training call's groups spread over threads, or an evaluation's slice.
       const runs = a.training
         ? spreadGroups(groups, pieces).map(([first, end]) => groups.slice(first, end))
-        : evaluationSlices(B, pieces).map((r) => [r]);
+        : evaluationSlices(B, pieces, pool.numThreads).map((r) => [r]);
       const variants = a.training ? variantsOf(this.kernels, a) : 0;
       const lent = groups.map((r) => {
         const bytes = workspaceSizes.get(this.workspaceKey(T, r, variants));

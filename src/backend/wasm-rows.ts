@@ -61,10 +61,20 @@ export function trainingGroups(B: number): RowRange[] {
   return cut(B, Math.max(MIN_GROUP_ROWS, roundUp(Math.ceil(B / MAX_GROUPS), TILE_ROWS)));
 }
 
-/** B rows in `pieces` slices of whole tiles, as even as tiles allow (fewer when B is small). */
-export function evaluationSlices(B: number, pieces: number): RowRange[] {
+/**
+ * Rows an evaluation slice keeps unless that would leave a thread idle: every slice streams all of
+ * the weights once per step, so thin slices multiply that traffic (docs/PERFORMANCE.md, W1).
+ */
+const MIN_SLICE_ROWS = 8;
+
+/**
+ * B rows in `pieces` slices of whole tiles, as even as tiles allow: fewer when B is small, and no
+ * more than `threads` of them once slices would fall below MIN_SLICE_ROWS.
+ */
+export function evaluationSlices(B: number, pieces: number, threads: number): RowRange[] {
   const tiles = Math.ceil(B / TILE_ROWS);
-  const n = Math.max(1, Math.min(pieces, tiles));
+  const most = Math.min(pieces, tiles);
+  const n = Math.max(1, Math.min(most, threads), Math.min(most, Math.floor(B / MIN_SLICE_ROWS)));
   const out: RowRange[] = [];
   let b0 = 0;
   for (let i = 0; i < n; i++) {
