@@ -94,7 +94,7 @@ describe('Tensor.from refuses, naming the element', () => {
       /^Tensor\.from: values\[1\] must be an array of 2 numbers \(a nested array must be rectangular\), got 3$/],
     ['a row where a number belongs', () => Tensor.from([1, [2]]), TypeError, /^Tensor\.from: values\[1\] must be a number, got \[2\]$/],
     ['a string element', () => Tensor.from([[1, 2], [3, '4']] as never), TypeError, /^Tensor\.from: values\[1\]\[1\] must be a number, got "4"$/],
-    ['a hole', () => Tensor.from([1, , 3]), TypeError, /^Tensor\.from: values\[1\] must be a number, got undefined$/],
+    ['a hole', () => Tensor.from([1, , 3] as never), TypeError, /^Tensor\.from: values\[1\] must be a number, got undefined$/],
     ['a boolean', () => Tensor.from([true] as never), TypeError, /^Tensor\.from: values\[0\] must be a number, got true$/],
     ['a string', () => Tensor.from('1,2' as never), TypeError,
       /^Tensor\.from: values must be a number, a \(nested\) array of numbers or a typed array, got "1,2"$/],
