@@ -101,6 +101,7 @@ describe('a bad dict is refused, naming the entry, and nothing changes', () => {
     ['an unexpected key', new Map<string, Tensor>([['momentum_buffer.0', buffer0()], ['momentum_buffer.1', buffer1()], ['momentum_buffer.2', buffer1()]]), RangeError,
       /^SGD\.loadStateDict: d must hold only momentum_buffer\.0 … momentum_buffer\.1, got unexpected "momentum_buffer\.2"$/],
     ['a misspelt key', { momentum_bufer0: buffer0() }, RangeError, /d must hold only .*got unexpected "momentum_bufer0"$/],
+    ['a number key', new Map<unknown, Tensor>([[0, buffer0()]]), RangeError, /d must hold only .*got unexpected "0"$/],
     ['Adam\'s state', { step: new Tensor(Float32Array.of(1), [1]) }, RangeError, /got unexpected "step"$/],
     ['a missing buffer', { 'momentum_buffer.0': buffer0() }, RangeError,
       /^SGD\.loadStateDict: d must hold every momentum buffer or none, missing "momentum_buffer\.1"$/],

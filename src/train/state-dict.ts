@@ -3,9 +3,12 @@
 import { rangeError, shapeText, shown, typeError } from '../errors';
 import { Tensor } from '../tensor';
 
-/** A Map or plain object of entries, as the layers' loadStateDict takes, as a Map. */
+/**
+ * A Map or plain object of entries, as the layers' loadStateDict takes, as a Map. A Map's keys
+ * that are not strings become strings, so a caller that refuses unknown keys names them too.
+ */
 export function stateEntries(where: string, d: unknown): Map<string, unknown> {
-  if (d instanceof Map) return new Map([...d].filter(([k]) => typeof k === 'string'));
+  if (d instanceof Map) return new Map([...d].map(([k, v]) => [String(k), v]));
   if (d !== null && typeof d === 'object' && !Array.isArray(d) && !(d instanceof Tensor)) {
     return new Map(Object.entries(d));
   }
