@@ -1,5 +1,5 @@
 export { Tensor } from './tensor';
-export type { DType, TensorData } from './tensor';
+export type { DType, NestedNumbers, NumberTypedArray, TensorData } from './tensor';
 export { LSTM } from './layers/lstm';
 export { GRU } from './layers/gru';
 export { RNN } from './layers/rnn';
@@ -20,8 +20,10 @@ export { Embedding, EmbeddingTape } from './layers/embedding';
 export type { EmbeddingOptions } from './layers/embedding';
 export { crossEntropy, mseLoss } from './train/losses';
 export type { CrossEntropyOptions } from './train/losses';
-export { Adam, SGD, clipGradNorm } from './train/optimizers';
+export { Adam, Optimizer, SGD, clipGradNorm } from './train/optimizers';
 export type { AdamOptions, SGDOptions, Trainable } from './train/optimizers';
+export { CosineWithWarmup, LRSchedule, StepLR } from './train/schedules';
+export type { CosineWithWarmupOptions, ScheduleState, StepLROptions } from './train/schedules';
 export { Linear, LinearTape } from './layers/linear';
 export type { LinearOptions } from './layers/linear';
 export type { GemmArgs } from './backend/types';

@@ -1,7 +1,62 @@
+import { types } from 'util';
 import { describe, rangeError, shapeText, shown, typeError } from './errors';
+import { leafPath, leafRows, nest, nestedShape, type NestedNumbers } from './tensor-nested';
 
 export type DType = 'float32' | 'int32';
 export type TensorData = Float32Array | Int32Array;
+export type { NestedNumbers } from './tensor-nested';
+/** The typed arrays whose elements are JavaScript numbers (not the BigInt ones). */
+export type NumberTypedArray =
+  | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
+
+const INT32_RANGE = 'an integer in the int32 range [-2147483648, 2147483647]';
+const isInt32 = (x: number) => Number.isInteger(x) && x >= -2147483648 && x <= 2147483647;
+
+/** A zero-filled array of `n` elements, or the error naming the shape that asked for it. */
+function allocate(where: string, dtype: DType, n: number, shape: readonly number[]): TensorData {
+  try {
+    return dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+  } catch {
+    // V8's own message ("Invalid typed array length", "Array buffer allocation failed") names no argument.
+    throw rangeError(where, 'shape', 'a shape whose elements can be allocated', shown(`shape ${shapeText(shape)} (${n} elements)`));
+  }
+}
+
+/** Data and shape (row-major, as given) of Tensor.from's `values`, checked and copied. */
+function dataOf(where: string, values: unknown, dtype: DType): { data: TensorData; shape: number[] } {
+  if (typeof values === 'number') {
+    if (dtype === 'int32' && !isInt32(values)) throw rangeError(where, 'values', INT32_RANGE, values);
+    return { data: dtype === 'int32' ? Int32Array.of(values) : Float32Array.of(values), shape: [] };
+  }
+  if (types.isTypedArray(values) && !types.isBigInt64Array(values) && !types.isBigUint64Array(values)) {
+    const typed = values as NumberTypedArray;
+    if (dtype === 'int32') {
+      for (let i = 0; i < typed.length; i++) {
+        if (!isInt32(typed[i])) throw rangeError(where, `values[${i}]`, INT32_RANGE, typed[i]);
+      }
+      return { data: new Int32Array(typed), shape: [typed.length] };
+    }
+    return { data: new Float32Array(typed), shape: [typed.length] };
+  }
+  if (!Array.isArray(values)) {
+    throw typeError(where, 'values', 'a number, a (nested) array of numbers or a typed array', values);
+  }
+  const shape = nestedShape(where, values);
+  const rows = leafRows(where, values, shape);
+  const width = shape[shape.length - 1];
+  const data = allocate(where, dtype, rows.length * width, shape);
+  let k = 0;
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
+    for (let j = 0; j < width; j++) {
+      const x = row[j];
+      if (typeof x !== 'number') throw typeError(where, leafPath(shape, r, j), 'a number', x);
+      if (dtype === 'int32' && !isInt32(x)) throw rangeError(where, leafPath(shape, r, j), INT32_RANGE, x);
+      data[k++] = x;
+    }
+  }
+  return { data, shape };
+}
 
 /** Number of elements of a shape; the shape must already be validated. */
 export function numel(shape: readonly number[]): number {
@@ -45,19 +100,37 @@ export class Tensor {
 
   static zeros(shape: readonly number[], dtype: DType = 'float32'): Tensor {
     const s = checkShape('Tensor.zeros', shape);
-    const n = numel(s);
-    let data: TensorData;
-    try {
-      data = dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
-    } catch {
-      // V8's own message ("Invalid typed array length", "Array buffer allocation failed") names no argument.
-      throw rangeError('Tensor.zeros', 'shape', 'a shape whose elements can be allocated', shown(`shape ${shapeText(s)} (${n} elements)`));
+    return new Tensor(allocate('Tensor.zeros', dtype, numel(s), s), s);
+  }
+
+  /**
+   * A tensor over a copy of `values`: a number (shape []), a nested array of numbers (its shape
+   * read from the nesting, which must be rectangular) or a typed array (shape [length]). A given
+   * `shape` reshapes those elements, row-major, and must hold exactly as many. The dtype is
+   * int32 for an Int32Array and float32 otherwise unless `dtype` says; int32 takes integers only.
+   */
+  static from(values: NestedNumbers | NumberTypedArray, shape?: readonly number[], dtype?: DType): Tensor {
+    const where = 'Tensor.from';
+    if (dtype !== undefined && dtype !== 'float32' && dtype !== 'int32') {
+      throw rangeError(where, 'dtype', '"float32" or "int32"', dtype);
+    }
+    const kind = dtype ?? (types.isInt32Array(values) ? 'int32' : 'float32');
+    const { data, shape: own } = dataOf(where, values, kind);
+    if (shape === undefined) return new Tensor(data, own);
+    const s = checkShape(where, shape);
+    if (numel(s) !== data.length) {
+      throw rangeError(where, 'shape', `a shape of ${data.length} elements (as many as values holds)`, shown(`${shapeText(s)} (${numel(s)} elements)`));
     }
     return new Tensor(data, s);
   }
 
   get size(): number {
     return this.data.length;
+  }
+
+  /** The elements as nested JavaScript arrays of the tensor's shape (a bare number for shape []), as PyTorch's tolist(). */
+  toArray(): NestedNumbers {
+    return nest(this.data, this.shape);
   }
 
   /** A tensor over a copy of the data. */

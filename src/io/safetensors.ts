@@ -7,6 +7,7 @@
 
 import { describe, rangeError, shapeText, shown, typeError } from '../errors';
 import { numel, Tensor } from '../tensor';
+import { asBytes } from './bytes';
 import { CHECKSUMS_KEY, recordChecksums, verifyChecksums } from './checksums';
 
 /**
@@ -128,14 +129,16 @@ function checkNoOverlap(where: string, ranges: { arg: string; begin: number; end
 }
 
 /**
- * Parses a safetensors file. All data is copied: the result never aliases `bytes`. A file that
+ * Parses a safetensors file: a Uint8Array (a Node Buffer among them), an ArrayBuffer or
+ * SharedArrayBuffer, or any other view (DataView, typed array), read as the bytes it spans.
+ * All data is copied: the result never aliases `bytes`. A file that
  * records checksums (every file saveSafetensors writes) is refused when a tensor fails its own.
  */
-export function loadSafetensors(bytes: Uint8Array): SafetensorsMap {
+export function loadSafetensors(input: Uint8Array | ArrayBufferLike | ArrayBufferView): SafetensorsMap {
   const where = 'loadSafetensors';
-  if (!(bytes instanceof Uint8Array)) throw typeError(where, 'bytes', 'a Uint8Array', bytes);
+  const bytes = asBytes(where, 'bytes', input);
   if (bytes.length < 8) {
-    throw rangeError(where, 'bytes.length', 'at least 8 (the u64 header length)', bytes.length);
+    throw rangeError(where, `bytes.${bytes === input ? 'length' : 'byteLength'}`, 'at least 8 (the u64 header length)', bytes.length);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 

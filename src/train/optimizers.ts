@@ -3,6 +3,7 @@
 // module parametersChanged() after updating it in place.
 import { rangeError, typeError } from '../errors';
 import { Tensor } from '../tensor';
+import { float32Entry, quoteList, stateEntries } from './state-dict';
 
 export interface Trainable {
   parameters(): Map<string, Tensor>;
@@ -14,6 +15,7 @@ export interface Trainable {
 interface Slot {
   param: Float32Array;
   grad: Float32Array;
+  shape: readonly number[];
 }
 
 function checkModules(where: string, modules: Trainable | Trainable[]): Trainable[] {
@@ -31,7 +33,7 @@ function slotsOf(modules: Trainable[]): Slot[] {
   for (const m of modules) {
     const grads = m.gradients();
     for (const [name, p] of m.parameters()) {
-      slots.push({ param: p.data as Float32Array, grad: grads.get(name)!.data as Float32Array });
+      slots.push({ param: p.data as Float32Array, grad: grads.get(name)!.data as Float32Array, shape: p.shape });
     }
   }
   return slots;
@@ -44,13 +46,32 @@ function checkNonNegative(where: string, arg: string, v: unknown, fallback: numb
   return v;
 }
 
-abstract class Optimizer {
+/** What SGD and Adam share, and what a learning-rate schedule (schedules.ts) drives. */
+export abstract class Optimizer {
   protected readonly modules: Trainable[];
   protected readonly slots: Slot[];
+  private rate = 0;
 
-  protected constructor(where: string, modules: Trainable | Trainable[]) {
+  protected constructor(
+    private readonly where: string,
+    modules: Trainable | Trainable[],
+  ) {
     this.modules = checkModules(where, modules);
     this.slots = slotsOf(this.modules);
+  }
+
+  /**
+   * The learning rate the next step() uses. Settable, as PyTorch's param_groups[0]['lr'], so a
+   * schedule or a training loop can change it between steps; 0 is allowed (a warm-up starts there).
+   */
+  get lr(): number {
+    return this.rate;
+  }
+
+  set lr(value: number) {
+    if (typeof value !== 'number') throw typeError(this.where, 'lr', 'a finite number >= 0', value);
+    if (!(value >= 0) || !Number.isFinite(value)) throw rangeError(this.where, 'lr', 'a finite number >= 0', value);
+    this.rate = value;
   }
 
   /** Applies one update from the gradients, then lets every module drop its prepared weights. */
@@ -74,7 +95,6 @@ export interface SGDOptions {
 
 /** p −= lr · v, v = momentum · v + (g + weightDecay · p) (first step: v = g + weightDecay · p). */
 export class SGD extends Optimizer {
-  readonly lr: number;
   readonly momentum: number;
   readonly weightDecay: number;
   private velocity: Float32Array[] | undefined;
@@ -87,6 +107,39 @@ export class SGD extends Optimizer {
     this.lr = o.lr;
     this.momentum = checkNonNegative('SGD', 'momentum', o.momentum, 0);
     this.weightDecay = checkNonNegative('SGD', 'weightDecay', o.weightDecay, 0);
+  }
+
+  /**
+   * The momentum buffers, PyTorch's momentum_buffer, to save with a checkpoint: `momentum_buffer.<i>`
+   * per parameter in order, of its shape. Empty before the first step and without momentum.
+   */
+  stateDict(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    this.velocity?.forEach((v, i) => out.set(`momentum_buffer.${i}`, new Tensor(v.slice(), this.slots[i].shape)));
+    return out;
+  }
+
+  /**
+   * Restores what stateDict() saved for the same parameters: every buffer, or none (the state
+   * before the first step). Checked in full before anything changes; other keys are refused, since
+   * a misspelt one would otherwise silently restart momentum from zero.
+   */
+  loadStateDict(d: Map<string, Tensor> | Record<string, Tensor>): void {
+    const where = 'SGD.loadStateDict';
+    const given = stateEntries(where, d);
+    const keys = this.slots.map((_, i) => `momentum_buffer.${i}`);
+    const unexpected = [...given.keys()].filter((k) => !keys.includes(k));
+    if (unexpected.length) {
+      throw new RangeError(`${where}: d must hold only ${keys.length ? `momentum_buffer.0 … momentum_buffer.${keys.length - 1}` : 'nothing (no parameters)'}, got unexpected ${quoteList(unexpected)}`);
+    }
+    if (given.size === 0) {
+      this.velocity = undefined;
+      return;
+    }
+    const missing = keys.filter((k) => !given.has(k));
+    if (missing.length) throw new RangeError(`${where}: d must hold every momentum buffer or none, missing ${quoteList(missing)}`);
+    const buffers = keys.map((k, i) => float32Entry(where, given, k, this.slots[i].shape).slice());
+    this.velocity = buffers;
   }
 
   protected update(): void {
@@ -120,7 +173,6 @@ export interface AdamOptions {
  * m = β1 m + (1 − β1) g, v = β2 v + (1 − β2) g², p −= (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + eps).
  */
 export class Adam extends Optimizer {
-  readonly lr: number;
   readonly betas: [number, number];
   readonly eps: number;
   readonly weightDecay: number;
@@ -156,14 +208,15 @@ export class Adam extends Optimizer {
   }
 
   /** Restores what stateDict() saved for the same parameters; checked in full before anything changes. */
-  loadStateDict(d: Map<string, Tensor>): void {
+  loadStateDict(d: Map<string, Tensor> | Record<string, Tensor>): void {
     const where = 'Adam.loadStateDict';
-    const step = d.get('step');
+    const given = stateEntries(where, d) as Map<string, Tensor | undefined>;
+    const step = given.get('step');
     if (!step || step.size !== 1 || !Number.isInteger(step.data[0]) || step.data[0] < 0) {
       throw typeError(where, 'd["step"]', 'a one-element Tensor holding the step count', step);
     }
     const moments: [Float32Array, Float32Array][] = this.m.map((m, i) => {
-      const pair = [d.get(`m.${i}`), d.get(`v.${i}`)];
+      const pair = [given.get(`m.${i}`), given.get(`v.${i}`)];
       for (const [k, t] of pair.entries()) {
         const key = `${k === 0 ? 'm' : 'v'}.${i}`;
         if (!t || t.dtype !== 'float32') throw typeError(where, `d["${key}"]`, `a float32 Tensor of ${m.length} elements`, t);
