@@ -75,7 +75,7 @@ export function renderChart(shapes: Shape[], rows: Row[], sgemmGflops: number | 
     lx += 36 + label.length * 7;
   }
   if (starred) {
-    out.push(`<text x="${left}" y="62" fill="#57606a">* a peer computing other math than the shape's default (see RESULTS.md)</text>`);
+    out.push(`<text x="${left}" y="62" fill="#57606a">* a peer computing other math than the shape's default (see the report beside this chart)</text>`);
   }
 
   panels.forEach((p, pi) => {

@@ -286,7 +286,7 @@ export function renderMarkdown(rep: Report): string {
       `The runtimes of a shape take turns: ${ROUNDS} rounds of all its forwards and training steps, each sampling a ${ROUNDS}th of the budget, in their own order in the first round, a fixed shuffle in later even rounds and the round before reversed in odd ones (so no task always follows the same other), each after a full garbage collection (\`node --expose-gc\`) and a 50 ms pause; ` +
       "a task's median is over all its samples. A slow spell of the shared machine then falls on every runtime alike, so ratios within a shape hold better than absolute times. " +
       `A TF.js fit step estimated over ${(rep.peerBudgetMs / 1000).toFixed(0)} s (--peer-budget) is not run; the table says so where it happens.`,
-    '- FLOPs as SPEC §7: `D·2·T·B·G·H·(I+H)` for a forward, 3× that for forward+backward (so both GFLOP/s columns are comparable).',
+    '- FLOPs: `D·2·T·B·G·H·(I+H)` for a forward (D directions, G gates), 3× that for forward+backward (so both GFLOP/s columns are comparable).',
     '- cellscan forward+backward: `forward(x, {training: true})` then `backward(tape, {dOutput})` (no optimizer step). ' +
       "TF.js forward+backward: one `fit` step over one batch of B sequences (MSE on the sequence output, SGD update).",
     '- Every peer runs the same weights on the same input as cellscan, and its forward output was checked against ' +
@@ -302,7 +302,7 @@ export function renderMarkdown(rep: Report): string {
     '',
     ...resultsTable(rep),
     '',
-    '## Targets (issues 4 and 10), from this run',
+    '## Targets, from this run',
     '',
     ...targetOnnx(rep),
     '',
@@ -373,7 +373,7 @@ export function wasmSection(rep: Report): string[] {
   } else {
     xnn = c.xnnpack.gflops;
     out.push(
-      `C[${c.m}×${c.n}] = A[${c.m}×${c.k}]·B[${c.k}×${c.n}], S2's input projection (T·B × I times I × 4H), the product SPEC §7 quotes XNNPACK on; ` +
+      `C[${c.m}×${c.n}] = A[${c.m}×${c.k}]·B[${c.k}×${c.n}], S2's input projection (T·B × I times I × 4H), the product on which the targets compare against XNNPACK; ` +
         'each operand already in its module\'s memory and the product left there (the kernels alone, as a layer calls them), both products checked ' +
         "against a double-precision one first; timed in alternating rounds with a one-thread wasm forward of S2 (`forwardAsync`, `setNumThreads(1)`). " +
         `XNNPACK is TensorFlow.js's wasm backend (\`tf.matMul\`), asked for ${c.xnnpack.threadsAsked} threads with \`setThreadsCount\` before it initialized; ` +
@@ -387,14 +387,14 @@ export function wasmSection(rep: Report): string[] {
     );
   }
 
-  out.push('', '### Targets (issue 12), from this run', '');
+  out.push('', '### Targets of the WebAssembly backend, from this run', '');
   out.push('| target | measured | ratio | met |', '| --- | --- | ---: | :---: |');
   if (c && !('unavailable' in c)) {
     out.push(`| one-thread wasm forward ≥ 1.0× XNNPACK matMul GFLOP/s | S2 forward ${g(c.forward.gflops)} against ${g(xnn)} GFLOP/s, same rounds | ${ratioCell(c.forward.gflops / xnn!, 1)} |`);
   } else {
     out.push('| one-thread wasm forward ≥ 1.0× XNNPACK matMul GFLOP/s | not measured | — | — |');
   }
-  const threadsLabel = N === 2 ? '2 threads' : `all ${N} threads (the issue says 2)`;
+  const threadsLabel = N === 2 ? '2 threads' : `all ${N} threads (the target says 2)`;
   const s3one = findRow(rep, 'S3', one);
   const s3all = N > 1 ? findRow(rep, 'S3', all) : undefined;
   const speed = (a?: Row, b?: Row, k: 'forward' | 'train' = 'forward') => (a?.[k] && b?.[k] ? a[k].medianMs / b[k].medianMs : undefined);

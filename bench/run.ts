@@ -1,9 +1,12 @@
-// npm run bench [-- --shapes S1,S3 --backends native --peers onnxruntime,tfjs|none --threads 2
-//                  --time 2000 --peer-budget 15000 --out bench/RESULTS.md]
-// npm run bench:wasm [-- the same options]   (run.js --wasm-section)
+// cellscan bench [--shapes S1,S3 --backends native --peers onnxruntime,tfjs|none --threads 2
+//                 --time 2000 --peer-budget 15000 --out FILE]   (npm run bench [-- options])
+// npm run bench:wasm [-- the same options]   (cellscan bench --wasm-section)
+// The CLI checks --help and attaches negative numbers to their flags before it starts this file
+// (with --expose-gc); its usage text is src/cli/usage.ts.
 // Measures cellscan's backends and its peers on the shapes of SPEC §7 in one process, the runtimes
 // of a shape taking turns (bench/measure.ts); writes RESULTS.md and a chart beside it, and prints
-// the report. Exits non-zero when a peer's forward disagreed with cellscan's (something is wrong
+// the report. A full run writes bench/RESULTS.md, a run of a subset of the shapes, backends or
+// peers bench/out/RESULTS-subset.md (or --out, never bench/RESULTS.md). Exits non-zero when a peer's forward disagreed with cellscan's (something is wrong
 // in one of them, or in the conversion). The wasm backend gets a row at 1 thread and one at all
 // threads, and the GEMM ceiling of bench/wasm.ts. --wasm-section (defaults: --backends wasm
 // --peers tfjs --shapes W1,W2,S3) writes only the report's WebAssembly section into --out, in place
@@ -19,7 +22,7 @@ import { type Subject, type Task, type TaskTiming, timeTogether } from './measur
 import { type Peer, type PeerCase, type PeerVariant, PeerMismatch } from './peers/peer';
 import { type Report, type Row, WASM_HEADING, forwardGflops, renderMarkdown, rowLabel, trainGflops, wasmRuntime } from './report';
 import { type SgemmResult, sgemmGflops } from './roofline';
-import { positive, shapesOf } from './options';
+import { positive, reportFile, shapesOf } from './options';
 import { KEPT_HEADINGS, placeSection, sectionOf } from './sections';
 import { SHAPES, type Shape, describeShape } from './shapes';
 import { type LayerVariant, REGULARIZED, cellscanAsyncSubject, cellscanSubject, inputFor, layerWeights, makeLayer, variantOf } from './subjects';
@@ -52,28 +55,37 @@ function options(): Options {
     options: {
       shapes: { type: 'string' },
       backends: { type: 'string' },
+      // The other commands' spelling: one backend, or a list as --backends.
+      backend: { type: 'string' },
       peers: { type: 'string' },
       threads: { type: 'string', default: '2' },
       // Two seconds per task: a slow spell of the shared machine shorter than a second then covers
       // less than half of a task's samples and leaves its median alone.
       time: { type: 'string', default: '2000' },
       'peer-budget': { type: 'string', default: '15000' },
-      out: { type: 'string', default: path.join('bench', 'RESULTS.md') },
+      out: { type: 'string' },
       'wasm-section': { type: 'boolean', default: false },
     },
   });
   const wasmSection = values['wasm-section']!;
+  if (values.backend !== undefined && values.backends !== undefined && values.backend !== values.backends) {
+    throw new RangeError(`--backend is another name for --backends: give one, got --backend ${values.backend} and --backends ${values.backends}`);
+  }
+  const backendFlag = values.backends ?? values.backend;
+  const backendName = values.backends === undefined ? '--backend' : '--backends';
   // The section's own defaults: issue 12's targets are set on W1, W2 (against TF.js) and S3 (threads).
   const shapes = shapesOf(list(values.shapes) ?? (wasmSection ? ['W1', 'W2', 'S3'] : SHAPES.map((s) => s.id)));
   const loaded = backends().filter((b) => b.available).map((b) => b.name);
-  const wanted = list(values.backends) ?? (wasmSection ? ['wasm'] : loaded);
+  const named = list(backendFlag);
+  // auto, as elsewhere: what loaded here.
+  const wanted = named === undefined || (named.length === 1 && named[0] === 'auto') ? (wasmSection ? ['wasm'] : loaded) : named;
   for (const b of wanted) {
     if (!loaded.includes(b as BackendName)) {
       const why = backends().find((x) => x.name === b)?.reason ?? 'unknown backend';
-      throw new RangeError(`--backends: ${b} is not available here (${why}); loaded: ${loaded.join(', ') || 'none'}`);
+      throw new RangeError(`${backendName}: ${b} is not available here (${why}); loaded: ${loaded.join(', ') || 'none'}`);
     }
   }
-  if (wasmSection && !wanted.includes('wasm')) throw new RangeError('--wasm-section: the wasm backend must be among --backends');
+  if (wasmSection && !wanted.includes('wasm')) throw new RangeError(`--wasm-section: the wasm backend must be among ${backendName}, got ${backendFlag}`);
   const peerList = list(values.peers) ?? (wasmSection ? ['tfjs'] : undefined);
   const peers = peerList === undefined ? [...PEER_NAMES] : peerList.length === 1 && peerList[0] === 'none' ? [] : peerList;
   for (const p of peers) {
@@ -81,6 +93,11 @@ function options(): Options {
       throw new RangeError(`--peers: unknown peer ${JSON.stringify(p)}; known: ${PEER_NAMES.join(', ')}, or none`);
     }
   }
+  const subset = [
+    ...(shapes.length < SHAPES.length || SHAPES.some((s) => !shapes.includes(s)) ? [`--shapes ${values.shapes}`] : []),
+    ...(loaded.some((b) => !wanted.includes(b)) ? [`${backendName} ${backendFlag}`] : []),
+    ...(PEER_NAMES.some((p) => !peers.includes(p)) ? [`--peers ${values.peers}`] : []),
+  ];
   return {
     shapes,
     backends: wanted as BackendName[],
@@ -89,7 +106,7 @@ function options(): Options {
     threads: positive('threads', values.threads!, true),
     time: positive('time', values.time!, false),
     peerBudget: positive('peer-budget', values['peer-budget']!, false),
-    out: values.out!,
+    out: reportFile(values.out, subset, wasmSection),
     wasmSection,
   };
 }
@@ -268,9 +285,8 @@ async function main(): Promise<void> {
   // tasks put this one back (bench/wasm.ts useThreads).
   useThreads(o.threads);
   const machine = describeMachine();
-  // The command as typed: bench:wasm is this script with --wasm-section.
-  const args = process.argv.slice(2).filter((a) => !(o.wasmSection && a === '--wasm-section'));
-  const command = [o.wasmSection ? 'npm run bench:wasm' : 'npm run bench', ...(args.length ? ['--', ...args] : [])].join(' ');
+  // The command as typed, in the spelling that works in the repository and in an installed package alike.
+  const command = ['cellscan bench', ...process.argv.slice(2)].join(' ');
   console.log(
     `cellscan bench: ${machine.cpu}, ${o.threads} thread(s), ${o.time} ms per task; ` +
       `backends: ${o.backends.join(', ') || 'none'}${o.backends.includes('wasm') ? ` (wasm at ${WASM_THREADS.join(' and ')} threads)` : ''}; ` +
@@ -417,6 +433,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
+  const err = e as Error & { code?: string };
+  // Option mistakes as the other commands say them (src/cli/usage-error.ts): one line, status 2.
+  const usage = err instanceof RangeError || err instanceof TypeError || err.code?.startsWith('ERR_PARSE_ARGS');
+  const unknown = err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'([^']+)'/.exec(err.message)?.[1] : undefined;
+  const message = unknown === undefined ? err.message?.replace(/\s*\n\s*/g, ' ') : `bench has no option ${unknown}`;
+  console.error(usage ? `cellscan: ${message} (see \`cellscan bench --help\`)` : err instanceof Error ? err.message : err);
+  process.exit(usage ? 2 : 1);
 });

@@ -26,7 +26,7 @@ export function placeSection(markdown: string, section: string): string {
 }
 
 /** The heading of the report's WebAssembly section (bench/report.ts wasmSection). */
-export const WASM_HEADING = '## WebAssembly backend: 1 thread, all threads, TF.js and the XNNPACK ceiling (issue 12)';
+export const WASM_HEADING = '## WebAssembly backend: 1 thread, all threads, TF.js and the XNNPACK ceiling';
 
 /** The headings of the sections written by other commands, which `npm run bench` keeps. */
 export const KEPT_HEADINGS = [

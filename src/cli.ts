@@ -9,7 +9,11 @@ import { parseArgs } from 'util';
 import { Presets, SingleBar } from 'cli-progress';
 import { describeNativeBinary } from './backend/native-load';
 import { backends, currentBackend, setNumThreads, useBackend } from './backend/select';
+import { attachNegativeNumbers } from './cli/argv';
 import { buildNativeCommand } from './cli/build-native';
+import { readable, writableFolder } from './cli/files';
+import { COMMANDS, USAGE, usageOf } from './cli/usage';
+import { UsageError, usageMistake } from './cli/usage-error';
 import { type Cell } from './demo/adding';
 import {
   bestValid,
@@ -27,42 +31,11 @@ import { generateCorpus } from './demo/corpus';
 import { runDemo } from './demo/demo-command';
 import { lossCurvesSvg } from './demo/loss-curves-svg';
 import { comparisonTable, formatSeconds, makeTrainLog, parseTrainLog } from './demo/train-log';
-import { SWEEP_USAGE, sweepCommand, WORKER_USAGE, workerCommand } from './queue/commands';
+import { sweepCommand, workerCommand } from './queue/commands';
 import { writeFileAtomic } from './io/atomic-write';
 import { Rng } from './random';
 import { Adam } from './train/optimizers';
 
-const USAGE = `cellscan <command> [options]
-
-  demo     the adding problem: LSTM vs GRU vs RNN (what \`npm start\` runs)
-           --cell lstm,gru,rnn  --length 50  --steps 2500  --hidden 64  --batch 64  --lr 0.003
-           --seed 1  --out adding-problem.svg
-  train    a character-level language model on a text file
-           --text FILE (required)  --model model.safetensors  --cell lstm|gru  --hidden 256  --layers 2
-           --embed 64  --seq 64  --batch 32  --steps 2000  --lr 0.002  --every 200  --resume  --seed 1
-           regularization of the recurrent layers (all off by default):
-           --residual  --zoneout P (or H,C: hidden, cell)  --recurrent-dropout P  --weight-dropout P
-           --dropout P (between layers, below 1)
-           --valid F  the last F of the text's characters are held out of training (default 0.1,
-                      0: none); their loss in evaluation mode is printed at every checkpoint and
-                      at the end, and kept in the checkpoint with the curve
-           --log FILE.json  writes the run's settings and learning curve (for \`cellscan plot\`)
-  sample   generate text from a checkpoint
-           --model FILE (required)  --length 300  --prime TEXT  --temperature 0.8  --seed 1
-  corpus   writes generated English-like text to train on (deterministic for a seed)
-           --out FILE (required)  --chars 200000  --seed 1
-  plot     a table and an SVG of held-out loss curves from training logs
-           LOG.json...  --out curves.svg  --labels NAME,NAME  --title TEXT
-  info     backends, CPU features, threads, which addon binary loaded
-  bench    the benchmark suite (options as \`npm run bench\`)
-${WORKER_USAGE}
-${SWEEP_USAGE}
-  build-native  compiles the native addon from source into this package (needs a C++17
-           compiler, make and python3); cellscan then loads it before the prebuilt binary
-
-common options: --backend auto|native|wasm  --threads N`;
-
-class UsageError extends Error {}
 
 function number(values: Record<string, unknown>, key: string, fallback: number, integer = true): number {
   const v = values[key];
@@ -127,6 +100,8 @@ function demo(args: string[]): void {
       out: { type: 'string' },
     },
   });
+  const out = values.out ?? 'adding-problem.svg';
+  writableFolder('--out', out);
   commonSetup(values);
   const cells = (values.cell ?? 'lstm,gru,rnn').split(',').map((c) => c.trim().toLowerCase());
   for (const c of cells) {
@@ -140,7 +115,7 @@ function demo(args: string[]): void {
     batch: number(values, 'batch', 64),
     lr: number(values, 'lr', 3e-3, false),
     seed: number(values, 'seed', 1),
-    out: values.out ?? 'adding-problem.svg',
+    out,
     progress: process.stderr.isTTY === true,
   });
 }
@@ -156,26 +131,6 @@ function regularizationFlags(values: Record<string, unknown>, cell: 'lstm' | 'gr
   };
   for (const key of Object.keys(given) as (keyof CharModelConfig)[]) if (given[key] === undefined) delete given[key];
   return given;
-}
-
-/** The text of a file the user named, or a UsageError saying why it cannot be read. */
-function readable(flag: string, file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`${flag}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-}
-
-/** A UsageError unless `file` can be written: its folder exists and is writable. */
-function writableFolder(flag: string, file: string): void {
-  const dir = path.dirname(path.resolve(file));
-  try {
-    fs.accessSync(dir, fs.constants.W_OK);
-  } catch (e) {
-    throw new UsageError(`${flag}: cannot write ${file}: its folder ${dir} ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'is not writable'}`);
-  }
-  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new UsageError(`${flag}: ${file} is a folder, not a file`);
 }
 
 const flagOf: Record<string, string> = {
@@ -218,7 +173,6 @@ const trainOptions = {
 
 async function train(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: trainOptions });
-  commonSetup(values);
   if (!values.text) throw new UsageError('train needs --text FILE');
   const cellFlag = (values.cell ?? 'lstm').toLowerCase();
   if (cellFlag !== 'lstm' && cellFlag !== 'gru') throw new UsageError(`--cell must be lstm or gru, got ${JSON.stringify(values.cell)}`);
@@ -227,13 +181,15 @@ async function train(args: string[]): Promise<number> {
   const seed = number(values, 'seed', 1);
   const out = values.model ?? 'model.safetensors';
   // Every path is checked before any work: a mistake found at the first save would cost the training.
-  const text = readable('--text', values.text);
+  const text = readable('--text', values.text).toString('utf8');
   if (values.resume && values.force) throw new UsageError('--resume continues the checkpoint and --force replaces it: give one');
   if (!values.resume && fs.existsSync(out) && !values.force) {
     throw new UsageError(`--model: ${out} exists; --resume continues it, --force replaces it`);
   }
   writableFolder('--model', out);
   if (values.log) writableFolder('--log', values.log);
+  if (values.resume && !fs.existsSync(out)) throw new UsageError(`--resume: --model ${out} does not exist`);
+  commonSetup(values);
 
   let model: CharModel;
   let optimizer: Adam;
@@ -242,10 +198,9 @@ async function train(args: string[]): Promise<number> {
   let stored: TrainSettings | undefined;
   let lr = number(values, 'lr', 2e-3, false);
   if (values.resume) {
-    if (!fs.existsSync(out)) throw new UsageError(`--resume: ${out} does not exist`);
     // The resumed steps draw their masks from a stream of their own (seeded by --seed and the
     // checkpoint's step), not the first steps' masks again.
-    const c = loadCheckpoint(fs.readFileSync(out), values.lr === undefined ? undefined : lr, seed);
+    const c = checkpointOf(out, () => loadCheckpoint(readable('--model', out), values.lr === undefined ? undefined : lr, seed));
     ({ model, optimizer, step, lr } = c);
     curve = c.curve ?? [];
     stored = c.settings;
@@ -357,7 +312,8 @@ async function train(args: string[]): Promise<number> {
       );
       writeFileAtomic(out, saveCheckpoint({ model, optimizer, step, curve, settings }, lr));
       writeLog();
-      if (!tty) console.log(`saved ${out} (step ${step})`);
+      // The bar shows saves on a terminal; a log (stdout piped or redirected) needs its own line.
+      if (!tty || !process.stdout.isTTY) console.log(`saved ${out} (step ${step})`);
     }
     if (interrupted && step < steps) {
       // Ctrl-C: the step under way has finished; keep it rather than lose the steps since the last save.
@@ -380,6 +336,16 @@ async function train(args: string[]): Promise<number> {
   return 0;
 }
 
+/** What `load` returns, or a UsageError saying that --model `file` is no checkpoint and why. */
+function checkpointOf<T>(file: string, load: () => T): T {
+  try {
+    return load();
+  } catch (e) {
+    if (e instanceof UsageError || !(e instanceof TypeError || e instanceof RangeError)) throw e;
+    throw new UsageError(`--model: ${file} is not a checkpoint written by \`cellscan train\` (${e.message})`);
+  }
+}
+
 function sample(args: string[]): void {
   const { values } = parseArgs({
     args,
@@ -392,9 +358,10 @@ function sample(args: string[]): void {
       seed: { type: 'string' },
     },
   });
-  commonSetup(values);
   if (!values.model) throw new UsageError('sample needs --model FILE');
-  const { model } = loadCheckpoint(fs.readFileSync(values.model));
+  const bytes = readable('--model', values.model);
+  commonSetup(values);
+  const { model } = checkpointOf(values.model, () => loadCheckpoint(bytes));
   const vocab = [...model.config.vocab];
   const prime = values.prime ?? (vocab.includes('\n') ? '\n' : vocab[0]);
   const text = model.sample(prime, number(values, 'length', 300), number(values, 'temperature', 0.8, false), new Rng(number(values, 'seed', 1)));
@@ -407,9 +374,9 @@ function corpus(args: string[]): void {
     options: { ...common, out: { type: 'string' }, chars: { type: 'string' }, seed: { type: 'string' } },
   });
   if (!values.out) throw new UsageError('corpus needs --out FILE');
+  writableFolder('--out', values.out);
   const chars = number(values, 'chars', 200000);
   const text = generateCorpus(chars, number(values, 'seed', 1));
-  fs.mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true });
   fs.writeFileSync(values.out, text);
   const words = text.split(/[^A-Za-z]+/).filter(Boolean);
   console.log(`wrote ${chars} characters (${text.split('\n').length - 1} paragraphs, ${new Set(words).size} distinct words) to ${path.resolve(values.out)}`);
@@ -426,15 +393,12 @@ function plot(args: string[]): void {
   if (labels.length !== positionals.length) {
     throw new UsageError(`--labels must name each of the ${positionals.length} logs, got ${labels.length} (${JSON.stringify(values.labels)})`);
   }
-  const runs = positionals.map((file, i) => {
-    if (!fs.existsSync(file)) throw new UsageError(`plot: ${file} does not exist`);
-    return { label: labels[i], log: parseTrainLog(fs.readFileSync(file, 'utf8'), file) };
-  });
-  console.log(comparisonTable(runs));
   const out = values.out ?? 'curves.svg';
+  writableFolder('--out', out);
+  const runs = positionals.map((file, i) => ({ label: labels[i], log: parseTrainLog(readable('plot', file).toString('utf8'), file) }));
+  console.log(comparisonTable(runs));
   const c = runs[0].log.config;
   const title = values.title ?? `Held-out loss, ${c.cell.toUpperCase()} ${c.layers}x${c.hidden} on ${path.basename(runs[0].log.text)}`;
-  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   fs.writeFileSync(out, lossCurvesSvg(runs.map((r) => ({ label: r.label, curve: r.log.curve })), title));
   console.log(`curves written to ${path.resolve(out)}`);
 }
@@ -453,14 +417,27 @@ function info(args: string[]): void {
 function bench(args: string[]): number {
   const runner = path.join(__dirname, 'bench', 'run.js');
   if (!fs.existsSync(runner)) throw new UsageError(`the benchmark suite is not built (${runner}); run \`npm run build\``);
-  return spawnSync(process.execPath, [runner, ...args], { stdio: 'inherit' }).status ?? 1;
+  // A full garbage collection between timed tasks (bench/measure.ts settle) needs --expose-gc.
+  return spawnSync(process.execPath, ['--expose-gc', runner, ...args], { stdio: 'inherit' }).status ?? 1;
 }
 
+const HELP = ['--help', '-h'];
+
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (rest.includes('--help') || rest.includes('-h') || command === undefined || command === 'help') {
-    console.log(USAGE);
-    return command === undefined ? 1 : 0;
+  const [command, ...given] = argv;
+  if (command === undefined) throw new UsageError(`give a command: ${COMMANDS.join(', ')} (see \`cellscan --help\`)`);
+  if (HELP.includes(command) || command === 'help') {
+    const about = command === 'help' ? given[0] : undefined;
+    if (about !== undefined && !COMMANDS.includes(about)) throw new UsageError(`help: unknown command ${JSON.stringify(about)}; the commands are ${COMMANDS.join(', ')}`);
+    console.log(about === undefined ? USAGE : usageOf(about));
+    return 0;
+  }
+  if (!COMMANDS.includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}; the commands are ${COMMANDS.join(', ')} (see \`cellscan --help\`)`);
+  const rest = attachNegativeNumbers(given);
+  const flags = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (flags.some((a) => HELP.includes(a))) {
+    console.log(usageOf(command));
+    return 0;
   }
   switch (command) {
     case 'demo':
@@ -489,22 +466,19 @@ async function main(argv: string[]): Promise<number> {
     case 'build-native':
       return buildNativeCommand(rest);
     default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+      throw new Error(`${command} is in the usage but has no case here`);
   }
 }
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+main(argv).then(
   (code) => {
     process.exitCode = code;
   },
   (e) => {
-    const err = e as Error;
-    // Usage mistakes and the library's own argument errors are the user's to fix: say so briefly.
-    if (err instanceof UsageError || err instanceof TypeError || err instanceof RangeError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`cellscan: ${err.message}\n\n${USAGE}`);
-      process.exitCode = 2;
-    } else {
-      throw err;
-    }
+    const line = usageMistake(e, COMMANDS.includes(argv[0]) ? argv[0] : undefined);
+    if (line === undefined) throw e;
+    console.error(line);
+    process.exitCode = 2;
   },
 );

@@ -226,6 +226,7 @@ test('plot prints a table of the runs and writes an SVG with a held-out curve fo
   const common = ['--text', text, '--steps', '4', '--every', '2', ...tinyModel];
   expect(run('train', ...common, '--model', 'p.safetensors', '--log', 'plain.json').status).toBe(0);
   expect(run('train', ...common, ...regularized, '--model', 'r.safetensors', '--log', 'reg.json').status).toBe(0);
+  fs.mkdirSync(path.join(dir, 'cmp'));
   const r = run('plot', 'plain.json', 'reg.json', '--out', 'cmp/regularization.svg');
   expect(r.err).toBe('');
   expect(r.status).toBe(0);
@@ -290,7 +291,7 @@ describe('train keeps checkpoints safe', () => {
 
   test('unreadable --text and unwritable --model or --log folders are refused before any training', () => {
     const cases: [string[], RegExp][] = [
-      [['--text', 'missing.txt', '--model', 'x.safetensors'], /^cellscan: --text: cannot read missing\.txt \(ENOENT\)/],
+      [['--text', 'missing.txt', '--model', 'x.safetensors'], /^cellscan: --text: cannot read missing\.txt: it does not exist$/m],
       [['--text', 'safe.txt', '--model', path.join('no-such-folder', 'x.safetensors')], /^cellscan: --model: cannot write no-such-folder\/x\.safetensors: its folder .*no-such-folder does not exist/],
       [['--text', 'safe.txt', '--model', 'x.safetensors', '--log', path.join('nowhere', 'log.json')], /^cellscan: --log: cannot write nowhere\/log\.json: its folder .*nowhere does not exist/],
     ];
