@@ -134,11 +134,16 @@ function checkNoOverlap(where: string, ranges: { arg: string; begin: number; end
  * All data is copied: the result never aliases `bytes`. A file that
  * records checksums (every file saveSafetensors writes) is refused when a tensor fails its own.
  */
-export function loadSafetensors(input: Uint8Array | ArrayBufferLike | ArrayBufferView): SafetensorsMap {
+export function loadSafetensors(bytes: Uint8Array | ArrayBufferLike | ArrayBufferView): SafetensorsMap {
+  const view = asBytes('loadSafetensors', 'bytes', bytes);
+  return parse(view, view === bytes ? 'bytes.length' : 'bytes.byteLength');
+}
+
+/** loadSafetensors on the file's bytes; `lengthArg` names their length as the caller gave it. */
+function parse(bytes: Uint8Array, lengthArg: string): SafetensorsMap {
   const where = 'loadSafetensors';
-  const bytes = asBytes(where, 'bytes', input);
   if (bytes.length < 8) {
-    throw rangeError(where, `bytes.${bytes === input ? 'length' : 'byteLength'}`, 'at least 8 (the u64 header length)', bytes.length);
+    throw rangeError(where, lengthArg, 'at least 8 (the u64 header length)', bytes.length);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
