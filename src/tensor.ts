@@ -12,6 +12,11 @@ export type NumberTypedArray =
 const INT32_RANGE = 'an integer in the int32 range [-2147483648, 2147483647]';
 const isInt32 = (x: number) => Number.isInteger(x) && x >= -2147483648 && x <= 2147483647;
 
+// Only two dtypes exist: anything else (a "float64" meant as a request) would silently be float32.
+function checkDType(where: string, dtype: unknown): void {
+  if (dtype !== 'float32' && dtype !== 'int32') throw rangeError(where, 'dtype', '"float32" or "int32"', dtype);
+}
+
 /** A zero-filled array of `n` elements, or the error naming the shape that asked for it. */
 function allocate(where: string, dtype: DType, n: number, shape: readonly number[]): TensorData {
   try {
@@ -99,6 +104,7 @@ export class Tensor {
   }
 
   static zeros(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+    checkDType('Tensor.zeros', dtype);
     const s = checkShape('Tensor.zeros', shape);
     return new Tensor(allocate('Tensor.zeros', dtype, numel(s), s), s);
   }
@@ -111,9 +117,7 @@ export class Tensor {
    */
   static from(values: NestedNumbers | NumberTypedArray, shape?: readonly number[], dtype?: DType): Tensor {
     const where = 'Tensor.from';
-    if (dtype !== undefined && dtype !== 'float32' && dtype !== 'int32') {
-      throw rangeError(where, 'dtype', '"float32" or "int32"', dtype);
-    }
+    if (dtype !== undefined) checkDType(where, dtype);
     const kind = dtype ?? (types.isInt32Array(values) ? 'int32' : 'float32');
     const { data, shape: own } = dataOf(where, values, kind);
     if (shape === undefined) return new Tensor(data, own);

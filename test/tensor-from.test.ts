@@ -114,6 +114,7 @@ describe('Tensor.from refuses, naming the element', () => {
       /^Tensor\.from: values\[1\] must be an integer in the int32 range .*got 2147483648$/],
     ['NaN as int32', () => Tensor.from(NaN, undefined, 'int32'), RangeError, /^Tensor\.from: values must be an integer in the int32 range .*got NaN$/],
     ['an unknown dtype', () => Tensor.from([1], undefined, 'float64' as never), RangeError, /^Tensor\.from: dtype must be "float32" or "int32", got "float64"$/],
+    ['an unknown dtype for zeros', () => Tensor.zeros([2], 'float64' as never), RangeError, /^Tensor\.zeros: dtype must be "float32" or "int32", got "float64"$/],
   ];
   test.each(cases)('%s', (_name, call, type, message) => {
     expect(call).toThrow(type);
