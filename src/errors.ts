@@ -14,6 +14,8 @@ export function shown(text: string): Shown {
  * deep: a hostile file's JSON may nest 100,000 levels, which a full walk would answer with V8's
  * stack overflow instead of the message.
  */
+const article = (word: string) => (/^[aeiou]/i.test(word) ? 'an' : 'a');
+
 export function describe(value: unknown, depth = 0): string {
   if (value instanceof Shown) return value.text;
   if (value === null) return 'null';
@@ -32,10 +34,10 @@ export function describe(value: unknown, depth = 0): string {
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   const t = value as { shape?: unknown; dtype?: unknown };
   if (Array.isArray(t.shape) && typeof t.dtype === 'string') {
-    return `${/^[aeiou]/.test(t.dtype) ? 'an' : 'a'} ${t.dtype} Tensor of shape ${shapeText(t.shape)}`;
+    return `${article(t.dtype)} ${t.dtype} Tensor of shape ${shapeText(t.shape)}`;
   }
   const ctor = (value as object).constructor?.name;
-  return ctor && ctor !== 'Object' ? `a ${ctor}` : 'an object';
+  return ctor && ctor !== 'Object' ? `${article(ctor)} ${ctor}` : 'an object';
 }
 
 export function rangeError(where: string, arg: string, expected: string, given: unknown): RangeError {

@@ -82,6 +82,8 @@ describe('Tensor', () => {
     ['plain array data', () => new Tensor([1, 2] as any, [2]), TypeError, /data must be a Float32Array or Int32Array, got \[1, 2\]$/],
     ['shape not an array', () => new Tensor(new Float32Array(2), 2 as any), TypeError, /^Tensor: shape must be an array of non-negative integers, got 2$/],
     ['zeros with a negative dimension', () => Tensor.zeros([-3]), RangeError, /^Tensor.zeros: shape\[0\] must be a non-negative integer, got -3$/],
+    ['an ArrayBuffer as data (the article fits the word)', () => new Tensor(new ArrayBuffer(8) as any, [2]), TypeError, /data must be a Float32Array or Int32Array, got an ArrayBuffer$/],
+    ['a Map as data', () => new Tensor(new Map() as any, [2]), TypeError, /data must be a Float32Array or Int32Array, got a Map$/],
   ];
   test.each(cases)('%s', (_name, fn, ctor, message) => {
     expect(fn).toThrow(ctor);
