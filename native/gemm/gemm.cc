@@ -4,6 +4,7 @@
 
 #include "../isa/kernel_table.h"
 #include "../runtime/block_claims.h"
+#include "../runtime/compute_session.h"
 #include "../runtime/thread_pool.h"
 #include "microkernel.h"
 #include "pack.h"
@@ -200,6 +201,11 @@ PackedMatrix::PackedMatrix(int k, int n, MatrixRef b, int groups)
 
 const float* PackedMatrix::block(int k0, int kc, int g, int c0) const {
   return panels_.data() + static_cast<long>(k0) * nPadded_ + (static_cast<long>(g) * groupPadded_ + c0) * kc;
+}
+
+void runGemm(int m, int n, int k, MatrixRef a, MatrixRef b, float* c, long ldc, bool accumulate) {
+  ComputeSession session;
+  sgemm(m, n, k, a, b, c, ldc, accumulate);
 }
 
 void sgemm(int m, int n, int k, MatrixRef a, MatrixRef b, float* c, long ldc, bool accumulate) {
