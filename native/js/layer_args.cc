@@ -25,6 +25,19 @@ bool isGradsObject(const Napi::Value& g) { return g.IsObject() && !g.IsArray() &
 
 std::vector<float> copyOf(const Span<float>& s) { return std::vector<float>(s.data, s.data + s.length); }
 
+// LSTM's pair of cell-state arrays, [B, H] each: the state in and out, or the gradients on the state
+// out and in. The first may be absent. Other cells have no cell state: both must be absent.
+void readCellStates(const Napi::Value& v0, const char* name0, Span<float>& first, const Napi::Value& v1,
+                    const char* name1, Span<float>& second, const LayerSpec& s, size_t B, const char* where) {
+  if (s.hasCellState()) {
+    first = getFloat32(v0, name0, where, B * s.hiddenSize, true);
+    second = getFloat32(v1, name1, where, B * s.hiddenSize, false);
+  } else {
+    requireAbsent(v0, name0, where, "only LSTM has a cell state");
+    requireAbsent(v1, name1, where, "only LSTM has a cell state");
+  }
+}
+
 }  // namespace
 
 const char* const kParamFieldNames[kParamFields] = {"wIh", "wHh", "bIh", "bHh", "wHr", "wPeep"};
@@ -129,13 +142,7 @@ ForwardArgs readForwardArgs(const ForwardValues& f, const LayerSpec& s, const ch
   a.x = getFloat32(f[kX], name(kX), where, rows * s.inputSize, false);
   a.h0 = getFloat32(f[kH0], name(kH0), where, a.B * hout, true);
   a.hN = getFloat32(f[kHN], name(kHN), where, a.B * hout, false);
-  if (s.hasCellState()) {
-    a.c0 = getFloat32(f[kC0], name(kC0), where, a.B * h, true);
-    a.cN = getFloat32(f[kCN], name(kCN), where, a.B * h, false);
-  } else {
-    requireAbsent(f[kC0], name(kC0), where, "only LSTM has a cell state");
-    requireAbsent(f[kCN], name(kCN), where, "only LSTM has a cell state");
-  }
+  readCellStates(f[kC0], name(kC0), a.c0, f[kCN], name(kCN), a.cN, s, a.B, where);
   a.lengths = getInt32(f[kLengths], name(kLengths), where, a.B, true);
   for (size_t b = 0; b < a.lengths.length; b++) {
     const int len = a.lengths.data[b];
@@ -204,19 +211,12 @@ BackwardArgs readBackwardArgs(const Napi::CallbackInfo& info, const std::weak_pt
   const Workspace& ws = *a.ws->workspace();
   const size_t rows = static_cast<size_t>(ws.T) * ws.B;
   const size_t hout = s.outSize();
-  const size_t h = s.hiddenSize;
   a.dYStride = getInteger(f[kDYStride], name(kDYStride), where, static_cast<long>(hout), kMaxRows, static_cast<long>(hout));
   a.dY = getFloat32(f[kDY], name(kDY), where, (rows - 1) * a.dYStride + hout, true, true);
   a.dhN = getFloat32(f[kDhN], name(kDhN), where, ws.B * hout, true);
   a.dX = getFloat32(f[kDX], name(kDX), where, rows * s.inputSize, false);
   a.dh0 = getFloat32(f[kDh0], name(kDh0), where, ws.B * hout, false);
-  if (s.hasCellState()) {
-    a.dcN = getFloat32(f[kDcN], name(kDcN), where, ws.B * h, true);
-    a.dc0 = getFloat32(f[kDc0], name(kDc0), where, ws.B * h, false);
-  } else {
-    requireAbsent(f[kDcN], name(kDcN), where, "only LSTM has a cell state");
-    requireAbsent(f[kDc0], name(kDc0), where, "only LSTM has a cell state");
-  }
+  readCellStates(f[kDcN], name(kDcN), a.dcN, f[kDc0], name(kDc0), a.dc0, s, ws.B, where);
   if (!isGradsObject(f[kGrads])) {
     throwTypeError(env, where, name(kGrads), "an object of Float32Arrays (wIh, wHh, ...)", f[kGrads]);
   }
