@@ -28,6 +28,8 @@
         "native/js/layer_args.cc",
         "native/js/layer_wrap.cc",
         "native/js/workspace_wrap.cc",
+        "native/cells/backward_loop.cc",
+        "native/cells/forward_loop.cc",
         "native/cells/layer.cc",
         "native/cells/sequence_ops.cc",
         "native/cells/lstm.cc",
