@@ -10,7 +10,7 @@ import { VARIANT_RECURRENT_MASK, Workspace, workspaceInit } from './cells/worksp
 import { sigmoid4, tanh4 } from './activations';
 import { at, loadLanes, storeLanes } from './lanes';
 
-export { MR as GEMM_MR, NR as GEMM_NR } from './gemm/tile';
+export { MR as GEMM_MR, NR as GEMM_NR } from './gemm/microkernel';
 export { gemm, gemmScratchBytes, useGemmScratch } from './gemm/gemm';
 export {
   CELL_GRU, CELL_LSTM, CELL_RNN_RELU, CELL_RNN_TANH, FLAG_BIAS, FLAG_LINEAR_BEFORE_RESET, FLAG_PEEPHOLES, FLAG_REVERSE,

@@ -5,6 +5,7 @@
 #include "js/args.h"
 #include "js/gemm_wrap.h"
 #include "js/layer_wrap.h"
+#include "js/workspace_wrap.h"
 #include "runtime/cpu_features.h"
 #include "runtime/malloc_tuning.h"
 #include "runtime/thread_pool.h"

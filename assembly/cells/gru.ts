@@ -40,7 +40,7 @@ import { Workspace } from './workspace';
 
 // Units [j, j + n) of one row, reset before linear, first half: r and z activated in place (their
 // pre-activations already hold R_rz h), rh = r ⊙ hPrev, the input of the candidate's recurrent product
-@inline function gruCellGatesRbl(gates: usize, rh: usize, hPrev: usize, H: i32, j: i32, n: i32): void {
+@inline function gruCellForwardRzRbl(gates: usize, rh: usize, hPrev: usize, H: i32, j: i32, n: i32): void {
   const r = sigmoid4(loadLanes(at(gates, j), n));
   storeLanes(at(gates, j), r, n);
   storeLanes(at(gates, H + j), sigmoid4(loadLanes(at(gates, H + j), n)), n);
@@ -48,7 +48,7 @@ import { Workspace } from './workspace';
 }
 
 // Second half, once the candidate's pre-activation holds Rn (r ⊙ h): n activated in place and h'
-@inline function gruCellOutputRbl(gates: usize, h: usize, hPrev: usize, H: i32, j: i32, n: i32): void {
+@inline function gruCellForwardNRbl(gates: usize, h: usize, hPrev: usize, H: i32, j: i32, n: i32): void {
   const cand = tanh4(loadLanes(at(gates, 2 * H + j), n));
   storeLanes(at(gates, 2 * H + j), cand, n);
   storeLanes(at(h, j), blend(loadLanes(at(gates, H + j), n), cand, loadLanes(at(hPrev, j), n)), n);
@@ -144,7 +144,7 @@ export function gruLayerForward(y: usize, ldy: i32, hN: usize, ws: Workspace, h0
         const g = rowAt(gates, b, G);
         const hp = rowAt(hPrev, b, H);
         const rhRow = rowAt(rh, b, H);
-        for (let j = 0; j < H; j += 4) gruCellGatesRbl(g, rhRow, hp, H, j, H - j);
+        for (let j = 0; j < H; j += 4) gruCellForwardRzRbl(g, rhRow, hp, H, j, H - j);
       }
       // With recurrent dropout n's product sees r ⊙ m ⊙ h.
       if (mask != 0) multiplyFloats(rh, rh, mask, B * H);
@@ -157,7 +157,7 @@ export function gruLayerForward(y: usize, ldy: i32, hN: usize, ws: Workspace, h0
         const g = rowAt(gates, b, G);
         const hp = rowAt(hPrev, b, H);
         const hn = rowAt(hNew, b, H);
-        for (let j = 0; j < H; j += 4) gruCellOutputRbl(g, hn, hp, H, j, H - j);
+        for (let j = 0; j < H; j += 4) gruCellForwardNRbl(g, hn, hp, H, j, H - j);
       }
     }
     zoneoutRows(hNew, hPrev, hNew, ws.zoneoutHiddenMask, ws.zoneoutHidden, ws, t, H);

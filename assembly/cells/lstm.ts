@@ -7,8 +7,8 @@ import { at, copyFloats, loadLanes, rowAt, rowsAt, storeLanes, zeroFloats } from
 import { LayerDesc } from './layer';
 import { scratchFloats, scratchSize } from './scratch';
 import {
-  addRecurrentGradient, beginPreviousGradient, columnSums, copyOrZero, finishZoneoutCell, inputGradients, projectInputs,
-  recurrentInput, recurrentInputs, stepGradient, writeOutputRows, zoneoutCellGradient, zoneoutRows,
+  addRecurrentGradient, beginPreviousGradient, columnSums, copyOrZero, inputGradients, projectInputs, recurrentInput,
+  recurrentInputs, stepGradient, writeOutputRows, zoneoutLanes, zoneoutRow, zoneoutRows,
 } from './sequence';
 import { Workspace } from './workspace';
 
@@ -17,8 +17,11 @@ import { Workspace } from './workspace';
 }
 
 // Units [j, j + n) of one row, forward. gates [4H]: in, pre-activations; out, activated i f g o.
-// cNew [H], m [H] = o ⊙ tanh(c'); cPrev [H], peep [3H] or 0
-@inline function lstmCellForward(gates: usize, cNew: usize, m: usize, cPrev: usize, peep: usize, H: i32, j: i32, n: i32): void {
+// cCand [H] the cell's own new state c̃, m [H] = o ⊙ tanh(c̃); cPrev [H], peep [3H] or 0. With cell
+// zoneout (zoned; zMask the row's mask bytes or 0, zP its p), cNew [H] = d ⊙ cPrev + (1 − d) ⊙ c̃,
+// mixed while c̃ is in registers.
+@inline function lstmCellForward(gates: usize, cCand: usize, cNew: usize, m: usize, cPrev: usize, peep: usize,
+  zoned: bool, zMask: usize, zP: f32, H: i32, j: i32, n: i32): void {
   const cp = loadLanes(at(cPrev, j), n);
   let pi = loadLanes(at(gates, j), n);
   let pf = loadLanes(at(gates, H + j), n);
@@ -37,14 +40,20 @@ import { Workspace } from './workspace';
   storeLanes(at(gates, H + j), f, n);
   storeLanes(at(gates, 2 * H + j), g, n);
   storeLanes(at(gates, 3 * H + j), o, n);
-  storeLanes(at(cNew, j), c, n);
+  storeLanes(at(cCand, j), c, n);
+  if (zoned) {
+    const d = zoneoutLanes(zMask, zP, j, n);
+    storeLanes(at(cNew, j), f32x4.add(f32x4.mul(d, cp), f32x4.mul(oneMinus(d), c)), n);
+  }
   storeLanes(at(m, j), f32x4.mul(o, tanh4(c)), n);
 }
 
 // Units [j, j + n) of one row, backward. dG [4H] pre-activation gradients, dcPrev [H], dPeep [3H] (+=);
-// gates [4H] activated, c, cPrev [H], dm [H] gradient on o ⊙ tanh(c), dc [H] gradient on c from later steps
+// gates [4H] activated, c [H] the cell's own c̃, cPrev [H], dm [H] gradient on o ⊙ tanh(c), dc [H]
+// gradient on the carried c from later steps: with cell zoneout (1 − d) ⊙ dc reaches c̃ and d ⊙ dc
+// goes straight to dcPrev.
 @inline function lstmCellBackward(dG: usize, dcPrev: usize, dPeep: usize, gates: usize, c: usize, cPrev: usize,
-  dm: usize, dc: usize, peep: usize, H: i32, j: i32, n: i32): void {
+  dm: usize, dc: usize, peep: usize, zoned: bool, zMask: usize, zP: f32, H: i32, j: i32, n: i32): void {
   const i = loadLanes(at(gates, j), n);
   const f = loadLanes(at(gates, H + j), n);
   const g = loadLanes(at(gates, 2 * H + j), n);
@@ -54,7 +63,10 @@ import { Workspace } from './workspace';
   const dmv = loadLanes(at(dm, j), n);
   const tc = tanh4(cv);
   const dpo = f32x4.mul(f32x4.mul(f32x4.mul(dmv, tc), o), oneMinus(o));
-  let dcTotal = f32x4.add(loadLanes(at(dc, j), n), f32x4.mul(f32x4.mul(dmv, o), oneMinus(f32x4.mul(tc, tc))));
+  const dcv = loadLanes(at(dc, j), n);
+  const d = zoned ? zoneoutLanes(zMask, zP, j, n) : f32x4.splat(0);
+  const dcCand = zoned ? f32x4.mul(oneMinus(d), dcv) : dcv;
+  let dcTotal = f32x4.add(dcCand, f32x4.mul(f32x4.mul(dmv, o), oneMinus(f32x4.mul(tc, tc))));
   if (peep != 0) dcTotal = f32x4.add(dcTotal, f32x4.mul(dpo, loadLanes(at(peep, 2 * H + j), n)));
   const dpi = f32x4.mul(f32x4.mul(f32x4.mul(dcTotal, g), i), oneMinus(i));
   const dpf = f32x4.mul(f32x4.mul(f32x4.mul(dcTotal, cp), f), oneMinus(f));
@@ -71,7 +83,7 @@ import { Workspace } from './workspace';
   storeLanes(at(dG, H + j), dpf, n);
   storeLanes(at(dG, 2 * H + j), dpg, n);
   storeLanes(at(dG, 3 * H + j), dpo, n);
-  storeLanes(at(dcPrev, j), dcp, n);
+  storeLanes(at(dcPrev, j), zoned ? f32x4.add(dcp, f32x4.mul(d, dcv)) : dcp, n);
 }
 
 export function lstmForwardScratch(d: LayerDesc, B: i32): u64 {
@@ -86,6 +98,7 @@ export function lstmLayerForward(y: usize, ldy: i32, hN: usize, cN: usize, ws: W
   const B = ws.B;
   const proj = d.projSize > 0;
   const peep = d.peepholes ? d.wPeep : 0;
+  const zonesCell = ws.zonesCell;
   const hMasked = scratchFloats(B * hout); // recurrent dropout: mask ⊙ h
 
   projectInputs(ws.gates, ws.x, ws.rows, d);
@@ -99,7 +112,7 @@ export function lstmLayerForward(y: usize, ldy: i32, hN: usize, cN: usize, ws: W
     const cPrev = rowsAt(ws.c, ws.slotBefore(t), B, H);
     const cNew = rowsAt(ws.c, ws.slotAfter(t), B, H);
     // With cell zoneout the cell's own new state c̃ is kept apart from the state carried on.
-    const cCand = ws.zonesCell ? rowsAt(ws.cCand, t, B, H) : cNew;
+    const cCand = zonesCell ? rowsAt(ws.cCand, t, B, H) : cNew;
     const gates = rowsAt(ws.gates, t, B, G);
     // Without projection the cell output is the new hidden state itself.
     const m = proj ? rowsAt(ws.m, t, B, H) : hNew;
@@ -109,9 +122,11 @@ export function lstmLayerForward(y: usize, ldy: i32, hN: usize, cN: usize, ws: W
       if (ws.active(t, b)) {
         const g = rowAt(gates, b, G);
         const cc = rowAt(cCand, b, H);
+        const cn = rowAt(cNew, b, H);
         const mb = rowAt(m, b, H);
         const cp = rowAt(cPrev, b, H);
-        for (let j = 0; j < H; j += 4) lstmCellForward(g, cc, mb, cp, peep, H, j, H - j);
+        const zm = zoneoutRow(ws.zoneoutCellMask, ws, t, b, H);
+        for (let j = 0; j < H; j += 4) lstmCellForward(g, cc, cn, mb, cp, peep, zonesCell, zm, ws.zoneoutCell, H, j, H - j);
         continue;
       }
       copyFloats(rowAt(cNew, b, H), rowAt(cPrev, b, H), H);
@@ -122,7 +137,6 @@ export function lstmLayerForward(y: usize, ldy: i32, hN: usize, cN: usize, ws: W
         copyFloats(rowAt(hNew, b, H), rowAt(hPrev, b, H), H);
       }
     }
-    zoneoutRows(cNew, cPrev, cCand, ws.zoneoutCellMask, ws.zoneoutCell, ws, t, H);
     if (proj) {
       gemmPacked(B, m, <usize>H, d.wHrT, hNew, <usize>hout, false);
       for (let b = 0; b < B; b++) {
@@ -143,7 +157,7 @@ export function lstmBackwardScratch(d: LayerDesc, T: i32, B: i32, recurrentMask:
   const perStepDh = d.projSize > 0 ? rows * hout : <u64>B * hout;
   const masked = recurrentMask ? scratchSize(<u64>B * hout) + scratchSize(rows * hout) : 0;
   return scratchSize(rows * 4 * H) + scratchSize(perStepDh) + scratchSize(<u64>B * H) +
-    2 * scratchSize(<u64>B * hout) + 3 * scratchSize(<u64>B * H) + masked;
+    2 * scratchSize(<u64>B * hout) + 2 * scratchSize(<u64>B * H) + masked;
 }
 
 // dX [T, B, I], dh0 [B, Hout], dc0 [B, H], grads (written); dY [T, B, Hout] (rows ldDY apart), dhN, dcN (or 0), ws
@@ -157,6 +171,7 @@ export function lstmLayerBackward(dX: usize, dh0: usize, dc0: usize, grads: usiz
   const proj = d.projSize > 0;
   const peep = d.peepholes ? d.wPeep : 0;
   const dPeep = d.gradOf(grads, d.wPeep);
+  const zonesCell = ws.zonesCell;
   const recurrentMask = ws.recurrentMask;
 
   const dG = scratchFloats(rows * G);
@@ -167,7 +182,6 @@ export function lstmLayerBackward(dX: usize, dh0: usize, dc0: usize, grads: usiz
   let dhBefore = scratchFloats(B * hout);
   let dc = scratchFloats(B * H);
   let dcBefore = scratchFloats(B * H);
-  const dcCand = scratchFloats(B * H); // cell zoneout: the share of dc that reaches c̃
   const dhRecurrent = recurrentMask != 0 ? scratchFloats(B * hout) : 0; // before the mask scales it
   copyOrZero(dh, dhN, B * hout);
   copyOrZero(dc, dcN, B * H);
@@ -177,7 +191,7 @@ export function lstmLayerBackward(dX: usize, dh0: usize, dc0: usize, grads: usiz
     const t = ws.timeAt(step);
     const cPrev = rowsAt(ws.c, ws.slotBefore(t), B, H);
     // The cell's own new state c̃, which tanh and the o peephole saw.
-    const cCand = ws.zonesCell ? rowsAt(ws.cCand, t, B, H) : rowsAt(ws.c, ws.slotAfter(t), B, H);
+    const cCand = zonesCell ? rowsAt(ws.cCand, t, B, H) : rowsAt(ws.c, ws.slotAfter(t), B, H);
     const gates = rowsAt(ws.gates, t, B, G);
     const dGt = rowsAt(dG, t, B, G);
     const dht = proj ? rowsAt(dHt, t, B, hout) : dHt;
@@ -191,11 +205,6 @@ export function lstmLayerBackward(dX: usize, dh0: usize, dc0: usize, grads: usiz
       gemmPacked(B, dht, <usize>hout, d.wHrB, dm, <usize>H, false);
       dmt = dm;
     }
-    let dcIn = dc;
-    if (ws.zonesCell) {
-      zoneoutCellGradient(dcCand, dc, ws.zoneoutCellMask, ws.zoneoutCell, ws, t, H);
-      dcIn = dcCand;
-    }
     for (let b = 0; b < B; b++) {
       if (ws.active(t, b)) {
         const g = rowAt(gates, b, G);
@@ -204,14 +213,16 @@ export function lstmLayerBackward(dX: usize, dh0: usize, dc0: usize, grads: usiz
         const cc = rowAt(cCand, b, H);
         const cp = rowAt(cPrev, b, H);
         const dmb = rowAt(dmt, b, H);
-        const dcb = rowAt(dcIn, b, H);
-        for (let j = 0; j < H; j += 4) lstmCellBackward(dGb, dcp, dPeep, g, cc, cp, dmb, dcb, peep, H, j, H - j);
+        const dcb = rowAt(dc, b, H);
+        const zm = zoneoutRow(ws.zoneoutCellMask, ws, t, b, H);
+        for (let j = 0; j < H; j += 4) {
+          lstmCellBackward(dGb, dcp, dPeep, g, cc, cp, dmb, dcb, peep, zonesCell, zm, ws.zoneoutCell, H, j, H - j);
+        }
       } else {
         zeroFloats(rowAt(dGt, b, G), G);
         copyFloats(rowAt(dcBefore, b, H), rowAt(dc, b, H), H);
       }
     }
-    if (ws.zonesCell) finishZoneoutCell(dcBefore, dc, ws.zoneoutCellMask, ws.zoneoutCell, ws, t, H);
     addRecurrentGradient(dhBefore, dGt, G, d.wHhB, dhRecurrent, recurrentMask, B, hout);
     const dhNext = dh;
     dh = dhBefore;

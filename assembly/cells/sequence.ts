@@ -88,6 +88,24 @@ export function stepGradient(d: usize, carried: usize, dY: usize, ldDY: i32, ws:
   return mask != 0 ? <f32>load<u8>(mask + <usize>i) : p;
 }
 
+// Row b of step t of a [T, B, n] zoneout mask, or 0 where there is no mask.
+@inline export function zoneoutRow(mask: usize, ws: Workspace, t: i32, b: i32, n: i32): usize {
+  return mask == 0 ? 0 : mask + <usize>((t * ws.B + b) * n);
+}
+
+// Zoneout's d for lanes [j, j + n) of one row (n ≥ 4: four lanes): the row's mask bytes (0 or 1), or p
+// where there is no mask. Lanes past the row read nothing.
+@inline export function zoneoutLanes(maskRow: usize, p: f32, j: i32, n: i32): v128 {
+  if (maskRow == 0) return f32x4.splat(p);
+  const m = maskRow + <usize>j;
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, <f32>load<u8>(m));
+  if (n > 1) v = f32x4.replace_lane(v, 1, <f32>load<u8>(m, 1));
+  if (n > 2) v = f32x4.replace_lane(v, 2, <f32>load<u8>(m, 2));
+  if (n > 3) v = f32x4.replace_lane(v, 3, <f32>load<u8>(m, 3));
+  return v;
+}
+
 // Zoneout of step t's new state on its active rows: state = d·prev + (1 − d)·cand, exactly prev at
 // d = 1 and cand at d = 0 ([B, n] each; state may be cand). Nothing when zoneout is off.
 export function zoneoutRows(state: usize, prev: usize, cand: usize, mask: usize, p: f32, ws: Workspace, t: i32, n: i32): void {
@@ -124,31 +142,6 @@ export function beginPreviousGradient(dPrev: usize, dht: usize, dh: usize, mask:
         store<f32>(at(dPrev, r + j), d * g);
         store<f32>(at(dht, r + j), (1 - d) * g);
       }
-    }
-  }
-}
-
-// Cell zoneout, backward: dCand = (1 − d)·dc for the cell's own new state, then (once the cell has
-// written dcPrev) dcPrev += d·dc, on the active rows.
-export function zoneoutCellGradient(dCand: usize, dc: usize, mask: usize, p: f32, ws: Workspace, t: i32, n: i32): void {
-  const B = ws.B;
-  for (let b = 0; b < B; b++) {
-    if (!ws.active(t, b)) continue;
-    const d0 = (t * B + b) * n;
-    for (let j = 0; j < n; j++) {
-      store<f32>(at(dCand, b * n + j), (1 - zoneoutFactor(mask, p, d0 + j)) * load<f32>(at(dc, b * n + j)));
-    }
-  }
-}
-
-export function finishZoneoutCell(dcPrev: usize, dc: usize, mask: usize, p: f32, ws: Workspace, t: i32, n: i32): void {
-  const B = ws.B;
-  for (let b = 0; b < B; b++) {
-    if (!ws.active(t, b)) continue;
-    const d0 = (t * B + b) * n;
-    for (let j = 0; j < n; j++) {
-      const i = b * n + j;
-      store<f32>(at(dcPrev, i), load<f32>(at(dcPrev, i)) + zoneoutFactor(mask, p, d0 + j) * load<f32>(at(dc, i)));
     }
   }
 }

@@ -2,7 +2,7 @@
 // mc × kc block of op(A) packed into MR-row panels, and the microkernel swept over every tile with
 // one B panel held in L1 while the A panels stream from L2. The blocking is fixed, so every output
 // element is always summed in the same order.
-import { MR, NR, gemmTile4x8 } from './tile';
+import { MR, NR, f32_gemm_4x8__wasmsimd } from './microkernel';
 import { packPanelsA, packPanelsB } from './pack';
 
 const KC = 256;
@@ -56,8 +56,8 @@ function multiplyBlock(mc: i32, nc: i32, kc: i32, aPanels: usize, bPanels: usize
   for (let j = 0; j < nc; j += NR) {
     const bPanel = bPanels + ((<usize>j * <usize>kc) << 2);
     for (let i = 0; i < mc; i += MR) {
-      gemmTile4x8(kc, aPanels + ((<usize>i * <usize>kc) << 2), bPanel, c + ((<usize>i * ldc + <usize>j) << 2), ldc,
-        min(MR, mc - i), min(NR, nc - j), accumulate);
+      f32_gemm_4x8__wasmsimd(kc, aPanels + ((<usize>i * <usize>kc) << 2), bPanel, c + ((<usize>i * ldc + <usize>j) << 2),
+        ldc, min(MR, mc - i), min(NR, nc - j), accumulate);
     }
   }
 }

@@ -1,7 +1,7 @@
 // Operands rearranged into the panels the microkernel reads. A panel holds kc groups of `width` lanes:
 // MR rows of op(A), or NR columns of op(B). Lanes past the matrix edge are zero, so the kernel always
 // reads whole panels and never memory outside them.
-import { MR, NR } from './tile';
+import { MR, NR } from './microkernel';
 
 // op(X) is X or Xᵀ of a row-major X with rows ld floats apart. A lane is a row of op(A) or a column of
 // op(B); when consecutive lanes sit side by side in X (for a fixed k) a group copies as one run,

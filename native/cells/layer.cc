@@ -3,7 +3,7 @@
 #include <atomic>
 #include <cstring>
 
-#include "../runtime/denormals.h"
+#include "../runtime/compute_session.h"
 #include "../runtime/thread_pool.h"
 #include "sequence_ops.h"
 
@@ -105,7 +105,6 @@ void Layer::allocateWorkspace(Workspace& ws, const ForwardIO& io, bool keepInput
 }
 
 void Layer::forward(const ForwardIO& io, Workspace& ws) const {
-  ScopedFlushDenormals flush;
   if (ws.keepsInput) {
     std::memcpy(ws.x.data(), io.x, static_cast<size_t>(io.T) * io.B * spec_.inputSize * sizeof(float));
     if (io.lengths) ws.lengths.assign(io.lengths, io.lengths + io.B);
@@ -118,15 +117,27 @@ void Layer::forward(const ForwardIO& io, Workspace& ws) const {
   }
 }
 
-void forwardLayers(const LayerForward* calls, int n) {
+// Independent forwards side by side, one per worker, when each would run on one thread anyway, else
+// one after another on every worker. Same results either way.
+void Layer::runForwards(ForwardCall* calls, int n) {
+  ComputeSession session;
+  for (int i = 0; i < n; i++) {
+    ForwardCall& c = calls[i];
+    if (c.training) c.workspace = std::make_shared<Workspace>();
+    c.layer->allocateWorkspace(c.training ? *c.workspace : c.layer->inference_, c.io, c.training);
+  }
+  const auto run = [calls](int i) {
+    const ForwardCall& c = calls[i];
+    c.layer->forward(c.io, c.training ? *c.workspace : c.layer->inference_);
+  };
   ThreadPool& pool = ThreadPool::instance();
   // A forward that splits its own products or time loop keeps every worker busy already, and a tiny
-  // one is over before a worker would join. Two calls on one layer would share its inference
-  // workspace: those run one after the other too.
+  // one is over before a worker would join. Two calls on one layer's inference workspace run one
+  // after the other.
   bool alone = pool.threads() > 1 && n > 1;
   for (int i = 0; i < n && alone; i++) {
     const LayerSpec& s = calls[i].layer->spec();
-    const ForwardIO& io = *calls[i].io;
+    const ForwardIO& io = calls[i].io;
     // Below ~0.2 MFLOP a call (a few microseconds) handing one to a worker costs what it saves.
     const double flops = 2.0 * io.T * io.B * s.gateSize() * (s.inputSize + s.outSize());
     alone = flops >= 2e5 && stepWorkers(s, io.T, io.B) == 1 &&
@@ -134,20 +145,24 @@ void forwardLayers(const LayerForward* calls, int n) {
     for (int j = 0; j < i && alone; j++) alone = calls[j].layer != calls[i].layer;
   }
   if (!alone) {
-    for (int i = 0; i < n; i++) calls[i].layer->forward(*calls[i].io, *calls[i].ws);
+    for (int i = 0; i < n; i++) run(i);
     return;
   }
   // Claimed, not assigned: a worker the OS has not scheduled yet leaves its call to the others.
   std::atomic<int> next{0};
   pool.run(
       [&](int, int) {
-        for (int i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n;) calls[i].layer->forward(*calls[i].io, *calls[i].ws);
+        for (int i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n;) run(i);
       },
       n, ThreadPool::Joining::AsAvailable);
 }
 
+void Layer::runBackward(const BackwardIO& io, const Workspace& ws) const {
+  ComputeSession session;
+  backward(io, ws);
+}
+
 void Layer::backward(const BackwardIO& io, const Workspace& ws) const {
-  ScopedFlushDenormals flush;
   switch (spec_.cell) {
     case CellKind::Lstm: return lstmLayerBackward(io, ws, *this);
     case CellKind::Gru: return gruLayerBackward(io, ws, *this);

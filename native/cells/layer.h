@@ -137,6 +137,17 @@ struct SequenceIndex {
   int activeRows(int t) const;
 };
 
+class Layer;
+
+// One forward as a caller asks for it. A training forward gets a workspace of its own, which backward
+// reads later; inference reuses the layer's, so a streaming call allocates nothing.
+struct ForwardCall {
+  const Layer* layer = nullptr;
+  ForwardIO io;
+  bool training = false;
+  std::shared_ptr<Workspace> workspace;  // set by Layer::runForwards for a training call
+};
+
 // The weights of one layer direction, packed once for the products forward and backward need.
 class Layer {
  public:
@@ -147,15 +158,11 @@ class Layer {
   // training layer packs on first use (what the JS heap should count this object as).
   size_t bytes() const;
 
-  // Workspace sizes depend only on the spec and the sequence shape.
-  // keepInput: a training forward, whose inputs and masks backward reads again.
-  void allocateWorkspace(Workspace& ws, const ForwardIO& io, bool keepInput) const;
-  void forward(const ForwardIO& io, Workspace& ws) const;
-  void backward(const BackwardIO& io, const Workspace& ws) const;
-
-  // Inference reuses one workspace per layer instead of allocating per call. Use only while
-  // holding the thread pool's session lock (every compute call does).
-  Workspace& inferenceWorkspace() const { return inference_; }
+  // The entries a caller from outside uses, each in one ComputeSession (runtime/compute_session.h).
+  // runForwards: independent forwards (a bidirectional layer's directions), no layer twice.
+  static void runForwards(ForwardCall* calls, int n);
+  // ws: a training forward's workspace of this layer.
+  void runBackward(const BackwardIO& io, const Workspace& ws) const;
 
   // Forward products: op(B) = Wᵀ.
   const PackedMatrix& inputWeightsT() const { return wIhT_; }        // [I, G*H]
@@ -178,6 +185,12 @@ class Layer {
   const BackwardWeights& backwardWeights() const;
 
  private:
+  // Workspace sizes depend only on the spec and the sequence shape.
+  // keepInput: a training forward, whose inputs and masks backward reads again.
+  void allocateWorkspace(Workspace& ws, const ForwardIO& io, bool keepInput) const;
+  void forward(const ForwardIO& io, Workspace& ws) const;
+  void backward(const BackwardIO& io, const Workspace& ws) const;
+
   LayerSpec spec_;
   LayerParams params_;
   PackedMatrix wIhT_, wHhT_, wHnT_, wHrT_;
@@ -186,20 +199,9 @@ class Layer {
   mutable std::once_flag stepInputOnce_;
   mutable PackedMatrix stepInputT_;
   mutable BackwardWeights backward_;
+  // The workspace of inference calls, safe to share because every call holds the ComputeSession.
   mutable Workspace inference_;
 };
-
-// One of several independent forwards: a layer, its arguments and the workspace it fills (allocated).
-struct LayerForward {
-  const Layer* layer;
-  const ForwardIO* io;
-  Workspace* ws;
-};
-
-// Independent forwards (a bidirectional layer's two directions): side by side, one per worker, when
-// each would run on one thread anyway, else one after another on every worker. Same results either
-// way. Call while holding the thread pool's session lock.
-void forwardLayers(const LayerForward* calls, int n);
 
 // Per-cell kernels over one direction (defined in lstm.cc, gru.cc, rnn.cc).
 void lstmLayerForward(const ForwardIO& io, Workspace& ws, const Layer& layer);

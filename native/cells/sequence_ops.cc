@@ -206,7 +206,7 @@ void zoneRows(float* state, const float* prev, const float* cand, const Zoneout&
   for (int b = rows.begin; b < rows.end; b++) {
     if (!seq.active(t, b)) continue;
     const long r = static_cast<long>(b) * n;
-    k.zoneoutMix(state + r, prev + r, cand + r, zoneRow(z, seq, t, b, n), c.begin, c.end);
+    k.zoneoutMix(state + r, prev + r, cand + r, zoneoutRow(z, seq, t, b, n), c.begin, c.end);
   }
 }
 
@@ -221,7 +221,7 @@ void beginPreviousGradient(float* dPrev, float* dht, const float* dh, const Zone
     } else if (!z.on()) {
       std::fill(dPrev + r + c.begin, dPrev + r + c.end, 0.0f);
     } else {
-      k.zoneoutSplit(dPrev + r, dht + r, zoneRow(z, seq, t, b, n), c.begin, c.end);
+      k.zoneoutSplit(dPrev + r, dht + r, zoneoutRow(z, seq, t, b, n), c.begin, c.end);
     }
   }
 }

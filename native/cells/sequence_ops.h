@@ -249,7 +249,7 @@ inline const float* packRecurrentInput(int rows, const float* h, const float* ma
 }
 
 // Row b of step t of a zoneout, as the kernels take it.
-inline ZoneRow zoneRow(const Zoneout& z, const SequenceIndex& seq, int t, int b, int n) {
+inline ZoneRow zoneoutRow(const Zoneout& z, const SequenceIndex& seq, int t, int b, int n) {
   return {z.mask ? z.mask + (static_cast<long>(t) * seq.B + b) * n : nullptr, z.p};
 }
 

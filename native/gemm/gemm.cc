@@ -4,6 +4,7 @@
 
 #include "../isa/kernel_table.h"
 #include "../runtime/block_claims.h"
+#include "../runtime/compute_session.h"
 #include "../runtime/thread_pool.h"
 #include "microkernel.h"
 #include "pack.h"
@@ -41,7 +42,7 @@ void zeroRows(int m, int n, float* c, long ldc) {
 // [tiles.begin, tiles.end) of the current (kc x nc) B block, packing its own A rows in kMc chunks.
 // With a bias (first K block only), each c tile starts as the bias rows and the tile adds onto
 // them while they are in L1, instead of a separate pass over all of c.
-void multiplyShare(CpuKernels::Tile tile, MatrixRef a, int pc, int kc, Range rows, Range tiles, int nc,
+void multiplyShare(F32GemmTile tile, MatrixRef a, int pc, int kc, Range rows, Range tiles, int nc,
                    const float* bBlock, float* c, long ldc, bool accumulate, const float* bias, float* aPanels) {
   const CpuKernels& k = cpuKernels();
   const int tileCols = k.tilePanels * kNr;
@@ -91,7 +92,7 @@ void gemmDriver(int m, int n, int k, MatrixRef a, MatrixRef b, const PackedMatri
   const CpuKernels& kernels = cpuKernels();
   const int kKc = kernels.kc;
   const int tileCols = kernels.tilePanels * kNr;
-  const CpuKernels::Tile tile = kernels.tileFor(m);
+  const F32GemmTile tile = kernels.tileFor(m);
   ThreadPool& pool = ThreadPool::instance();
   const int workers = gemmWorkers(m, n, k, packedB != nullptr);
   // Rows are claimed in chunks of kMc, so splitting them needs a few chunks per worker; below that
@@ -202,6 +203,11 @@ const float* PackedMatrix::block(int k0, int kc, int g, int c0) const {
   return panels_.data() + static_cast<long>(k0) * nPadded_ + (static_cast<long>(g) * groupPadded_ + c0) * kc;
 }
 
+void runGemm(int m, int n, int k, MatrixRef a, MatrixRef b, float* c, long ldc, bool accumulate) {
+  ComputeSession session;
+  sgemm(m, n, k, a, b, c, ldc, accumulate);
+}
+
 void sgemm(int m, int n, int k, MatrixRef a, MatrixRef b, float* c, long ldc, bool accumulate) {
   gemmDriver(m, n, k, a, b, nullptr, c, ldc, accumulate);
 }
@@ -263,7 +269,7 @@ void gemmGroupColumnsPacked(int m, const float* aPacked, const PackedMatrix& b, 
   const int mr = kernels.tileRows;
   const int mPadded = roundUp(m, mr);
   const int tileCols = kernels.tilePanels * kNr;
-  const CpuKernels::Tile tile = kernels.tileFor(m);
+  const F32GemmTile tile = kernels.tileFor(m);
   for (int pc = 0; pc < k; pc += kKc) {
     const int kc = std::min(kKc, k - pc);
     for (int g = 0; g < b.groups(); g++) {

@@ -50,6 +50,8 @@ int gemmWorkers(int m, int n, int k, bool packedB);
 // c[m, n] = (accumulate ? c : 0) + op(A)[m, k] · op(B)[k, n], with c's rows ldc apart; split among
 // the pool's threads. The packed form requires a single-group PackedMatrix.
 void sgemm(int m, int n, int k, MatrixRef a, MatrixRef b, float* c, long ldc, bool accumulate);
+// The same as a call from outside (the addon's gemm), in a ComputeSession of its own.
+void runGemm(int m, int n, int k, MatrixRef a, MatrixRef b, float* c, long ldc, bool accumulate);
 void sgemm(int m, MatrixRef a, const PackedMatrix& b, float* c, long ldc, bool accumulate);
 // c[m, n] = op(A) · op(B) + bias[n] on every row.
 void sgemmBias(int m, MatrixRef a, const PackedMatrix& b, const float* bias, float* c, long ldc);

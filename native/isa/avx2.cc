@@ -107,7 +107,8 @@ void tile(int kc, const float* a, const float* b, float* c, long ldc, int nr, bo
 // The table's tile entries (see kernel_table.h): one FMA chain per element at any row count, or,
 // for products of fewer than 4 rows, each row over k interleaved: 8 independent chains, none wasted
 // on padding rows.
-void gemmTileAvx2(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate) {
+void f32_gemm_6x16__avx2_fma(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr,
+                             bool accumulate) {
   switch (mr) {
     case 1: return tile<1, 1>(kc, a, b, c, ldc, nr, accumulate);
     case 2: return tile<2, 1>(kc, a, b, c, ldc, nr, accumulate);
@@ -117,7 +118,8 @@ void gemmTileAvx2(int kc, const float* a, const float* b, float* c, long ldc, in
     default: return tile<6, 1>(kc, a, b, c, ldc, nr, accumulate);
   }
 }
-void gemmTileFewRowsAvx2(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate) {
+void f32_gemm_3x16_splitk__avx2_fma(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr,
+                                    bool accumulate) {
   switch (mr) {
     case 1: return tile<1, 4>(kc, a, b, c, ldc, nr, accumulate);
     case 2: return tile<2, 2>(kc, a, b, c, ldc, nr, accumulate);
@@ -127,7 +129,7 @@ void gemmTileFewRowsAvx2(int kc, const float* a, const float* b, float* c, long 
 
 // See CpuKernels::gemv: a panel row is two ymm registers, so four k-interleaved accumulator pairs
 // make the eight independent FMA chains; the prefetch runs 1 KiB ahead in the stream.
-void gemvAvx2(int kc, const float* a, const float* b, float* y, int n, bool accumulate) {
+void f32_gemv_16__avx2_fma(int kc, const float* a, const float* b, float* y, int n, bool accumulate) {
   constexpr int kSplit = 4;
   constexpr int kAhead = 16 * kNr;
   const int whole = kc - kc % kSplit;
@@ -160,7 +162,7 @@ void gemvAvx2(int kc, const float* a, const float* b, float* y, int n, bool accu
 
 const CpuKernels& avx2Kernels() {
   static const CpuKernels kernels =
-      makeKernels<VecAvx2>("avx2_fma", gemmTileAvx2, gemmTileFewRowsAvx2, gemvAvx2, kRows, 1, 256);
+      makeKernels<VecAvx2>("avx2_fma", f32_gemm_6x16__avx2_fma, f32_gemm_3x16_splitk__avx2_fma, f32_gemv_16__avx2_fma, kRows, 1, 256);
   return kernels;
 }
 

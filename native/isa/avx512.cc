@@ -135,15 +135,15 @@ void fewRows(int kc, const float* a, const float* b, float* c, long ldc, int mr,
 
 // The table's tile entries (kernel_table.h): up to two panels (nr ≤ 32); the second is read only
 // when nr > 16.
-void gemmTileAvx512(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate) {
+void f32_gemm_12x32__avx512f(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate) {
   if (nr > kNr) {
     tileRows<2>(kc, a, b, c, ldc, mr, nr, accumulate);
   } else {
     tileRows<1>(kc, a, b, c, ldc, mr, nr, accumulate);
   }
 }
-void gemmTileFewRowsAvx512(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr,
-                           bool accumulate) {
+void f32_gemm_3x32_splitk__avx512f(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr,
+                                   bool accumulate) {
   if (nr > kNr) {
     fewRows<2>(kc, a, b, c, ldc, mr, nr, accumulate);
   } else {
@@ -157,7 +157,7 @@ void gemmTileFewRowsAvx512(int kc, const float* a, const float* b, float* c, lon
 // are the hardware prefetcher's job, and two prefetches per panel and k pair made the loop
 // load-bound. Fewer than four panels left: one at a time, eight accumulators over k mod 8, the
 // prefetch 16 panel rows ahead.
-void gemvAvx512(int kc, const float* a, const float* b, float* y, int n, bool accumulate) {
+void f32_gemv_64__avx512f(int kc, const float* a, const float* b, float* y, int n, bool accumulate) {
   constexpr int kPanels = 4;
   constexpr int kAhead = 16 * kNr;
   const long panel = static_cast<long>(kc) * kNr;
@@ -210,7 +210,7 @@ void gemvAvx512(int kc, const float* a, const float* b, float* y, int n, bool ac
 
 const CpuKernels& avx512Kernels() {
   static const CpuKernels kernels =
-      makeKernels<VecAvx512>("avx512f", gemmTileAvx512, gemmTileFewRowsAvx512, gemvAvx512, kRows, 2, kKc);
+      makeKernels<VecAvx512>("avx512f", f32_gemm_12x32__avx512f, f32_gemm_3x32_splitk__avx512f, f32_gemv_64__avx512f, kRows, 2, kKc);
   return kernels;
 }
 

@@ -13,7 +13,7 @@ inline void forUnits(int j0, int j1, Body body) {
 // Zoneout's d for units j.. of a row: mask bytes (0 or 1) widened, or p throughout. The mixes below
 // keep products and sums unfused, so a unit gets the same bits in a vector and in a scalar tail.
 template <class V>
-inline V zoneFactor(ZoneRow z, int j) {
+inline V zoneoutLanes(ZoneRow z, int j) {
   return z.mask ? V::fromBytes(z.mask + j) : V::set1(z.p);
 }
 
@@ -24,9 +24,9 @@ inline V zoneMix(V d, V prev, V cand) {
 }
 
 template <class V>
-void lstmForward(float* gates, float* cCand, float* cNew, float* m, const float* cPrev, const float* hPrev,
-                 const float* peep, ZoneRow zc, ZoneRow zh, int H, int j0, int j1) {
-  const bool zonesC = zc.on(), zonesH = zh.on();
+void lstmCellForward(float* gates, float* cCand, float* cNew, float* m, const float* cPrev, const float* peep, ZoneRow zc,
+                 int H, int j0, int j1) {
+  const bool zonesC = zc.on();
   forUnits<V>(j0, j1, [&](auto tag, int j) {
     using W = decltype(tag);
     const W cp = W::load(cPrev + j);
@@ -48,19 +48,18 @@ void lstmForward(float* gates, float* cCand, float* cNew, float* m, const float*
     g.store(gates + 2 * H + j);
     o.store(gates + 3 * H + j);
     c.store(cCand + j);
-    if (zonesC) zoneMix(zoneFactor<W>(zc, j), cp, c).store(cNew + j);
+    if (zonesC) zoneMix(zoneoutLanes<W>(zc, j), cp, c).store(cNew + j);
   });
   // tanh(c̃) waits for three gate activations; in a second pass the core overlaps it across units
   // instead.
   forUnits<V>(j0, j1, [&](auto tag, int j) {
     using W = decltype(tag);
-    const W mj = W::load(gates + 3 * H + j) * vtanh(W::load(cCand + j));
-    (zonesH ? zoneMix(zoneFactor<W>(zh, j), W::load(hPrev + j), mj) : mj).store(m + j);
+    (W::load(gates + 3 * H + j) * vtanh(W::load(cCand + j))).store(m + j);
   });
 }
 
 template <class V>
-void lstmBackward(float* dG, float* dcPrev, float* dPeep, const float* gates, const float* c, const float* cPrev,
+void lstmCellBackward(float* dG, float* dcPrev, float* dPeep, const float* gates, const float* c, const float* cPrev,
                   const float* dm, const float* dc, const float* peep, ZoneRow zc, int H, int j0, int j1) {
   const bool zonesC = zc.on();
   forUnits<V>(j0, j1, [&](auto tag, int j) {
@@ -77,7 +76,7 @@ void lstmBackward(float* dG, float* dcPrev, float* dPeep, const float* gates, co
     const W dpo = dmj * tc * o * (one - o);
     // With zoneout the carried gradient dc reaches c̃ as (1 − d) ⊙ dc and cPrev directly as d ⊙ dc.
     const W dcj = W::load(dc + j);
-    const W d = zonesC ? zoneFactor<W>(zc, j) : W::set1(0.0f);
+    const W d = zonesC ? zoneoutLanes<W>(zc, j) : W::set1(0.0f);
     W dcTotal = W::fmadd(dmj * o, one - tc * tc, zonesC ? (one - d) * dcj : dcj);
     if (peep) dcTotal = W::fmadd(dpo, W::load(peep + 2 * H + j), dcTotal);
     const W dpi = dcTotal * g * i * (one - i);
@@ -100,7 +99,7 @@ void lstmBackward(float* dG, float* dcPrev, float* dPeep, const float* gates, co
 }
 
 template <class V>
-void gruForwardLbr(float* gates, float* h, float* ghn, const float* bhn, const float* hPrev, int H, int j0, int j1) {
+void gruCellForwardLbr(float* gates, float* h, float* ghn, const float* bhn, const float* hPrev, int H, int j0, int j1) {
   forUnits<V>(j0, j1, [&](auto tag, int j) {
     using W = decltype(tag);
     const W r = vsigmoid(W::load(gates + j));
@@ -117,7 +116,7 @@ void gruForwardLbr(float* gates, float* h, float* ghn, const float* bhn, const f
 }
 
 template <class V>
-void gruBackwardLbr(float* dG, float* dGh, float* dhBefore, const float* gates, const float* ghn, const float* hPrev,
+void gruCellBackwardLbr(float* dG, float* dGh, float* dhBefore, const float* gates, const float* ghn, const float* hPrev,
                     const float* dh, int H, int j0, int j1) {
   forUnits<V>(j0, j1, [&](auto tag, int j) {
     using W = decltype(tag);
@@ -140,7 +139,7 @@ void gruBackwardLbr(float* dG, float* dGh, float* dhBefore, const float* gates, 
 }
 
 template <class V>
-void gruGatesRz(float* gates, float* rh, const float* hPrev, int H, int j0, int j1) {
+void gruCellForwardRzRbl(float* gates, float* rh, const float* hPrev, int H, int j0, int j1) {
   forUnits<V>(j0, j1, [&](auto tag, int j) {
     using W = decltype(tag);
     const W r = vsigmoid(W::load(gates + j));
@@ -151,7 +150,7 @@ void gruGatesRz(float* gates, float* rh, const float* hPrev, int H, int j0, int 
 }
 
 template <class V>
-void gruCandidate(float* gates, float* h, const float* hPrev, int H, int j0, int j1) {
+void gruCellForwardNRbl(float* gates, float* h, const float* hPrev, int H, int j0, int j1) {
   forUnits<V>(j0, j1, [&](auto tag, int j) {
     using W = decltype(tag);
     const W n = vtanh(W::load(gates + 2 * H + j));
@@ -161,7 +160,7 @@ void gruCandidate(float* gates, float* h, const float* hPrev, int H, int j0, int
 }
 
 template <class V>
-void gruBackwardZn(float* dG, float* dhBefore, const float* gates, const float* hPrev, const float* dh, int H, int j0,
+void gruCellBackwardZnRbl(float* dG, float* dhBefore, const float* gates, const float* hPrev, const float* dh, int H, int j0,
                    int j1) {
   forUnits<V>(j0, j1, [&](auto tag, int j) {
     using W = decltype(tag);
@@ -176,7 +175,7 @@ void gruBackwardZn(float* dG, float* dhBefore, const float* gates, const float* 
 }
 
 template <class V>
-void gruBackwardR(float* dG, float* dhBefore, const float* gates, const float* hPrev, const float* dRh, int H, int j0,
+void gruCellBackwardRRbl(float* dG, float* dhBefore, const float* gates, const float* hPrev, const float* dRh, int H, int j0,
                   int j1) {
   forUnits<V>(j0, j1, [&](auto tag, int j) {
     using W = decltype(tag);
@@ -188,7 +187,7 @@ void gruBackwardR(float* dG, float* dhBefore, const float* gates, const float* h
 }
 
 template <class V>
-void rnnForward(float* h, const float* pre, bool relu, int j0, int j1) {
+void rnnCellForward(float* h, const float* pre, bool relu, int j0, int j1) {
   forUnits<V>(j0, j1, [&](auto tag, int j) {
     using W = decltype(tag);
     const W p = W::load(pre + j);
@@ -197,7 +196,7 @@ void rnnForward(float* h, const float* pre, bool relu, int j0, int j1) {
 }
 
 template <class V>
-void rnnBackward(float* dPre, const float* h, const float* dh, bool relu, int j0, int j1) {
+void rnnCellBackward(float* dPre, const float* h, const float* dh, bool relu, int j0, int j1) {
   forUnits<V>(j0, j1, [&](auto tag, int j) {
     using W = decltype(tag);
     const W hj = W::load(h + j);
@@ -212,7 +211,7 @@ template <class V>
 void zoneoutMix(float* state, const float* prev, const float* cand, ZoneRow z, int j0, int j1) {
   forUnits<V>(j0, j1, [&](auto tag, int j) {
     using W = decltype(tag);
-    zoneMix(zoneFactor<W>(z, j), W::load(prev + j), W::load(cand + j)).store(state + j);
+    zoneMix(zoneoutLanes<W>(z, j), W::load(prev + j), W::load(cand + j)).store(state + j);
   });
 }
 
@@ -220,7 +219,7 @@ template <class V>
 void zoneoutSplit(float* dPrev, float* g, ZoneRow z, int j0, int j1) {
   forUnits<V>(j0, j1, [&](auto tag, int j) {
     using W = decltype(tag);
-    const W d = zoneFactor<W>(z, j);
+    const W d = zoneoutLanes<W>(z, j);
     const W gj = W::load(g + j);
     (d * gj).store(dPrev + j);
     ((W::set1(1.0f) - d) * gj).store(g + j);
@@ -229,8 +228,7 @@ void zoneoutSplit(float* dPrev, float* g, ZoneRow z, int j0, int j1) {
 
 // The table for vector type V plus the GEMM kernels.
 template <class V>
-CpuKernels makeKernels(const char* name, CpuKernels::Tile tile, CpuKernels::Tile tileFewRows,
-                       void (*gemv)(int, const float*, const float*, float*, int, bool), int tileRows,
+CpuKernels makeKernels(const char* name, F32GemmTile tile, F32GemmTile tileFewRows, F32Gemv gemv, int tileRows,
                        int tilePanels, int kc) {
   return CpuKernels{name,
                     tile,
@@ -239,16 +237,16 @@ CpuKernels makeKernels(const char* name, CpuKernels::Tile tile, CpuKernels::Tile
                     tileRows,
                     tilePanels,
                     kc,
-                    lstmForward<V>,
-                    lstmBackward<V>,
-                    gruForwardLbr<V>,
-                    gruBackwardLbr<V>,
-                    gruGatesRz<V>,
-                    gruCandidate<V>,
-                    gruBackwardZn<V>,
-                    gruBackwardR<V>,
-                    rnnForward<V>,
-                    rnnBackward<V>,
+                    lstmCellForward<V>,
+                    lstmCellBackward<V>,
+                    gruCellForwardLbr<V>,
+                    gruCellBackwardLbr<V>,
+                    gruCellForwardRzRbl<V>,
+                    gruCellForwardNRbl<V>,
+                    gruCellBackwardZnRbl<V>,
+                    gruCellBackwardRRbl<V>,
+                    rnnCellForward<V>,
+                    rnnCellBackward<V>,
                     zoneoutMix<V>,
                     zoneoutSplit<V>};
 }

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "../gemm/microkernel.h"
+
 namespace cellscan {
 
 // Zoneout of one row's units (cells/layer.h Zoneout, at one step and batch row): d = mask[j] (0 or 1)
@@ -21,20 +23,17 @@ struct ZoneRow {
 struct CpuKernels {
   const char* name;  // "avx512f", "avx2_fma", "portable"
 
-  // GEMM tile, see gemm/microkernel.h: mr ≤ tileRows rows of an A panel packed tileRows high, over
-  // `tilePanels` adjacent packed panels: nr ≤ tilePanels·kNr (a tile reads the next panel only when
-  // nr > kNr). Every output element is one FMA chain over k in order, so a product's results never
-  // depend on how its rows are cut into tiles or shared among threads.
-  void (*gemmTile)(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate);
+  // GEMM tile (gemm/microkernel.h) over `tilePanels` adjacent packed panels: nr ≤ tilePanels·kNr.
+  // Every output element is one FMA chain over k in order, so a product's results never depend on
+  // how its rows are cut into tiles or shared among threads.
+  F32GemmTile gemmTile;
   // The tile for products of fewer than 4 rows in all: each row's sum is split over interleaved k
   // into several accumulators, for enough independent FMA chains. Used for every tile of such a
   // product or for none, so that it too is the same on any thread count. See tileFor.
-  void (*gemmTileFewRows)(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr,
-                          bool accumulate);
-  // One row of A against packed panels, the recurrent product of batch 1: y[n] (+)= a[kc] · the
-  // ceil(n / kNr) panels that start at b (contiguous, kc x kNr each). Reads b as one sequential
-  // stream with split accumulators; weights too big for L2 then arrive at L3's streaming rate.
-  void (*gemv)(int kc, const float* a, const float* b, float* y, int n, bool accumulate);
+  F32GemmTile gemmTileFewRows;
+  // The recurrent product of batch 1. Reads b as one sequential stream with split accumulators;
+  // weights too big for L2 then arrive at L3's streaming rate.
+  F32Gemv gemv;
   int tileRows;  // 6 or 12 (gemm/pack.cc)
   int tilePanels;
   // K block of every product: the kc x tilePanels panels of b one tile sweeps stay in cache (L1, or
@@ -47,35 +46,35 @@ struct CpuKernels {
 
   // LSTM: gates [4H] i f g o, cCand the cell's own new state c̃ and m = o ⊙ tanh(c̃) [H]; cPrev [H];
   // peep [3H] or null (o's sees c̃). With zc on, cNew = d ⊙ cPrev + (1 − d) ⊙ c̃ (off: cNew is cCand,
-  // not written); with zh on (no projection, so m is h), m = d ⊙ hPrev + (1 − d) ⊙ m.
-  void (*lstmForward)(float* gates, float* cCand, float* cNew, float* m, const float* cPrev, const float* hPrev,
-                      const float* peep, ZoneRow zc, ZoneRow zh, int H, int j0, int j1);
+  // not written). Zoneout of h comes after, on the finished state, as for every cell.
+  void (*lstmCellForward)(float* gates, float* cCand, float* cNew, float* m, const float* cPrev, const float* peep,
+                      ZoneRow zc, int H, int j0, int j1);
   // dG [4H], dcPrev [H], dPeep [3H] (+=, when peep); c is c̃; dm: gradient on m, dc: on the carried c
   // from later steps (with zc, (1 − d) ⊙ dc reaches c̃ and d ⊙ dc goes straight to dcPrev).
-  void (*lstmBackward)(float* dG, float* dcPrev, float* dPeep, const float* gates, const float* c, const float* cPrev,
+  void (*lstmCellBackward)(float* dG, float* dcPrev, float* dPeep, const float* gates, const float* c, const float* cPrev,
                        const float* dm, const float* dc, const float* peep, ZoneRow zc, int H, int j0, int j1);
 
   // GRU, linear before reset: gates [3H] with r, z holding x- and h-side sums and n only the x side;
   // ghn [H] in: Rn h, out: Rn h + bn (bhn may be null). Writes h [H].
-  void (*gruForwardLbr)(float* gates, float* h, float* ghn, const float* bhn, const float* hPrev, int H, int j0, int j1);
+  void (*gruCellForwardLbr)(float* gates, float* h, float* ghn, const float* bhn, const float* hPrev, int H, int j0, int j1);
   // dG [3H] x-side gradients, dGh [3H] h-side (n scaled by r), dhBefore [H] += dh ⊙ z.
-  void (*gruBackwardLbr)(float* dG, float* dGh, float* dhBefore, const float* gates, const float* ghn,
+  void (*gruCellBackwardLbr)(float* dG, float* dGh, float* dhBefore, const float* gates, const float* ghn,
                          const float* hPrev, const float* dh, int H, int j0, int j1);
 
   // GRU, reset before linear: r and z activated in place, rh = r ⊙ hPrev [H].
-  void (*gruGatesRz)(float* gates, float* rh, const float* hPrev, int H, int j0, int j1);
+  void (*gruCellForwardRzRbl)(float* gates, float* rh, const float* hPrev, int H, int j0, int j1);
   // n = tanh(gates_n) in place (x side and Rn (r ⊙ h) already summed), h = (1 − z) n + z hPrev.
-  void (*gruCandidate)(float* gates, float* h, const float* hPrev, int H, int j0, int j1);
+  void (*gruCellForwardNRbl)(float* gates, float* h, const float* hPrev, int H, int j0, int j1);
   // dG's z and n parts, dhBefore [H] += dh ⊙ z.
-  void (*gruBackwardZn)(float* dG, float* dhBefore, const float* gates, const float* hPrev, const float* dh, int H,
+  void (*gruCellBackwardZnRbl)(float* dG, float* dhBefore, const float* gates, const float* hPrev, const float* dh, int H,
                         int j0, int j1);
   // dG's r part from dRh = d(r ⊙ hPrev); dhBefore += dRh ⊙ r.
-  void (*gruBackwardR)(float* dG, float* dhBefore, const float* gates, const float* hPrev, const float* dRh, int H,
+  void (*gruCellBackwardRRbl)(float* dG, float* dhBefore, const float* gates, const float* hPrev, const float* dRh, int H,
                        int j0, int j1);
 
   // RNN: h = act(pre); dPre = dh ⊙ act'(pre), read off h.
-  void (*rnnForward)(float* h, const float* pre, bool relu, int j0, int j1);
-  void (*rnnBackward)(float* dPre, const float* h, const float* dh, bool relu, int j0, int j1);
+  void (*rnnCellForward)(float* h, const float* pre, bool relu, int j0, int j1);
+  void (*rnnCellBackward)(float* dPre, const float* h, const float* dh, bool relu, int j0, int j1);
 
   // Zoneout over units [j0, j1) of one row: forward state = d ⊙ prev + (1 − d) ⊙ cand (state may be
   // cand); backward, the gradient g on a zoned-out state splits into dPrev = d ⊙ g and g ← (1 − d) ⊙ g.
@@ -84,8 +83,7 @@ struct CpuKernels {
 
   // The tile kernel for a product of m rows in all: gemmTileFewRows below kFewRowsBelow.
   static constexpr int kFewRowsBelow = 4;
-  using Tile = void (*)(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr, bool accumulate);
-  Tile tileFor(int m) const { return m < kFewRowsBelow ? gemmTileFewRows : gemmTile; }
+  F32GemmTile tileFor(int m) const { return m < kFewRowsBelow ? gemmTileFewRows : gemmTile; }
 };
 
 const CpuKernels& portableKernels();

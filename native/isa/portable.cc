@@ -16,7 +16,7 @@ constexpr int kRows = 6;
 
 // c[mr, nr] (+)= a-panel · b-panel; see gemm/microkernel.h. One chain per element at any row
 // count, so it is also the table's few-rows tile.
-void gemmTile6x16Portable(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr,
+void f32_gemm_6x16__portable(int kc, const float* a, const float* b, float* c, long ldc, int mr, int nr,
                           bool accumulate) {
   float acc[kRows][kNr] = {};
   for (int k = 0; k < kc; k++) {
@@ -34,7 +34,7 @@ void gemmTile6x16Portable(int kc, const float* a, const float* b, float* c, long
 }
 
 // See CpuKernels::gemv; one accumulator row per panel, in k order.
-void gemvPortable(int kc, const float* a, const float* b, float* y, int n, bool accumulate) {
+void f32_gemv_16__portable(int kc, const float* a, const float* b, float* y, int n, bool accumulate) {
   for (int j = 0; j < n; j += kNr, b += static_cast<long>(kc) * kNr) {
     float acc[kNr] = {};
     for (int k = 0; k < kc; k++) {
@@ -49,7 +49,7 @@ void gemvPortable(int kc, const float* a, const float* b, float* y, int n, bool 
 
 const CpuKernels& portableKernels() {
   static const CpuKernels kernels =
-      makeKernels<VecScalar>("portable", gemmTile6x16Portable, gemmTile6x16Portable, gemvPortable, kRows, 1, 256);
+      makeKernels<VecScalar>("portable", f32_gemm_6x16__portable, f32_gemm_6x16__portable, f32_gemv_16__portable, kRows, 1, 256);
   return kernels;
 }
 

@@ -1,11 +1,8 @@
 #include "gemm_wrap.h"
 
 #include <climits>
-#include <mutex>
 
 #include "../gemm/gemm.h"
-#include "../runtime/denormals.h"
-#include "../runtime/thread_pool.h"
 #include "args.h"
 
 namespace cellscan::js {
@@ -27,12 +24,8 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const Span<float> a = getFloat32(v[6], keys[6], where, static_cast<size_t>(m) * k, false);
   const Span<float> b = getFloat32(v[7], keys[7], where, static_cast<size_t>(k) * n, false);
   const Span<float> c = getFloat32(v[8], keys[8], where, static_cast<size_t>(m) * n, false);
-  {
-    std::lock_guard<std::mutex> session(ThreadPool::instance().sessionMutex());
-    ScopedFlushDenormals flush;
-    sgemm(static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), MatrixRef{a.data, transA ? m : k, transA},
+  runGemm(static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), MatrixRef{a.data, transA ? m : k, transA},
           MatrixRef{b.data, transB ? k : n, transB}, c.data, n, accumulate);
-  }
   return info.Env().Undefined();
 }
 

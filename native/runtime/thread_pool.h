@@ -31,8 +31,9 @@ class JobRef {
 // several back to back) and then sleep. The calling thread takes part as worker 0, so one thread
 // means no synchronisation at all. Workers flush denormals to zero for their whole life.
 //
-// A "session" (holding sessionMutex) owns the pool for a whole layer call; jobs from concurrent
-// async calls therefore run one after another instead of fighting over the same cores.
+// A session (ComputeSession, which holds sessionMutex) owns the pool for a whole call from outside;
+// jobs from concurrent async calls therefore run one after another instead of fighting over the
+// same cores.
 class ThreadPool {
  public:
   static ThreadPool& instance();

@@ -48,7 +48,7 @@ export const nativeKernelSets = ['portable', 'avx2_fma', 'avx512f'] as const;
 
 /**
  * The addon's forwardLayers arguments: the count, then each layer followed by its forward's fields
- * in the order of ForwardField in native/js/layer_wrap.cc. Positional, because reading sixteen
+ * in the order of ForwardField in native/js/layer_args.h. Positional, because reading sixteen
  * named properties per layer was a tenth of a streaming step.
  */
 export function forwardLayersArguments(calls: LayerForward[]): unknown[] {

@@ -1,4 +1,5 @@
-// The GEMM microkernel: one MR × NR tile of C from a packed panel of A and one of B, on f32x4.
+// The GEMM microkernel: one MR × NR tile of C from a packed panel of A and one of B, on f32x4, named
+// as XNNPACK names its kernels and native/gemm/microkernel.h the native ones (type, op, tile, ISA).
 // Per k: two vectors of B, four broadcasts of A, eight multiplies and eight adds (WebAssembly SIMD
 // has no fused multiply-add). Eight accumulators plus three operands fit the sixteen vector registers
 // V8 has on x86-64 and arm64, so the k loop runs without spills.
@@ -19,7 +20,7 @@ const edgeTile = memory.data(MR * NR * 4);
 }
 
 // c[mr, nr] = (accumulate ? c : 0) + a[kc, MR]ᵀ · b[kc, NR]; a, b: packed panels; c rows ldc floats apart
-export function gemmTile4x8(kc: i32, a: usize, b: usize, c: usize, ldc: usize, mr: i32, nr: i32, accumulate: bool): void {
+export function f32_gemm_4x8__wasmsimd(kc: i32, a: usize, b: usize, c: usize, ldc: usize, mr: i32, nr: i32, accumulate: bool): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   for (let k = 0; k < kc; k++) {
     const b0 = v128.load(b);
