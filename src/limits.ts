@@ -5,7 +5,7 @@
 // the billions would build layer objects until the JavaScript heap ran out, which ends the process.
 import { rangeError, shapeText, shown } from './errors';
 
-/** inputSize, hiddenSize, projSize: the backends' limit (native/js/layer_wrap.cc kMaxSize). */
+/** inputSize, hiddenSize, projSize: the backends' limit (native/js/layer_args.cc kMaxSize). */
 export const MAX_FEATURES = 2 ** 24;
 /** Elements of one parameter array: the backends' int-indexed limit. */
 export const MAX_ELEMENTS = 2 ** 31 - 1;
