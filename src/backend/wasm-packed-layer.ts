@@ -3,14 +3,11 @@
 // thread's synchronous calls and every worker thread each hold their own. Arguments arrive checked
 // (wasm-args.ts); the arrays are the whole call's, and a call reads and writes only its rows.
 import type { CheckedBackward, CheckedForward } from './wasm-args';
-import { hasCellState, outSize } from './wasm-args';
+import { hasCellState, outputSize, paramFields, paramShapes } from './layer-shape';
 import { CallFrame, type WasmHeap } from './wasm-heap';
 import type { KernelConstants, Kernels } from './wasm-module';
 import { gatherBatchRows, type RowRange, scatterBatchRows } from './wasm-rows';
 import type { LayerParams, LayerSpec } from './types';
-
-/** The parameter fields in the order the module numbers them (layerParam). */
-const paramFields: (keyof LayerParams)[] = ['wIh', 'wHh', 'bIh', 'bHh', 'wHr', 'wPeep'];
 
 /** A parameter in the compact layout (the present ones back to back, in paramFields order) that copies and gradients travel in. */
 export interface ParamSlot {
@@ -21,28 +18,15 @@ export interface ParamSlot {
   length: number;
 }
 
-function gates(spec: LayerSpec): number {
-  return spec.cell === 'lstm' ? 4 : spec.cell === 'gru' ? 3 : 1;
-}
-
 /** The parameters a layer of this spec has, in the compact layout; `total` floats in all. */
 export function paramSlots(spec: LayerSpec): { slots: ParamSlot[]; total: number } {
-  const gh = gates(spec) * spec.hiddenSize;
-  const lengths: Record<keyof LayerParams, number> = {
-    wIh: gh * spec.inputSize,
-    wHh: gh * outSize(spec),
-    bIh: spec.bias ? gh : 0,
-    bHh: spec.bias ? gh : 0,
-    wHr: spec.projSize > 0 ? spec.projSize * spec.hiddenSize : 0,
-    wPeep: spec.peepholes ? 3 * spec.hiddenSize : 0,
-  };
   const slots: ParamSlot[] = [];
   let total = 0;
-  paramFields.forEach((field, index) => {
-    if (lengths[field] === 0) return;
-    slots.push({ field, index, offset: total, length: lengths[field] });
-    total += lengths[field];
-  });
+  for (const [field, shape] of paramShapes(spec)) {
+    const length = shape.reduce((n, d) => n * d, 1);
+    slots.push({ field, index: paramFields.indexOf(field), offset: total, length });
+    total += length;
+  }
   return { slots, total };
 }
 
@@ -163,7 +147,7 @@ export class PackedLayer {
     const { T, B } = a;
     const n = r.rows;
     const I = this.spec.inputSize;
-    const hout = outSize(this.spec);
+    const hout = outputSize(this.spec);
     const H = this.spec.hiddenSize;
     const variants = variantsOf(this.kernels, a);
     const sizes = this.callSizes(T, n, variants);
@@ -180,7 +164,7 @@ export class PackedLayer {
       const zoneoutCellMask = this.gatherBytes(frame, a.zoneoutCellMask, T, B, r, H);
       const y = frame.allocate(T * n * hout * 4);
       const hN = frame.allocate(n * hout * 4);
-      const cN = hasCellState(this.spec) ? frame.allocate(n * H * 4) : 0;
+      const cN = hasCellState(this.spec.cell) ? frame.allocate(n * H * 4) : 0;
       exports.layerForward(this.layer, ws, scratch, sizes.forwardScratch, T, n, lengths, h0, c0, y, hN, cN,
         variants, recurrentMask, a.zoneoutHidden, zoneoutHiddenMask, a.zoneoutCell, zoneoutCellMask);
       scatterBatchRows(a.y, heap.f32(y, T * n * hout), T, B, r, hout, a.yStride);
@@ -220,7 +204,7 @@ export class PackedLayer {
     const { exports, heap } = this.kernels;
     const { T } = ws;
     const n = r.rows;
-    const hout = outSize(this.spec);
+    const hout = outputSize(this.spec);
     const H = this.spec.hiddenSize;
     const I = this.spec.inputSize;
     this.backwardWeights(where);
