@@ -85,8 +85,6 @@ export class PackedLayer {
   private backward = 0; // 0 until the first backward packs its weights
   private freed = false;
   private readonly slots: ParamSlot[];
-  /** Where each slot's parameter (and gradient) sits in the module's block, from its start. */
-  private readonly moduleOffsets: number[] = [];
   /** Region sizes by sequence shape and variants; calls of a training run alternate between a few. */
   private readonly sizes = new Map<string, CallSizes>();
 
@@ -103,13 +101,8 @@ export class PackedLayer {
     this.heap = heap;
     this.layer = heap.allocate(exports.layerBytes(cell, s.inputSize, s.hiddenSize, s.projSize, flags), where);
     exports.layerInit(this.layer, cell, s.inputSize, s.hiddenSize, s.projSize, flags);
-    const base = kernels.layerParam(this.layer, 0);
     this.slots = paramSlots(s).slots;
-    for (const slot of this.slots) {
-      const ptr = kernels.layerParam(this.layer, slot.index);
-      heap.f32(ptr, slot.length).set(params[slot.field]!);
-      this.moduleOffsets.push(ptr - base);
-    }
+    for (const slot of this.slots) heap.f32(kernels.layerParam(this.layer, slot.index), slot.length).set(params[slot.field]!);
     exports.layerPack(this.layer);
   }
 
@@ -143,7 +136,7 @@ export class PackedLayer {
    * exactly its size from workspaceBuffer.
    */
   forwardRows(where: string, a: CheckedForward, r: RowRange, workspaceBuffer: (bytes: number) => Uint8Array = ownBuffer): RowsWorkspace | undefined {
-    const { exports, constants, heap } = this.kernels;
+    const { exports, heap } = this.kernels;
     const { T, B } = a;
     const n = r.rows;
     const I = this.spec.inputSize;
@@ -154,7 +147,7 @@ export class PackedLayer {
     const frame = new CallFrame(heap, where);
     try {
       const ws = frame.allocate(sizes.workspace);
-      gatherBatchRows(heap.f32(ws + constants.workspaceInputOffset, T * n * I), a.x, T, B, r, I);
+      gatherBatchRows(heap.f32(this.kernels.workspaceInput(ws), T * n * I), a.x, T, B, r, I);
       const scratch = frame.allocate(sizes.forwardScratch);
       const lengths = frame.copyIn(a.lengths?.subarray(r.b0, r.b0 + n));
       const h0 = frame.copyIn(rowsOf(a.h0, r, hout));
@@ -229,15 +222,15 @@ export class PackedLayer {
       scatterBatchRows(a.dX, heap.f32(dX, T * n * I), T, B, r, I);
       a.dh0.set(heap.f32(dh0, n * hout), r.b0 * hout);
       if (a.dc0) a.dc0.set(heap.f32(dc0, n * H), r.b0 * H);
-      this.slots.forEach((slot, i) => {
-        const computed = heap.f32(grads + this.moduleOffsets[i], slot.length);
+      for (const slot of this.slots) {
+        const computed = heap.f32(this.kernels.layerGradient(this.layer, grads, slot.index), slot.length);
         if (!add) {
           partial.set(computed, slot.offset);
-          return;
+          continue;
         }
         const into = partial.subarray(slot.offset, slot.offset + slot.length);
         for (let j = 0; j < slot.length; j++) into[j] += computed[j];
-      });
+      }
     } finally {
       frame.release();
     }
