@@ -9,7 +9,8 @@ import { Rng } from '../random';
 import { Tensor, numel } from '../tensor';
 import { uninitializedFloat32 } from '../uninitialized';
 import { checkOptionKeys } from './arguments';
-import { LayerSet } from './layer-set';
+import type { LayerSet } from './layer-set';
+import { PreparedLayers } from './prepared-layers';
 import { Module } from './module';
 import { type CellClass, type CellConfig, type CellOptions, type GRUCellOptions, type RNNCellOptions, readCellOptions } from './options';
 import { Tape, issueTape, openTape } from './tape';
@@ -84,7 +85,7 @@ export abstract class RecurrentCell extends Module {
   protected readonly config: CellConfig;
   /** A cell is a one-direction layer without projection or peepholes. */
   private readonly spec: LayerSpec;
-  private prepared?: LayerSet;
+  private readonly prepared = new PreparedLayers();
 
   protected constructor(kind: CellClass, options: unknown) {
     super(kind);
@@ -119,22 +120,21 @@ export abstract class RecurrentCell extends Module {
 
   /** The backend's layer for these weights, kept until they change or the backend does. */
   private backendLayer(backend: Backend): LayerSet {
-    if (this.prepared?.backend !== backend) {
-      this.prepared?.retire();
-      this.prepared = new LayerSet(backend, [backend.createLayer(this.spec, this.arrays((n) => this.parameter(n)))]);
-    }
-    return this.prepared;
+    return this.prepared.layersFor(backend, () => [backend.createLayer(this.spec, this.arrays((n) => this.parameterData(n)))]);
   }
 
-  private arrays(get: (name: string) => Tensor): LayerParams {
+  private arrays(get: (name: string) => Float32Array): LayerParams {
     const out: Partial<LayerParams> = {};
-    for (const [field] of paramShapes(this.spec)) out[field] = get(names[field]!).data as Float32Array;
+    for (const [field] of paramShapes(this.spec)) out[field] = get(names[field]!);
     return out as LayerParams;
   }
 
   protected onParametersChanged(): void {
-    this.prepared?.retire();
-    this.prepared = undefined;
+    this.prepared.invalidate();
+  }
+
+  protected override onParameterExposed(array: Float32Array): void {
+    this.prepared.watchArray(array);
   }
 
   forward(input: Tensor, o?: CellForwardOptions): CellForwardResult {
@@ -244,7 +244,7 @@ export abstract class RecurrentCell extends Module {
       dX: dInput,
       dh0,
       dc0,
-      grads: this.arrays((n) => this.gradient(n)),
+      grads: this.arrays((n) => this.gradient(n).data as Float32Array),
     };
     return { tape: t, args, result };
   }

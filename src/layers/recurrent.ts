@@ -9,6 +9,7 @@ import { Tensor, numel } from '../tensor';
 import { uninitializedBytes, uninitializedFloat32 } from '../uninitialized';
 import { checkOptionKeys } from './arguments';
 import { LayerSet } from './layer-set';
+import { PreparedLayers } from './prepared-layers';
 import { swapLeadingAxes } from './layout';
 import { Module } from './module';
 import { readRecurrentOptions, type RecurrentConfig } from './options';
@@ -105,7 +106,7 @@ export abstract class RecurrentLayer extends Module {
   readonly recurrentDropout: number;
   readonly weightDropout: number;
   protected readonly config: RecurrentConfig;
-  private prepared?: LayerSet;
+  private readonly prepared = new PreparedLayers();
   private readonly dropoutRng: Rng;
 
   protected constructor(kind: 'LSTM' | 'GRU' | 'RNN', options: unknown) {
@@ -164,9 +165,9 @@ export abstract class RecurrentLayer extends Module {
   }
 
   /** The backend's view of parameters (or gradients) of one layer direction. */
-  private layerArrays(k: number, d: number, get: (name: string) => Tensor): LayerParams {
+  private layerArrays(k: number, d: number, get: (name: string) => Float32Array): LayerParams {
     const out: Partial<LayerParams> = {};
-    for (const [field] of paramShapes(this.layerSpec(k, d))) out[field] = get(baseNames[field] + this.suffix(k, d)).data as Float32Array;
+    for (const [field] of paramShapes(this.layerSpec(k, d))) out[field] = get(baseNames[field] + this.suffix(k, d));
     return out as LayerParams;
   }
 
@@ -186,22 +187,21 @@ export abstract class RecurrentLayer extends Module {
 
   /** Backend layers built from the current parameters, kept until they change or the backend does. */
   private backendLayers(backend: Backend): LayerSet {
-    if (this.prepared?.backend !== backend) {
-      this.prepared?.retire();
+    return this.prepared.layersFor(backend, () => {
       const layers: BackendLayer[] = [];
       for (let k = 0; k < this.config.numLayers; k++) {
-        for (let d = 0; d < this.directions; d++) {
-          layers.push(backend.createLayer(this.layerSpec(k, d), this.layerArrays(k, d, (n) => this.parameter(n))));
-        }
+        for (let d = 0; d < this.directions; d++) layers.push(backend.createLayer(this.layerSpec(k, d), this.layerArrays(k, d, (n) => this.parameterData(n))));
       }
-      this.prepared = new LayerSet(backend, layers);
-    }
-    return this.prepared;
+      return layers;
+    });
   }
 
   protected onParametersChanged(): void {
-    this.prepared?.retire();
-    this.prepared = undefined;
+    this.prepared.invalidate();
+  }
+
+  protected override onParameterExposed(array: Float32Array): void {
+    this.prepared.watchArray(array);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -316,7 +316,7 @@ export abstract class RecurrentLayer extends Module {
     for (let k = 0; k < this.config.numLayers; k++) {
       for (let d = 0; d < this.directions; d++) {
         const mask = masks.weight[k * this.directions + d]!;
-        const params = this.layerArrays(k, d, (n) => this.parameter(n));
+        const params = this.layerArrays(k, d, (n) => this.parameterData(n));
         const wHh = new Float32Array(mask.length);
         for (let i = 0; i < wHh.length; i++) wHh[i] = params.wHh[i] * mask[i];
         layers.push(backend.createLayer(this.layerSpec(k, d), { ...params, wHh }));
@@ -459,7 +459,7 @@ export abstract class RecurrentLayer extends Module {
       const dXReverse = D > 1 ? uninitializedFloat32(T * B * inSize) : dX;
       for (let d = 0; d < D; d++) {
         const s = k * D + d;
-        const grads = this.layerArrays(k, d, (n) => this.gradient(n));
+        const grads = this.layerArrays(k, d, (n) => this.gradient(n).data as Float32Array);
         // DropConnect: the backend's gradient is that of the masked weight; the mask scales it in.
         const weightMask = masks.weight[s];
         const dMaskedWeight = weightMask && new Float32Array(weightMask.length);
