@@ -116,6 +116,14 @@ const lackedBecause: Record<keyof LayerParams, string> = {
   wPeep: 'the layer has no peepholes',
 };
 
+/** An LSTM's cell-state pair, one read (optional) and one written, `length` floats each; other cells take neither. */
+function cellStates(where: string, o: Bag, spec: LayerSpec, read: string, written: string, length: number): [Float32Array | undefined, Float32Array | undefined] {
+  if (hasCellState(spec.cell)) return [float32(where, o, read, length, { optional: true }), float32(where, o, written, length)];
+  requireAbsent(where, o, read, 'only LSTM has a cell state');
+  requireAbsent(where, o, written, 'only LSTM has a cell state');
+  return [undefined, undefined];
+}
+
 export function readSpec(where: string, v: unknown): LayerSpec {
   const o = requireObject(where, 'spec', v);
   const cell = o.cell;
@@ -188,13 +196,7 @@ export function readForwardArgs(where: string, v: unknown, spec: LayerSpec): Che
     zoneoutHidden: 0,
     zoneoutCell: 0,
   };
-  if (hasCellState(spec.cell)) {
-    a.c0 = float32(where, o, 'c0', B * H, { optional: true });
-    a.cN = float32(where, o, 'cN', B * H);
-  } else {
-    requireAbsent(where, o, 'c0', 'only LSTM has a cell state');
-    requireAbsent(where, o, 'cN', 'only LSTM has a cell state');
-  }
+  [a.c0, a.cN] = cellStates(where, o, spec, 'c0', 'cN', B * H);
   const lengths = o.lengths;
   if (!isAbsent(lengths)) {
     const expected = `an Int32Array of ${B} elements`;
@@ -249,13 +251,7 @@ export function readBackwardArgs(where: string, args: Bag, spec: LayerSpec, T: n
     dh0: float32(where, o, 'dh0', B * hout)!,
     grads: { wIh: new Float32Array(0), wHh: new Float32Array(0) },
   };
-  if (hasCellState(spec.cell)) {
-    a.dcN = float32(where, o, 'dcN', B * H, { optional: true });
-    a.dc0 = float32(where, o, 'dc0', B * H);
-  } else {
-    requireAbsent(where, o, 'dcN', 'only LSTM has a cell state');
-    requireAbsent(where, o, 'dc0', 'only LSTM has a cell state');
-  }
+  [a.dcN, a.dc0] = cellStates(where, o, spec, 'dcN', 'dc0', B * H);
   const g = o.grads;
   if (!isGradsObject(g)) {
     throw typeError(where, 'grads', 'an object of Float32Arrays (wIh, wHh, ...)', g);

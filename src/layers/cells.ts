@@ -10,8 +10,7 @@ import { Tensor, numel } from '../tensor';
 import { uninitializedFloat32 } from '../uninitialized';
 import { checkOptionKeys } from './arguments';
 import type { LayerSet } from './layer-set';
-import { PreparedLayers } from './prepared-layers';
-import { Module } from './module';
+import { PreparedModule } from './prepared-module';
 import { type CellClass, type CellConfig, type CellOptions, type GRUCellOptions, type RNNCellOptions, readCellOptions } from './options';
 import { Tape, issueTape, openTape } from './tape';
 
@@ -78,14 +77,13 @@ interface CellCall {
   B: number;
 }
 
-export abstract class RecurrentCell extends Module {
+export abstract class RecurrentCell extends PreparedModule {
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly bias: boolean;
   protected readonly config: CellConfig;
   /** A cell is a one-direction layer without projection or peepholes. */
   private readonly spec: LayerSpec;
-  private readonly prepared = new PreparedLayers();
 
   protected constructor(kind: CellClass, options: unknown) {
     super(kind);
@@ -127,14 +125,6 @@ export abstract class RecurrentCell extends Module {
     const out: Partial<LayerParams> = {};
     for (const [field] of paramShapes(this.spec)) out[field] = get(names[field]!);
     return out as LayerParams;
-  }
-
-  protected onParametersChanged(): void {
-    this.prepared.invalidate();
-  }
-
-  protected override onParameterExposed(array: Float32Array): void {
-    this.prepared.watchArray(array);
   }
 
   forward(input: Tensor, o?: CellForwardOptions): CellForwardResult {

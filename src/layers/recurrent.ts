@@ -9,9 +9,8 @@ import { Tensor, numel } from '../tensor';
 import { uninitializedBytes, uninitializedFloat32 } from '../uninitialized';
 import { checkOptionKeys } from './arguments';
 import { LayerSet } from './layer-set';
-import { PreparedLayers } from './prepared-layers';
+import { PreparedModule } from './prepared-module';
 import { swapLeadingAxes } from './layout';
-import { Module } from './module';
 import { readRecurrentOptions, type RecurrentConfig } from './options';
 import { runAsync, runSync, type Walk } from './schedule';
 import { type RecurrentMasks, RecurrentTape, type RecurrentTapeRecord, type Tape, issueTape, openTape } from './tape';
@@ -93,7 +92,7 @@ function checkTensor(where: string, arg: string, t: unknown, shape: number[]): F
   return t.data as Float32Array;
 }
 
-export abstract class RecurrentLayer extends Module {
+export abstract class RecurrentLayer extends PreparedModule {
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly numLayers: number;
@@ -106,7 +105,6 @@ export abstract class RecurrentLayer extends Module {
   readonly recurrentDropout: number;
   readonly weightDropout: number;
   protected readonly config: RecurrentConfig;
-  private readonly prepared = new PreparedLayers();
   private readonly dropoutRng: Rng;
 
   protected constructor(kind: 'LSTM' | 'GRU' | 'RNN', options: unknown) {
@@ -194,14 +192,6 @@ export abstract class RecurrentLayer extends Module {
       }
       return layers;
     });
-  }
-
-  protected onParametersChanged(): void {
-    this.prepared.invalidate();
-  }
-
-  protected override onParameterExposed(array: Float32Array): void {
-    this.prepared.watchArray(array);
   }
 
   // ---------------------------------------------------------------------------------------------
