@@ -53,10 +53,6 @@ export abstract class Module {
   /** The first time a parameter's array is handed out (before the caller can write into it). */
   protected onParameterExposed(_array: Float32Array): void {}
 
-  protected hasParameter(name: string): boolean {
-    return this.params.has(name);
-  }
-
   protected parameter(name: string): Tensor {
     return this.params.get(name)!;
   }
