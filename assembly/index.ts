@@ -20,6 +20,8 @@ export {
   VARIANT_RECURRENT_MASK, VARIANT_ZONEOUT_CELL, VARIANT_ZONEOUT_CELL_MASK, VARIANT_ZONEOUT_HIDDEN_MASK, WORKSPACE_INPUT_OFFSET,
   workspaceBytes,
 } from './cells/workspace';
+// Addresses in the layouts above, so that the host never computes an offset into them.
+export { layerGradient, workspaceInput } from './cells/host-addresses';
 
 // Where the host's heap may begin: everything below holds this module's static data.
 export function heapBase(): usize {

@@ -9,6 +9,7 @@ import type { Backend, BackendLayer, ForwardArgs } from '../src/backend/types';
 import { activeBackend } from '../src/backend/select';
 import { Rng } from '../src/random';
 import { backendRows } from './helpers/backends';
+import { type RecurrentTapeRecord, tapeRecord } from '../src/layers/tape';
 
 const I = 5;
 const H = 6;
@@ -98,7 +99,7 @@ describe.each(backendRows())('released backend layers on %s', (name) => {
     const { tape } = lstm.forward(x, { training: true });
     const dOutput = new Tensor(new Float32Array(T * B * H).fill(1), [T, B, H]);
     expect(lstm.backward(tape!, { dOutput }).dInput.data.some((v) => v !== 0)).toBe(true);
-    for (const layer of tape!.layers) {
+    for (const layer of tapeRecord<RecurrentTapeRecord>(tape!).layers) {
       expect(() => layer.forward(forwardArgs(false))).toThrow(/the layer was released/);
     }
     // Without a tape nothing needs them even for a moment.

@@ -9,7 +9,7 @@
 // - residual: the skip path reaches the input gradient, hN/cN stay the recurrent states.
 // (The variants' gradients against finite differences are in test/gradients.test.ts.)
 import { LSTM, type RecurrentLayer, Tensor, useBackend } from '../src';
-import type { RecurrentMasks } from '../src/layers/tape';
+import { type RecurrentMasks, tapeMasks } from '../src/layers/tape';
 import { backendRows, loadedBackends, selectBackend } from './helpers/backends';
 import { GRAD_TOL, OUTPUT_TOL, mismatch } from './helpers/fixtures';
 import {
@@ -120,7 +120,7 @@ describe.each(backendRows())('exact checks of SPEC §3a on %s', (backend) => {
     const B = 3;
     const x = stepInputs(layer, T, B);
     const { output, hN, cN, tape } = layer.forward(x.input, { h0: x.h0, c0: x.c0, training: true });
-    const dropout = tape!.masks.dropout;
+    const dropout = tapeMasks(tape!).dropout;
     const width = 2 * layer.outputSize;
     const recurrentOutput = (k: number, b: number) => [...stateRow(x.h0, 2 * k, b), ...stateRow(x.h0, 2 * k + 1, b)];
     const problems: string[] = [];
@@ -214,7 +214,7 @@ describe('mask statistics', () => {
       inputSize: 1, hiddenSize: 64, numLayers: 2, bidirectional: true, seed: 3,
       zoneout: { hidden: p.hidden, cell: p.cell }, recurrentDropout: p.recurrent, dropout: p.dropout, weightDropout: p.weight,
     });
-    const m = layer.forward(Tensor.zeros([1, 4096, 1]), { training: true }).tape!.masks;
+    const m = tapeMasks(layer.forward(Tensor.zeros([1, 4096, 1]), { training: true }).tape!);
     const kept = (q: number) => dropoutValues(q)[1];
     const kinds = [
       // Zoneout: 1 (keep the previous state) with probability p.
@@ -231,7 +231,7 @@ describe('mask statistics', () => {
 
   test('p = 1 drops everything: recurrent and weight masks all 0, zoneout masks all 1', () => {
     const layer = new LSTM({ inputSize: 2, hiddenSize: 3, seed: 3, zoneout: 1, recurrentDropout: 1, weightDropout: 1 });
-    const m = layer.forward(Tensor.zeros([4, 2, 2]), { training: true }).tape!.masks;
+    const m = tapeMasks(layer.forward(Tensor.zeros([4, 2, 2]), { training: true }).tape!);
     noProblems([
       maskProblem('zoneoutHidden', m.zoneoutHidden[0], [1]),
       maskProblem('zoneoutCell', m.zoneoutCell[0], [1]),
@@ -258,9 +258,9 @@ describe.each(backendRows())('masks on %s', (backend) => {
     const taped = [layer.forward(x.input, { h0: x.h0, c0: x.c0, tape: true }), layer.forward(x.input, { h0: x.h0, c0: x.c0, training: false, tape: true })];
     const problems: string[] = [];
     for (const [i, f] of taped.entries()) {
-      const m = f.tape!.masks;
+      const m = tapeMasks(f.tape!);
       problems.push(maskLists(m).every(([, a]) => a === undefined) ? '' : `evaluation ${i} drew masks`);
-      problems.push(f.tape!.dropoutMasks.length === 0 ? '' : `evaluation ${i} has dropout masks`);
+      problems.push(tapeMasks(f.tape!).dropout.length === 0 ? '' : `evaluation ${i} has dropout masks`);
       for (const key of ['output', 'hN', 'cN'] as const) problems.push(bitsProblem(`${key} ${i}`, f[key]!.data, plain[key]!.data));
     }
     expect(plain.tape).toBeUndefined();
@@ -270,7 +270,7 @@ describe.each(backendRows())('masks on %s', (backend) => {
   test('shapes: a zoneout mask per step, row and unit; a recurrent mask per row and unit, fixed over time', () => {
     const layer = buildLayer(cfg, variants);
     const x = stepInputs(layer, T, B);
-    const m = layer.forward(x.input, { h0: x.h0, c0: x.c0, training: true }).tape!.masks;
+    const m = tapeMasks(layer.forward(x.input, { h0: x.h0, c0: x.c0, training: true }).tape!);
     const hout = layer.outputSize;
     const H = layer.hiddenSize;
     const S = layer.numLayers * layer.directions;
@@ -297,8 +297,8 @@ describe.each(backendRows())('masks on %s', (backend) => {
   test('consecutive training calls draw different masks', () => {
     const layer = buildLayer(cfg, variants);
     const x = stepInputs(layer, T, B);
-    const first = maskLists(layer.forward(x.input, { training: true }).tape!.masks);
-    const second = maskLists(layer.forward(x.input, { training: true }).tape!.masks);
+    const first = maskLists(tapeMasks(layer.forward(x.input, { training: true }).tape!));
+    const second = maskLists(tapeMasks(layer.forward(x.input, { training: true }).tape!));
     expect(second.map(([what]) => what)).toEqual(first.map(([what]) => what));
     const same = first.filter(([, a], i) => a !== undefined && Array.from(a).join() === Array.from(second[i][1]!).join()).map(([what]) => what);
     expect(same).toEqual([]);
@@ -310,7 +310,7 @@ describe.each(backendRows())('masks on %s', (backend) => {
     b.loadStateDict(buildLayer(cfg, variants, 8).stateDict());
     expect(b.parameters().get('weight_hh_l0')!.data).not.toEqual(a.parameters().get('weight_hh_l0')!.data);
     const x = stepInputs(a, T, B);
-    const draw = (layer: RecurrentLayer) => maskLists(layer.forward(x.input, { training: true }).tape!.masks);
+    const draw = (layer: RecurrentLayer) => maskLists(tapeMasks(layer.forward(x.input, { training: true }).tape!));
     const a1 = draw(a);
     // Evaluation calls in between draw nothing, so they do not shift the stream.
     a.forward(x.input);
@@ -437,8 +437,8 @@ describe.each(backendRows())('async twins and residual on %s', (backend) => {
     const second = sync.forward(x.input, { training: true });
     const [a1, a2] = await Promise.all([async.forwardAsync(x.input, { training: true }), async.forwardAsync(x.input, { training: true })]);
     noProblems([
-      bitsProblem('first masks', maskBits(a1.tape!.masks), maskBits(first.tape!.masks)),
-      bitsProblem('second masks', maskBits(a2.tape!.masks), maskBits(second.tape!.masks)),
+      bitsProblem('first masks', maskBits(tapeMasks(a1.tape!)), maskBits(tapeMasks(first.tape!))),
+      bitsProblem('second masks', maskBits(tapeMasks(a2.tape!)), maskBits(tapeMasks(second.tape!))),
       bitsProblem('first output', a1.output.data, first.output.data),
       bitsProblem('second output', a2.output.data, second.output.data),
     ]);

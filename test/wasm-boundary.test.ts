@@ -490,7 +490,7 @@ describeWasm('wasm kernels', () => {
       : 0;
     const wsBytes = exports.workspaceBytes(d, T, B, variantBits);
     const ws = region(wsBytes);
-    heap.f32(ws + constants.workspaceInputOffset, T * B * I).fill(0.5);
+    heap.f32(kernels.workspaceInput(ws), T * B * I).fill(0.5);
     const fScratch = exports.forwardScratchBytes(d, B);
     const lengths = region(B * 4);
     new Int32Array(heap.memory.buffer, lengths, B).set([3, 0, 1, 2, 3, 1, 0]);

@@ -2,6 +2,7 @@
 // CELLSCAN_NUM_THREADS, reporting why a backend is unavailable, and, for `auto` with more than one
 // loaded, keeping the one a short measured probe finds faster.
 import { rangeError, typeError } from '../errors';
+import { gateCount } from './layer-shape';
 import { loadNativeBackend, nativeBinary } from './native';
 import type { Backend, BackendInfo, BackendName } from './types';
 import { loadWasmBackend } from './wasm';
@@ -72,7 +73,7 @@ function probeData(n: number, seed: number): Float32Array {
 /** Best times in milliseconds of the probe forward on each backend. */
 function probe(candidates: Backend[]): Partial<Record<BackendName, number>> {
   const { T, B, inputSize: I, hiddenSize: H } = probeShape;
-  const G = 4 * H;
+  const G = gateCount('lstm') * H;
   const spec = { cell: 'lstm', inputSize: I, hiddenSize: H, projSize: 0, bias: true, peepholes: false, linearBeforeReset: true, reverse: false } as const;
   const params = { wIh: probeData(G * I, 1), wHh: probeData(G * H, 2), bIh: probeData(G, 3), bHh: probeData(G, 4) };
   const args = {

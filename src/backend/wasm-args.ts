@@ -3,6 +3,7 @@
 // against the spec, T and B before anything is copied into linear memory. The checks and messages
 // mirror the addon's (native/js/args.cc): "<where>: <arg> must be <expected>, got <given>".
 import { rangeError, typeError } from '../errors';
+import { hasCellState, outputSize, paramFields, paramShapes } from './layer-shape';
 import type { CellKind, LayerParams, LayerSpec } from './types';
 
 /** Sizes above this would overflow the int-indexed products in the kernels (as in the addon). */
@@ -35,7 +36,6 @@ export function snapshot(o: Bag, keys: readonly string[]): Bag {
   return values;
 }
 
-const paramKeys = ['wIh', 'wHh', 'bIh', 'bHh', 'wHr', 'wPeep'] as const;
 const forwardKeys = [
   'T', 'B', 'x', 'h0', 'c0', 'lengths', 'y', 'yStride', 'hN', 'cN', 'training',
   'recurrentMask', 'zoneoutHidden', 'zoneoutHiddenMask', 'zoneoutCell', 'zoneoutCellMask',
@@ -108,16 +108,20 @@ function requireAbsent(where: string, o: Bag, key: string, because: string): voi
   if (!isAbsent(o[key])) throw typeError(where, key, `undefined (${because})`, o[key]);
 }
 
-function gates(cell: CellKind): number {
-  return cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
-}
+/** Why a layer of some spec must not be given a parameter field it lacks. */
+const lackedBecause: Record<keyof LayerParams, string> = {
+  wIh: '', wHh: '',
+  bIh: 'the layer has no bias', bHh: 'the layer has no bias',
+  wHr: 'the layer has no projection',
+  wPeep: 'the layer has no peepholes',
+};
 
-export function outSize(spec: LayerSpec): number {
-  return spec.projSize > 0 ? spec.projSize : spec.hiddenSize;
-}
-
-export function hasCellState(spec: LayerSpec): boolean {
-  return spec.cell === 'lstm';
+/** An LSTM's cell-state pair, one read (optional) and one written, `length` floats each; other cells take neither. */
+function cellStates(where: string, o: Bag, spec: LayerSpec, read: string, written: string, length: number): [Float32Array | undefined, Float32Array | undefined] {
+  if (hasCellState(spec.cell)) return [float32(where, o, read, length, { optional: true }), float32(where, o, written, length)];
+  requireAbsent(where, o, read, 'only LSTM has a cell state');
+  requireAbsent(where, o, written, 'only LSTM has a cell state');
+  return [undefined, undefined];
 }
 
 export function readSpec(where: string, v: unknown): LayerSpec {
@@ -142,30 +146,15 @@ export function readSpec(where: string, v: unknown): LayerSpec {
 
 /** Exactly the arrays this layer has, each of its exact size; the others must be absent. */
 export function readParams(where: string, v: unknown, spec: LayerSpec, arg = 'weights'): LayerParams {
-  const o = snapshot(requireObject(where, arg, v), paramKeys);
-  const gh = gates(spec.cell) * spec.hiddenSize;
-  const p: LayerParams = {
-    wIh: float32(where, o, 'wIh', gh * spec.inputSize)!,
-    wHh: float32(where, o, 'wHh', gh * outSize(spec))!,
-  };
-  if (spec.bias) {
-    p.bIh = float32(where, o, 'bIh', gh);
-    p.bHh = float32(where, o, 'bHh', gh);
-  } else {
-    requireAbsent(where, o, 'bIh', 'the layer has no bias');
-    requireAbsent(where, o, 'bHh', 'the layer has no bias');
+  const o = snapshot(requireObject(where, arg, v), paramFields);
+  const lengths = new Map(paramShapes(spec).map(([field, shape]) => [field, shape.reduce((n, d) => n * d, 1)]));
+  const p: Partial<LayerParams> = {};
+  for (const field of paramFields) {
+    const length = lengths.get(field);
+    if (length === undefined) requireAbsent(where, o, field, lackedBecause[field]);
+    else p[field] = float32(where, o, field, length);
   }
-  if (spec.projSize > 0) {
-    p.wHr = float32(where, o, 'wHr', outSize(spec) * spec.hiddenSize);
-  } else {
-    requireAbsent(where, o, 'wHr', 'the layer has no projection');
-  }
-  if (spec.peepholes) {
-    p.wPeep = float32(where, o, 'wPeep', 3 * spec.hiddenSize);
-  } else {
-    requireAbsent(where, o, 'wPeep', 'the layer has no peepholes');
-  }
-  return p;
+  return p as LayerParams;
 }
 
 export interface CheckedForward {
@@ -193,7 +182,7 @@ export function readForwardArgs(where: string, v: unknown, spec: LayerSpec): Che
   const B = integer(where, o, 'B', 1, MAX_ROWS);
   const rows = T * B;
   if (rows > MAX_ROWS) throw rangeError(where, 'T * B', `at most ${MAX_ROWS}`, rows);
-  const hout = outSize(spec);
+  const hout = outputSize(spec);
   const H = spec.hiddenSize;
   const a: CheckedForward = {
     T,
@@ -207,13 +196,7 @@ export function readForwardArgs(where: string, v: unknown, spec: LayerSpec): Che
     zoneoutHidden: 0,
     zoneoutCell: 0,
   };
-  if (hasCellState(spec)) {
-    a.c0 = float32(where, o, 'c0', B * H, { optional: true });
-    a.cN = float32(where, o, 'cN', B * H);
-  } else {
-    requireAbsent(where, o, 'c0', 'only LSTM has a cell state');
-    requireAbsent(where, o, 'cN', 'only LSTM has a cell state');
-  }
+  [a.c0, a.cN] = cellStates(where, o, spec, 'c0', 'cN', B * H);
   const lengths = o.lengths;
   if (!isAbsent(lengths)) {
     const expected = `an Int32Array of ${B} elements`;
@@ -231,7 +214,7 @@ export function readForwardArgs(where: string, v: unknown, spec: LayerSpec): Che
   a.recurrentMask = float32(where, o, 'recurrentMask', B * hout, { optional: true });
   a.zoneoutHidden = numberIn(where, o, 'zoneoutHidden', 0, 1, 0);
   a.zoneoutHiddenMask = mask(where, o, 'zoneoutHiddenMask', rows * hout);
-  if (hasCellState(spec)) {
+  if (hasCellState(spec.cell)) {
     a.zoneoutCell = numberIn(where, o, 'zoneoutCell', 0, 1, 0);
     a.zoneoutCellMask = mask(where, o, 'zoneoutCellMask', rows * H);
   } else {
@@ -255,9 +238,9 @@ export interface CheckedBackward {
 /** Everything but the workspace, which the caller has already resolved to its T and B. */
 export function readBackwardArgs(where: string, args: Bag, spec: LayerSpec, T: number, B: number): CheckedBackward {
   const o = snapshot(args, backwardKeys);
-  if (isGradsObject(o.grads)) o.grads = snapshot(o.grads, paramKeys);
+  if (isGradsObject(o.grads)) o.grads = snapshot(o.grads, paramFields);
   const rows = T * B;
-  const hout = outSize(spec);
+  const hout = outputSize(spec);
   const H = spec.hiddenSize;
   const dYStride = integer(where, o, 'dYStride', hout, MAX_ROWS, hout);
   const a: CheckedBackward = {
@@ -268,13 +251,7 @@ export function readBackwardArgs(where: string, args: Bag, spec: LayerSpec, T: n
     dh0: float32(where, o, 'dh0', B * hout)!,
     grads: { wIh: new Float32Array(0), wHh: new Float32Array(0) },
   };
-  if (hasCellState(spec)) {
-    a.dcN = float32(where, o, 'dcN', B * H, { optional: true });
-    a.dc0 = float32(where, o, 'dc0', B * H);
-  } else {
-    requireAbsent(where, o, 'dcN', 'only LSTM has a cell state');
-    requireAbsent(where, o, 'dc0', 'only LSTM has a cell state');
-  }
+  [a.dcN, a.dc0] = cellStates(where, o, spec, 'dcN', 'dc0', B * H);
   const g = o.grads;
   if (!isGradsObject(g)) {
     throw typeError(where, 'grads', 'an object of Float32Arrays (wIh, wHh, ...)', g);

@@ -7,9 +7,9 @@
 import { shown, typeError } from '../errors';
 import type { BackendLayer, BackwardArgs, ForwardArgs, LayerParams, LayerSpec, Workspace } from './types';
 import {
-  type CheckedBackward, type CheckedForward, hasCellState, outSize, readBackwardArgs, readForwardArgs, readParams, readSpec,
-  requireObject,
+  type CheckedBackward, type CheckedForward, readBackwardArgs, readForwardArgs, readParams, readSpec, requireObject,
 } from './wasm-args';
+import { forwardFlops, hasCellState, outputSize } from './layer-shape';
 import { addGradients } from './wasm-gradient-sum';
 import type { ForwardAnswer, LayerImage } from './wasm-messages';
 import type { Kernels } from './wasm-module';
@@ -119,18 +119,6 @@ async function allOf<T>(jobs: Promise<T>[]): Promise<T[]> {
   const failed = settled.find((s) => s.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
   return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
-}
-
-function gates(spec: LayerSpec): number {
-  return spec.cell === 'lstm' ? 4 : spec.cell === 'gru' ? 3 : 1;
-}
-
-/** Multiply-adds ×2 of a forward of B rows over T steps: what decides whether threads pay. */
-function forwardFlops(spec: LayerSpec, T: number, B: number): number {
-  const H = spec.hiddenSize;
-  const hout = outSize(spec);
-  const projection = spec.projSize > 0 ? H * hout : 0;
-  return 2 * T * B * (gates(spec) * H * (spec.inputSize + hout) + projection);
 }
 
 export class WasmLayer implements BackendLayer {
@@ -261,7 +249,7 @@ export class WasmLayer implements BackendLayer {
     const { T, B } = a;
     const rows = T * B;
     const I = this.spec.inputSize;
-    const hout = outSize(this.spec);
+    const hout = outputSize(this.spec);
     const H = this.spec.hiddenSize;
     // The call's arrays in shared memory, each thread reading and writing its rows there: inputs
     // copied (the caller's arrays are never handed over), outputs copied out at the end.
@@ -277,7 +265,7 @@ export class WasmLayer implements BackendLayer {
       y: stash.floats(rows * hout),
       yStride: hout,
       hN: stash.floats(B * hout),
-      cN: hasCellState(this.spec) ? stash.floats(B * H) : undefined,
+      cN: hasCellState(this.spec.cell) ? stash.floats(B * H) : undefined,
     };
     let workspaces: Uint8Array[] = [];
     const lentAll: Uint8Array[] = [];
@@ -385,7 +373,7 @@ export class WasmLayer implements BackendLayer {
     const { stash, pool } = this.threads;
     const { T, B, groups } = state;
     const rows = T * B;
-    const hout = outSize(this.spec);
+    const hout = outputSize(this.spec);
     const H = this.spec.hiddenSize;
     const I = this.spec.inputSize;
     const n = this.paramsLength;

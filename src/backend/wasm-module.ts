@@ -30,6 +30,8 @@ interface RawExports {
     d: number, ws: number, scratch: number, scratchBytes: number, dY: number, dhN: number, dcN: number,
     dX: number, dh0: number, dc0: number, grads: number,
   ): void;
+  workspaceInput(ws: number): number;
+  layerGradient(d: number, grads: number, i: number): number;
   sigmoidFloats(dst: number, src: number, n: number): void;
   tanhFloats(dst: number, src: number, n: number): void;
   GEMM_MR: WasmGlobal;
@@ -42,7 +44,6 @@ interface RawExports {
   FLAG_PEEPHOLES: WasmGlobal;
   FLAG_LINEAR_BEFORE_RESET: WasmGlobal;
   FLAG_REVERSE: WasmGlobal;
-  WORKSPACE_INPUT_OFFSET: WasmGlobal;
   VARIANT_RECURRENT_MASK: WasmGlobal;
   VARIANT_ZONEOUT_HIDDEN_MASK: WasmGlobal;
   VARIANT_ZONEOUT_CELL_MASK: WasmGlobal;
@@ -53,7 +54,6 @@ export interface KernelConstants {
   gemmTile: [mr: number, nr: number];
   cells: Record<'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu', number>;
   flags: { bias: number; peepholes: number; linearBeforeReset: number; reverse: number };
-  workspaceInputOffset: number;
   /** Which of the variants' buffers a workspace holds. */
   variants: { recurrentMask: number; zoneoutHiddenMask: number; zoneoutCellMask: number; zoneoutCell: number };
 }
@@ -67,6 +67,10 @@ export interface Kernels {
   /** Where parameter i (wIh, wHh, bIh, bHh, wHr, wPeep) of layer d lives, or 0. */
   layerParam(d: number, i: number): number;
   layerParamsBytes(d: number): number;
+  /** Where a forward's input goes in workspace region ws. */
+  workspaceInput(ws: number): number;
+  /** Where parameter i's gradient sits in a gradient block `grads` of layer d, or 0. */
+  layerGradient(d: number, grads: number, i: number): number;
 }
 
 /** Packing buffers every product shares; allocated once, for the life of the module. */
@@ -99,7 +103,6 @@ export function instantiateCompiled(wasm: WasmJsApi, module: object): Kernels {
       linearBeforeReset: value(exports.FLAG_LINEAR_BEFORE_RESET),
       reverse: value(exports.FLAG_REVERSE),
     },
-    workspaceInputOffset: value(exports.WORKSPACE_INPUT_OFFSET),
     variants: {
       recurrentMask: value(exports.VARIANT_RECURRENT_MASK),
       zoneoutHiddenMask: value(exports.VARIANT_ZONEOUT_HIDDEN_MASK),
@@ -116,5 +119,7 @@ export function instantiateCompiled(wasm: WasmJsApi, module: object): Kernels {
     heap,
     layerParam: (d, i) => exports.layerParam(d, i) >>> 0,
     layerParamsBytes: (d) => exports.layerParamsBytes(d) >>> 0,
+    workspaceInput: (ws) => exports.workspaceInput(ws) >>> 0,
+    layerGradient: (d, grads, i) => exports.layerGradient(d, grads, i) >>> 0,
   };
 }

@@ -3,14 +3,11 @@
 // thread's synchronous calls and every worker thread each hold their own. Arguments arrive checked
 // (wasm-args.ts); the arrays are the whole call's, and a call reads and writes only its rows.
 import type { CheckedBackward, CheckedForward } from './wasm-args';
-import { hasCellState, outSize } from './wasm-args';
+import { hasCellState, outputSize, paramFields, paramShapes } from './layer-shape';
 import { CallFrame, type WasmHeap } from './wasm-heap';
 import type { KernelConstants, Kernels } from './wasm-module';
 import { gatherBatchRows, type RowRange, scatterBatchRows } from './wasm-rows';
 import type { LayerParams, LayerSpec } from './types';
-
-/** The parameter fields in the order the module numbers them (layerParam). */
-const paramFields: (keyof LayerParams)[] = ['wIh', 'wHh', 'bIh', 'bHh', 'wHr', 'wPeep'];
 
 /** A parameter in the compact layout (the present ones back to back, in paramFields order) that copies and gradients travel in. */
 export interface ParamSlot {
@@ -21,28 +18,15 @@ export interface ParamSlot {
   length: number;
 }
 
-function gates(spec: LayerSpec): number {
-  return spec.cell === 'lstm' ? 4 : spec.cell === 'gru' ? 3 : 1;
-}
-
 /** The parameters a layer of this spec has, in the compact layout; `total` floats in all. */
 export function paramSlots(spec: LayerSpec): { slots: ParamSlot[]; total: number } {
-  const gh = gates(spec) * spec.hiddenSize;
-  const lengths: Record<keyof LayerParams, number> = {
-    wIh: gh * spec.inputSize,
-    wHh: gh * outSize(spec),
-    bIh: spec.bias ? gh : 0,
-    bHh: spec.bias ? gh : 0,
-    wHr: spec.projSize > 0 ? spec.projSize * spec.hiddenSize : 0,
-    wPeep: spec.peepholes ? 3 * spec.hiddenSize : 0,
-  };
   const slots: ParamSlot[] = [];
   let total = 0;
-  paramFields.forEach((field, index) => {
-    if (lengths[field] === 0) return;
-    slots.push({ field, index, offset: total, length: lengths[field] });
-    total += lengths[field];
-  });
+  for (const [field, shape] of paramShapes(spec)) {
+    const length = shape.reduce((n, d) => n * d, 1);
+    slots.push({ field, index: paramFields.indexOf(field), offset: total, length });
+    total += length;
+  }
   return { slots, total };
 }
 
@@ -101,8 +85,6 @@ export class PackedLayer {
   private backward = 0; // 0 until the first backward packs its weights
   private freed = false;
   private readonly slots: ParamSlot[];
-  /** Where each slot's parameter (and gradient) sits in the module's block, from its start. */
-  private readonly moduleOffsets: number[] = [];
   /** Region sizes by sequence shape and variants; calls of a training run alternate between a few. */
   private readonly sizes = new Map<string, CallSizes>();
 
@@ -119,13 +101,8 @@ export class PackedLayer {
     this.heap = heap;
     this.layer = heap.allocate(exports.layerBytes(cell, s.inputSize, s.hiddenSize, s.projSize, flags), where);
     exports.layerInit(this.layer, cell, s.inputSize, s.hiddenSize, s.projSize, flags);
-    const base = kernels.layerParam(this.layer, 0);
     this.slots = paramSlots(s).slots;
-    for (const slot of this.slots) {
-      const ptr = kernels.layerParam(this.layer, slot.index);
-      heap.f32(ptr, slot.length).set(params[slot.field]!);
-      this.moduleOffsets.push(ptr - base);
-    }
+    for (const slot of this.slots) heap.f32(kernels.layerParam(this.layer, slot.index), slot.length).set(params[slot.field]!);
     exports.layerPack(this.layer);
   }
 
@@ -159,18 +136,18 @@ export class PackedLayer {
    * exactly its size from workspaceBuffer.
    */
   forwardRows(where: string, a: CheckedForward, r: RowRange, workspaceBuffer: (bytes: number) => Uint8Array = ownBuffer): RowsWorkspace | undefined {
-    const { exports, constants, heap } = this.kernels;
+    const { exports, heap } = this.kernels;
     const { T, B } = a;
     const n = r.rows;
     const I = this.spec.inputSize;
-    const hout = outSize(this.spec);
+    const hout = outputSize(this.spec);
     const H = this.spec.hiddenSize;
     const variants = variantsOf(this.kernels, a);
     const sizes = this.callSizes(T, n, variants);
     const frame = new CallFrame(heap, where);
     try {
       const ws = frame.allocate(sizes.workspace);
-      gatherBatchRows(heap.f32(ws + constants.workspaceInputOffset, T * n * I), a.x, T, B, r, I);
+      gatherBatchRows(heap.f32(this.kernels.workspaceInput(ws), T * n * I), a.x, T, B, r, I);
       const scratch = frame.allocate(sizes.forwardScratch);
       const lengths = frame.copyIn(a.lengths?.subarray(r.b0, r.b0 + n));
       const h0 = frame.copyIn(rowsOf(a.h0, r, hout));
@@ -180,7 +157,7 @@ export class PackedLayer {
       const zoneoutCellMask = this.gatherBytes(frame, a.zoneoutCellMask, T, B, r, H);
       const y = frame.allocate(T * n * hout * 4);
       const hN = frame.allocate(n * hout * 4);
-      const cN = hasCellState(this.spec) ? frame.allocate(n * H * 4) : 0;
+      const cN = hasCellState(this.spec.cell) ? frame.allocate(n * H * 4) : 0;
       exports.layerForward(this.layer, ws, scratch, sizes.forwardScratch, T, n, lengths, h0, c0, y, hN, cN,
         variants, recurrentMask, a.zoneoutHidden, zoneoutHiddenMask, a.zoneoutCell, zoneoutCellMask);
       scatterBatchRows(a.y, heap.f32(y, T * n * hout), T, B, r, hout, a.yStride);
@@ -220,7 +197,7 @@ export class PackedLayer {
     const { exports, heap } = this.kernels;
     const { T } = ws;
     const n = r.rows;
-    const hout = outSize(this.spec);
+    const hout = outputSize(this.spec);
     const H = this.spec.hiddenSize;
     const I = this.spec.inputSize;
     this.backwardWeights(where);
@@ -245,15 +222,15 @@ export class PackedLayer {
       scatterBatchRows(a.dX, heap.f32(dX, T * n * I), T, B, r, I);
       a.dh0.set(heap.f32(dh0, n * hout), r.b0 * hout);
       if (a.dc0) a.dc0.set(heap.f32(dc0, n * H), r.b0 * H);
-      this.slots.forEach((slot, i) => {
-        const computed = heap.f32(grads + this.moduleOffsets[i], slot.length);
+      for (const slot of this.slots) {
+        const computed = heap.f32(this.kernels.layerGradient(this.layer, grads, slot.index), slot.length);
         if (!add) {
           partial.set(computed, slot.offset);
-          return;
+          continue;
         }
         const into = partial.subarray(slot.offset, slot.offset + slot.length);
         for (let j = 0; j < slot.length; j++) into[j] += computed[j];
-      });
+      }
     } finally {
       frame.release();
     }

@@ -1,6 +1,7 @@
 // PyTorch's single-step cells (LSTMCell, GRUCell, RNNCell) for custom loops, decoders and streaming:
 // one time step of a layer direction, on the same backend kernels (a sequence of length 1), with the
 // cells' own parameter names (weight_ih, weight_hh, bias_ih, bias_hh, no _l0 suffix).
+import { hasCellState, paramShapes } from '../backend/layer-shape';
 import { activeBackend } from '../backend/select';
 import type { Backend, BackendLayer, BackwardArgs, ForwardArgs, LayerParams, LayerSpec, Workspace } from '../backend/types';
 import { rangeError, shapeText, shown, typeError } from '../errors';
@@ -8,10 +9,10 @@ import { Rng } from '../random';
 import { Tensor, numel } from '../tensor';
 import { uninitializedFloat32 } from '../uninitialized';
 import { checkOptionKeys } from './arguments';
-import { LayerSet } from './layer-set';
-import { Module } from './module';
+import type { LayerSet } from './layer-set';
+import { PreparedModule } from './prepared-module';
 import { type CellClass, type CellConfig, type CellOptions, type GRUCellOptions, type RNNCellOptions, readCellOptions } from './options';
-import { Tape } from './tape';
+import { Tape, issueTape, openTape } from './tape';
 
 export interface CellForwardOptions {
   /** [B, hiddenSize]; absent: zeros. */
@@ -41,27 +42,25 @@ export interface CellBackwardResult {
   dc0?: Tensor;
 }
 
-/** What a cell's forward keeps for its backward. */
-export class CellTape extends Tape {
-  /** @internal */
-  constructor(
-    owner: object,
-    /** @internal */ readonly layer: BackendLayer,
-    /** @internal */ readonly workspace: Workspace,
-    readonly B: number,
-  ) {
-    super(owner);
-  }
+/** A cell's tape. */
+export class CellTape extends Tape {}
+
+/** What a cell's backward reads from its forward. */
+interface CellTapeRecord {
+  layer: BackendLayer;
+  workspace: Workspace;
+  B: number;
 }
 
 const forwardKeys = ['h0', 'c0', 'training', 'tape'];
 const backwardKeys = ['dh', 'dc'];
-const fields: [name: string, field: keyof LayerParams][] = [
-  ['weight_ih', 'wIh'],
-  ['weight_hh', 'wHh'],
-  ['bias_ih', 'bIh'],
-  ['bias_hh', 'bHh'],
-];
+// A cell's parameter name for each backend field it can have.
+const names: Partial<Record<keyof LayerParams, string>> = {
+  wIh: 'weight_ih',
+  wHh: 'weight_hh',
+  bIh: 'bias_ih',
+  bHh: 'bias_hh',
+};
 
 function checkState(where: string, arg: string, t: unknown, B: number, H: number): Float32Array {
   const expected = `a float32 Tensor [B, hiddenSize] = [${B}, ${H}]`;
@@ -78,12 +77,13 @@ interface CellCall {
   B: number;
 }
 
-export abstract class RecurrentCell extends Module {
+export abstract class RecurrentCell extends PreparedModule {
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly bias: boolean;
   protected readonly config: CellConfig;
-  private prepared?: LayerSet;
+  /** A cell is a one-direction layer without projection or peepholes. */
+  private readonly spec: LayerSpec;
 
   protected constructor(kind: CellClass, options: unknown) {
     super(kind);
@@ -92,59 +92,39 @@ export abstract class RecurrentCell extends Module {
     this.inputSize = c.inputSize;
     this.hiddenSize = c.hiddenSize;
     this.bias = c.bias;
-    const gh = this.gates * c.hiddenSize;
-    const shapes: [string, number[]][] = [
-      ['weight_ih', [gh, c.inputSize]],
-      ['weight_hh', [gh, c.hiddenSize]],
-    ];
-    if (c.bias) shapes.push(['bias_ih', [gh]], ['bias_hh', [gh]]);
+    this.spec = {
+      cell: c.cell,
+      inputSize: c.inputSize,
+      hiddenSize: c.hiddenSize,
+      projSize: 0,
+      bias: c.bias,
+      peepholes: false,
+      linearBeforeReset: c.linearBeforeReset,
+      reverse: false,
+    };
     // PyTorch's init: every parameter uniform(−1/√H, 1/√H).
     const rng = new Rng(c.seed);
     const bound = 1 / Math.sqrt(c.hiddenSize);
-    for (const [name, shape] of shapes) {
+    for (const [field, shape] of paramShapes(this.spec)) {
       const data = new Float32Array(numel(shape));
       rng.fillUniform(data, -bound, bound);
-      this.addParameter(name, new Tensor(data, shape));
+      this.addParameter(names[field]!, new Tensor(data, shape));
     }
   }
 
-  private get gates(): number {
-    return this.config.cell === 'lstm' ? 4 : this.config.cell === 'gru' ? 3 : 1;
-  }
-
   private get hasCellState(): boolean {
-    return this.config.cell === 'lstm';
+    return hasCellState(this.config.cell);
   }
 
   /** The backend's layer for these weights, kept until they change or the backend does. */
   private backendLayer(backend: Backend): LayerSet {
-    if (this.prepared?.backend !== backend) {
-      this.prepared?.retire();
-      const c = this.config;
-      const spec: LayerSpec = {
-        cell: c.cell,
-        inputSize: c.inputSize,
-        hiddenSize: c.hiddenSize,
-        projSize: 0,
-        bias: c.bias,
-        peepholes: false,
-        linearBeforeReset: c.linearBeforeReset,
-        reverse: false,
-      };
-      this.prepared = new LayerSet(backend, [backend.createLayer(spec, this.arrays((n) => this.parameter(n)))]);
-    }
-    return this.prepared;
+    return this.prepared.layersFor(backend, () => [backend.createLayer(this.spec, this.arrays((n) => this.parameterData(n)))]);
   }
 
-  private arrays(get: (name: string) => Tensor): LayerParams {
+  private arrays(get: (name: string) => Float32Array): LayerParams {
     const out: Partial<LayerParams> = {};
-    for (const [name, field] of fields) if (this.hasParameter(name)) out[field] = get(name).data as Float32Array;
+    for (const [field] of paramShapes(this.spec)) out[field] = get(names[field]!);
     return out as LayerParams;
-  }
-
-  protected onParametersChanged(): void {
-    this.prepared?.retire();
-    this.prepared = undefined;
   }
 
   forward(input: Tensor, o?: CellForwardOptions): CellForwardResult {
@@ -208,7 +188,7 @@ export abstract class RecurrentCell extends Module {
     const { B, args } = call;
     const result: CellForwardResult = { h: new Tensor(args.hN, [B, H]) };
     if (args.cN) result.c = new Tensor(args.cN, [B, H]);
-    if (workspace) result.tape = new CellTape(this, call.layers.layers[0], workspace, B);
+    if (workspace) result.tape = issueTape(CellTape, this, { layer: call.layers.layers[0], workspace, B });
     return result;
   }
 
@@ -226,8 +206,9 @@ export abstract class RecurrentCell extends Module {
     return result;
   }
 
-  private planBackward(where: string, tape: Tape, grads: CellBackwardGradients): { tape: CellTape; args: BackwardArgs; result: CellBackwardResult } {
-    const t = Tape.check(where, tape, this, this.className, CellTape);
+  private planBackward(where: string, tape: Tape, grads: CellBackwardGradients): { tape: CellTapeRecord; args: BackwardArgs; result: CellBackwardResult } {
+    const opened = openTape<CellTapeRecord>(where, tape, this, this.className, CellTape);
+    const t = opened.record;
     const g = checkOptionKeys(where, 'gradients', grads, backwardKeys);
     const { B } = t;
     const H = this.config.hiddenSize;
@@ -238,7 +219,7 @@ export abstract class RecurrentCell extends Module {
     } else if (g.dc !== undefined) {
       throw typeError(where, 'dc', `undefined (${this.className} has no cell state)`, g.dc);
     }
-    t.used = true;
+    opened.markUsed();
     const dInput = uninitializedFloat32(B * this.config.inputSize);
     const dh0 = uninitializedFloat32(B * H);
     const dc0 = this.hasCellState ? uninitializedFloat32(B * H) : undefined;
@@ -253,7 +234,7 @@ export abstract class RecurrentCell extends Module {
       dX: dInput,
       dh0,
       dc0,
-      grads: this.arrays((n) => this.gradient(n)),
+      grads: this.arrays((n) => this.gradient(n).data as Float32Array),
     };
     return { tape: t, args, result };
   }

@@ -7,7 +7,7 @@ import { Tensor } from '../tensor';
 import { checkOptionKeys } from './arguments';
 import { Module } from './module';
 import { DEFAULT_SEED } from './options';
-import { Tape } from './tape';
+import { Tape, issueTape, openTape } from './tape';
 
 export interface EmbeddingOptions {
   numEmbeddings: number;
@@ -16,11 +16,13 @@ export interface EmbeddingOptions {
   seed?: number;
 }
 
-export class EmbeddingTape extends Tape {
-  /** @internal */
-  constructor(owner: object, /** @internal */ readonly ids: Int32Array, /** @internal */ readonly outShape: readonly number[]) {
-    super(owner);
-  }
+/** An Embedding's tape. */
+export class EmbeddingTape extends Tape {}
+
+/** What Embedding's backward reads from its forward: the ids it looked up. */
+interface EmbeddingTapeRecord {
+  ids: Int32Array;
+  outShape: readonly number[];
 }
 
 export class Embedding extends Module {
@@ -63,20 +65,21 @@ export class Embedding extends Module {
     }
     const outShape = [...ids.shape, dim];
     const output = new Tensor(out, outShape);
-    return training ? { output, tape: new EmbeddingTape(this, data.slice(), outShape) } : { output };
+    return training ? { output, tape: issueTape<EmbeddingTape, EmbeddingTapeRecord>(EmbeddingTape, this, { ids: data.slice(), outShape }) } : { output };
   }
 
   /** Ids have no gradient: the result is empty; the weight's gradient gains dOutput's rows. */
   backward(tape: Tape, g: { dOutput: Tensor }): Record<string, never> {
     const where = 'Embedding.backward';
-    const t = Tape.check(where, tape, this, 'Embedding', EmbeddingTape);
+    const opened = openTape<EmbeddingTapeRecord>(where, tape, this, 'Embedding', EmbeddingTape);
+    const t = opened.record;
     if (g === null || typeof g !== 'object') throw typeError(where, 'gradients', 'an object with dOutput', g);
     const d = g.dOutput;
     if (!(d instanceof Tensor) || d.dtype !== 'float32') throw typeError(where, 'dOutput', `a float32 Tensor of shape ${shapeText(t.outShape)}`, d);
     if (d.shape.length !== t.outShape.length || d.shape.some((v, i) => v !== t.outShape[i])) {
       throw rangeError(where, 'dOutput', `of shape ${shapeText(t.outShape)}`, shown(`shape ${shapeText(d.shape)}`));
     }
-    t.used = true;
+    opened.markUsed();
     const dim = this.embeddingDim;
     const grad = this.gradient('weight').data as Float32Array;
     const dOut = d.data as Float32Array;

@@ -9,7 +9,7 @@ import { Tensor } from '../tensor';
 import { checkOptionKeys } from './arguments';
 import { Module } from './module';
 import { DEFAULT_SEED } from './options';
-import { Tape } from './tape';
+import { Tape, issueTape, openTape } from './tape';
 
 export interface LinearOptions {
   inFeatures: number;
@@ -20,17 +20,15 @@ export interface LinearOptions {
   seed?: number;
 }
 
-export class LinearTape extends Tape {
-  /** @internal */
-  constructor(
-    owner: object,
-    /** @internal */ readonly backend: Backend,
-    /** @internal */ readonly input: Float32Array,
-    /** @internal */ readonly inShape: readonly number[],
-    /** @internal */ readonly weight: Float32Array,
-  ) {
-    super(owner);
-  }
+/** A Linear layer's tape. */
+export class LinearTape extends Tape {}
+
+/** What Linear's backward reads from its forward: the input and weight it multiplied. */
+interface LinearTapeRecord {
+  backend: Backend;
+  input: Float32Array;
+  inShape: readonly number[];
+  weight: Float32Array;
 }
 
 export class Linear extends Module {
@@ -97,14 +95,16 @@ export class Linear extends Module {
     const output = new Tensor(out, [...shape.slice(0, -1), this.outFeatures]);
     if (!training) return { output };
     // The tape keeps copies: backward must see the input and weight this forward used.
-    const tape = new LinearTape(this, backend, (input.data as Float32Array).slice(), shape, weight.slice());
+    const tape = issueTape<LinearTape, LinearTapeRecord>(LinearTape, this,
+      { backend, input: (input.data as Float32Array).slice(), inShape: shape, weight: weight.slice() });
     return { output, tape };
   }
 
   /** dInput = dOutput · W; weight and bias gradients add dOutputᵀ · input and Σ dOutput. */
   backward(tape: Tape, g: { dOutput: Tensor }): { dInput: Tensor } {
     const where = 'Linear.backward';
-    const t = Tape.check(where, tape, this, 'Linear', LinearTape);
+    const opened = openTape<LinearTapeRecord>(where, tape, this, 'Linear', LinearTape);
+    const t = opened.record;
     if (g === null || typeof g !== 'object') throw typeError(where, 'gradients', 'an object with dOutput', g);
     const outShape = [...t.inShape.slice(0, -1), this.outFeatures];
     const d = g.dOutput;
@@ -112,7 +112,7 @@ export class Linear extends Module {
     if (d.shape.length !== outShape.length || d.shape.some((v, i) => v !== outShape[i])) {
       throw rangeError(where, 'dOutput', `of shape ${shapeText(outShape)}`, shown(`shape ${shapeText(d.shape)}`));
     }
-    t.used = true;
+    opened.markUsed();
     const rows = t.input.length / this.inFeatures;
     const dOut = d.data as Float32Array;
     const dInput = new Float32Array(t.input.length);

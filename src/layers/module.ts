@@ -21,21 +21,45 @@ function quoteList(names: string[]): string {
 
 export abstract class Module {
   private readonly params = new Map<string, Tensor>();
+  /** The parameters' arrays, for reads and writes of the module's own that hand nothing out. */
+  private readonly paramArrays = new Map<string, Float32Array>();
   private readonly grads = new Map<string, Tensor>();
 
   protected constructor(protected readonly className: string) {}
 
+  /**
+   * A parameter's `data` becomes an accessor that tells onParameterExposed the first time the array
+   * leaves the module: from then on anyone may hold it and write into it at any moment, which a
+   * module keeping a packed copy must check for (prepared-layers.ts).
+   */
   protected addParameter(name: string, value: Tensor): void {
+    const array = value.data as Float32Array;
+    let exposed = false;
+    Object.defineProperty(value, 'data', {
+      enumerable: true,
+      get: () => {
+        if (!exposed) {
+          exposed = true;
+          this.onParameterExposed(array);
+        }
+        return array;
+      },
+    });
     this.params.set(name, value);
+    this.paramArrays.set(name, array);
     this.grads.set(name, Tensor.zeros(value.shape));
   }
 
-  protected hasParameter(name: string): boolean {
-    return this.params.has(name);
-  }
+  /** The first time a parameter's array is handed out (before the caller can write into it). */
+  protected onParameterExposed(_array: Float32Array): void {}
 
   protected parameter(name: string): Tensor {
     return this.params.get(name)!;
+  }
+
+  /** A parameter's array, without handing it out. */
+  protected parameterData(name: string): Float32Array {
+    return this.paramArrays.get(name)!;
   }
 
   protected gradient(name: string): Tensor {
@@ -66,7 +90,7 @@ export abstract class Module {
   /** Copies of every parameter. */
   stateDict(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
-    for (const [name, t] of this.params) out.set(name, t.clone());
+    for (const [name, t] of this.params) out.set(name, new Tensor(this.paramArrays.get(name)!.slice(), t.shape));
     return out;
   }
 
@@ -104,7 +128,7 @@ export abstract class Module {
         );
       }
     }
-    const updates: [Tensor, Tensor][] = [];
+    const updates: [Float32Array, Tensor][] = [];
     for (const [name, param] of this.params) {
       if (!given.has(name)) continue;
       const v = given.get(name);
@@ -114,9 +138,9 @@ export abstract class Module {
       if (!sameShape(v.shape, param.shape)) {
         throw rangeError(where, arg, `of shape ${shapeText(param.shape)}`, shown(`shape ${shapeText(v.shape)}`));
       }
-      updates.push([param, v]);
+      updates.push([this.paramArrays.get(name)!, v]);
     }
-    for (const [param, v] of updates) param.data.set(v.data);
+    for (const [array, v] of updates) array.set(v.data);
     this.parametersChanged();
   }
 }

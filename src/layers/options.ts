@@ -1,4 +1,5 @@
 // Constructor options of the recurrent layers: defaults, validation, and the normalized config.
+import { gateCount, outputSize } from '../backend/layer-shape';
 import type { CellKind } from '../backend/types';
 import { checkBoolean, checkPositiveInteger, rangeError, typeError } from '../errors';
 import { MAX_FEATURES, MAX_LAYERS, checkAtMost, checkParameterSize } from '../limits';
@@ -171,8 +172,8 @@ export function readRecurrentOptions(kind: 'LSTM' | 'GRU' | 'RNN', options: unkn
     });
     cell = nl === 'relu' ? 'rnn_relu' : 'rnn_tanh';
   }
-  const gh = (kind === 'LSTM' ? 4 : kind === 'GRU' ? 3 : 1) * hiddenSize;
-  const hout = projSize || hiddenSize;
+  const gh = gateCount(cell) * hiddenSize;
+  const hout = outputSize({ hiddenSize, projSize });
   checkParameterSize(where, 'inputSize and hiddenSize', 'weight_ih_l0', [gh, inputSize]);
   checkParameterSize(where, 'hiddenSize', 'weight_hh_l0', [gh, hout]);
   if (numLayers > 1) checkParameterSize(where, 'hiddenSize', 'weight_ih_l1', [gh, (bidirectional ? 2 : 1) * hout]);

@@ -1,5 +1,6 @@
 // The shared body of LSTM, GRU and RNN: parameters with PyTorch's names, stacking, directions,
 // dropout between layers, batchFirst, lengths, and tapes. Backends see one layer direction at a time.
+import { gateCount, hasCellState, outputSize, paramShapes } from '../backend/layer-shape';
 import { activeBackend } from '../backend/select';
 import type { Backend, BackendLayer, ForwardArgs, LayerForward, LayerParams, LayerSpec, Workspace } from '../backend/types';
 import { rangeError, shapeText, shown, typeError } from '../errors';
@@ -8,11 +9,11 @@ import { Tensor, numel } from '../tensor';
 import { uninitializedBytes, uninitializedFloat32 } from '../uninitialized';
 import { checkOptionKeys } from './arguments';
 import { LayerSet } from './layer-set';
+import { PreparedModule } from './prepared-module';
 import { swapLeadingAxes } from './layout';
-import { Module } from './module';
 import { readRecurrentOptions, type RecurrentConfig } from './options';
 import { runAsync, runSync, type Walk } from './schedule';
-import { RecurrentTape, type RecurrentMasks, Tape } from './tape';
+import { type RecurrentMasks, RecurrentTape, type RecurrentTapeRecord, type Tape, issueTape, openTape } from './tape';
 
 export interface ForwardOptions {
   /** [numLayers * D, B, Hout]; absent: zeros. */
@@ -50,15 +51,15 @@ export interface BackwardResult {
 const forwardKeys = ['h0', 'c0', 'lengths', 'training', 'tape'];
 const backwardKeys = ['dOutput', 'dhN', 'dcN'];
 
-// PyTorch's parameter names and the backend's field for each.
-const fields: [base: string, field: keyof LayerParams][] = [
-  ['weight_ih', 'wIh'],
-  ['weight_hh', 'wHh'],
-  ['bias_ih', 'bIh'],
-  ['bias_hh', 'bHh'],
-  ['weight_hr', 'wHr'],
-  ['weight_peephole', 'wPeep'],
-];
+// PyTorch's parameter name (before its layer suffix) of each backend field.
+const baseNames: Record<keyof LayerParams, string> = {
+  wIh: 'weight_ih',
+  wHh: 'weight_hh',
+  bIh: 'bias_ih',
+  bHh: 'bias_hh',
+  wHr: 'weight_hr',
+  wPeep: 'weight_peephole',
+};
 
 interface ForwardPlan {
   backend: Backend;
@@ -76,7 +77,7 @@ interface ForwardPlan {
 }
 
 interface BackwardPlan {
-  tape: RecurrentTape;
+  tape: RecurrentTapeRecord;
   dY?: Float32Array; // time-major
   dhN?: Float32Array;
   dcN?: Float32Array;
@@ -91,7 +92,7 @@ function checkTensor(where: string, arg: string, t: unknown, shape: number[]): F
   return t.data as Float32Array;
 }
 
-export abstract class RecurrentLayer extends Module {
+export abstract class RecurrentLayer extends PreparedModule {
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly numLayers: number;
@@ -104,7 +105,6 @@ export abstract class RecurrentLayer extends Module {
   readonly recurrentDropout: number;
   readonly weightDropout: number;
   protected readonly config: RecurrentConfig;
-  private prepared?: LayerSet;
   private readonly dropoutRng: Rng;
 
   protected constructor(kind: 'LSTM' | 'GRU' | 'RNN', options: unknown) {
@@ -143,43 +143,29 @@ export abstract class RecurrentLayer extends Module {
 
   /** Size of h: projSize when projecting, else hiddenSize. */
   get outputSize(): number {
-    return this.config.projSize || this.config.hiddenSize;
-  }
-
-  private get gates(): number {
-    return this.config.cell === 'lstm' ? 4 : this.config.cell === 'gru' ? 3 : 1;
+    return outputSize(this.config);
   }
 
   private get hasCellState(): boolean {
-    return this.config.cell === 'lstm';
+    return hasCellState(this.config.cell);
   }
 
   private layerInputSize(k: number): number {
     return k === 0 ? this.config.inputSize : this.directions * this.outputSize;
   }
 
+  private suffix(k: number, d: number): string {
+    return `_l${k}${d === 1 ? '_reverse' : ''}`;
+  }
+
   private layerParameterShapes(k: number, d: number): [string, number[]][] {
-    const c = this.config;
-    const gh = this.gates * c.hiddenSize;
-    const suffix = `_l${k}${d === 1 ? '_reverse' : ''}`;
-    const out: [string, number[]][] = [
-      [`weight_ih${suffix}`, [gh, this.layerInputSize(k)]],
-      [`weight_hh${suffix}`, [gh, this.outputSize]],
-    ];
-    if (c.bias) out.push([`bias_ih${suffix}`, [gh]], [`bias_hh${suffix}`, [gh]]);
-    if (c.projSize > 0) out.push([`weight_hr${suffix}`, [c.projSize, c.hiddenSize]]);
-    if (c.peepholes) out.push([`weight_peephole${suffix}`, [3, c.hiddenSize]]);
-    return out;
+    return paramShapes(this.layerSpec(k, d)).map(([field, shape]) => [baseNames[field] + this.suffix(k, d), shape]);
   }
 
   /** The backend's view of parameters (or gradients) of one layer direction. */
-  private layerArrays(k: number, d: number, get: (name: string) => Tensor): LayerParams {
-    const suffix = `_l${k}${d === 1 ? '_reverse' : ''}`;
+  private layerArrays(k: number, d: number, get: (name: string) => Float32Array): LayerParams {
     const out: Partial<LayerParams> = {};
-    for (const [base, field] of fields) {
-      const name = base + suffix;
-      if (this.hasParameter(name)) out[field] = get(name).data as Float32Array;
-    }
+    for (const [field] of paramShapes(this.layerSpec(k, d))) out[field] = get(baseNames[field] + this.suffix(k, d));
     return out as LayerParams;
   }
 
@@ -199,22 +185,13 @@ export abstract class RecurrentLayer extends Module {
 
   /** Backend layers built from the current parameters, kept until they change or the backend does. */
   private backendLayers(backend: Backend): LayerSet {
-    if (this.prepared?.backend !== backend) {
-      this.prepared?.retire();
+    return this.prepared.layersFor(backend, () => {
       const layers: BackendLayer[] = [];
       for (let k = 0; k < this.config.numLayers; k++) {
-        for (let d = 0; d < this.directions; d++) {
-          layers.push(backend.createLayer(this.layerSpec(k, d), this.layerArrays(k, d, (n) => this.parameter(n))));
-        }
+        for (let d = 0; d < this.directions; d++) layers.push(backend.createLayer(this.layerSpec(k, d), this.layerArrays(k, d, (n) => this.parameterData(n))));
       }
-      this.prepared = new LayerSet(backend, layers);
-    }
-    return this.prepared;
-  }
-
-  protected onParametersChanged(): void {
-    this.prepared?.retire();
-    this.prepared = undefined;
+      return layers;
+    });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -312,7 +289,7 @@ export abstract class RecurrentLayer extends Module {
     for (let k = 0; k < c.numLayers; k++) {
       for (let d = 0; d < D; d++) {
         const s = k * D + d;
-        const w = c.weightDropout > 0 ? dropMask(this.gates * c.hiddenSize * hout, c.weightDropout) : undefined;
+        const w = c.weightDropout > 0 ? dropMask(gateCount(c.cell) * c.hiddenSize * hout, c.weightDropout) : undefined;
         masks.weight[s] = w;
         masks.zoneoutHidden[s] = c.zoneout.hidden > 0 ? zoneMask(T * B * hout, c.zoneout.hidden) : undefined;
         masks.zoneoutCell[s] = c.zoneout.cell > 0 ? zoneMask(T * B * c.hiddenSize, c.zoneout.cell) : undefined;
@@ -329,7 +306,7 @@ export abstract class RecurrentLayer extends Module {
     for (let k = 0; k < this.config.numLayers; k++) {
       for (let d = 0; d < this.directions; d++) {
         const mask = masks.weight[k * this.directions + d]!;
-        const params = this.layerArrays(k, d, (n) => this.parameter(n));
+        const params = this.layerArrays(k, d, (n) => this.parameterData(n));
         const wHh = new Float32Array(mask.length);
         for (let i = 0; i < wHh.length; i++) wHh[i] = params.wHh[i] * mask[i];
         layers.push(backend.createLayer(this.layerSpec(k, d), { ...params, wHh }));
@@ -415,7 +392,7 @@ export abstract class RecurrentLayer extends Module {
     if (cN) result.cN = new Tensor(cN, [states, B, H]);
     if (p.keepTape) {
       const none: RecurrentMasks = { dropout: [], zoneoutHidden: [], zoneoutCell: [], recurrent: [], weight: [] };
-      result.tape = new RecurrentTape(this, p.backend, T, B, p.layers.layers, workspaces, masks ?? none);
+      result.tape = issueTape(RecurrentTape, this, { backend: p.backend, T, B, layers: p.layers.layers, workspaces, masks: masks ?? none });
     }
     return result;
   }
@@ -432,7 +409,8 @@ export abstract class RecurrentLayer extends Module {
   }
 
   private planBackward(where: string, tape: Tape, grads: BackwardGradients): BackwardPlan {
-    const t = Tape.check(where, tape, this, this.className, RecurrentTape);
+    const opened = openTape<RecurrentTapeRecord>(where, tape, this, this.className, RecurrentTape);
+    const t = opened.record;
     const c = this.config;
     const g = checkOptionKeys(where, 'gradients', grads, backwardKeys);
     const { T, B } = t;
@@ -448,7 +426,7 @@ export abstract class RecurrentLayer extends Module {
     } else if (g.dcN !== undefined) {
       throw typeError(where, 'dcN', `undefined (${this.className} has no cell state)`, g.dcN);
     }
-    t.used = true;
+    opened.markUsed();
     const dY = dOutput && c.batchFirst ? swapLeadingAxes(dOutput, B, T, D * hout) : dOutput;
     return { tape: t, dY, dhN, dcN };
   }
@@ -471,7 +449,7 @@ export abstract class RecurrentLayer extends Module {
       const dXReverse = D > 1 ? uninitializedFloat32(T * B * inSize) : dX;
       for (let d = 0; d < D; d++) {
         const s = k * D + d;
-        const grads = this.layerArrays(k, d, (n) => this.gradient(n));
+        const grads = this.layerArrays(k, d, (n) => this.gradient(n).data as Float32Array);
         // DropConnect: the backend's gradient is that of the masked weight; the mask scales it in.
         const weightMask = masks.weight[s];
         const dMaskedWeight = weightMask && new Float32Array(weightMask.length);

@@ -3,7 +3,7 @@
 // tensors, and bitwise comparison.
 import { GRU, LSTM, RNN, Tensor } from '../../src';
 import type { ForwardOptions, RecurrentLayer } from '../../src/layers/recurrent';
-import type { RecurrentMasks } from '../../src/layers/tape';
+import { type RecurrentMasks, tapeMasks } from '../../src/layers/tape';
 import { Rng } from '../../src/random';
 import type { RefConfig, RefInputs } from '../reference/rnn64';
 
@@ -196,7 +196,7 @@ export function runStep(layer: RecurrentLayer, x: StepInputs, mode: StepMode = {
   layer.zeroGrad();
   const f = layer.forward(x.input, { h0: x.h0, c0: x.c0, ...mode });
   const g = layer.backward(f.tape!, { dOutput: x.dOutput, dhN: x.dhN, dcN: x.dcN });
-  return { values: collect(layer, f, g), masks: f.tape!.masks };
+  return { values: collect(layer, f, g), masks: tapeMasks(f.tape!) };
 }
 
 /** runStep through forwardAsync and backwardAsync. */
@@ -204,5 +204,5 @@ export async function runStepAsync(layer: RecurrentLayer, x: StepInputs, mode: S
   layer.zeroGrad();
   const f = await layer.forwardAsync(x.input, { h0: x.h0, c0: x.c0, ...mode });
   const g = await layer.backwardAsync(f.tape!, { dOutput: x.dOutput, dhN: x.dhN, dcN: x.dcN });
-  return { values: collect(layer, f, g), masks: f.tape!.masks };
+  return { values: collect(layer, f, g), masks: tapeMasks(f.tape!) };
 }
