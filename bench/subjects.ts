@@ -55,7 +55,8 @@ export function inputFor(s: Shape): Tensor {
 }
 
 export function layerWeights(layer: RecurrentLayer, s: Shape, v: LayerVariant = {}): RecurrentWeights {
-  return weightsOf(layer.parameters(), {
+  // Copies: reading the layer's own arrays would make every later call of it compare them (weight-watch.ts).
+  return weightsOf(layer.stateDict(), {
     mode: s.mode,
     inputSize: s.I,
     hiddenSize: s.H,

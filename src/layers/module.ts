@@ -19,6 +19,18 @@ function quoteList(names: string[]): string {
   return shown.join(', ') + (names.length > 10 ? `, … (${names.length} in all)` : '');
 }
 
+/**
+ * Each parameter tensor's array, for the library's own code that reads it without handing it out:
+ * the optimizers (which announce their writes with parametersChanged) and exportONNX (which only
+ * reads). Reading `data` instead would make every later call compare the array (weight-watch.ts).
+ */
+const ownArrays = new WeakMap<Tensor, Float32Array>();
+
+/** A parameter's array without handing it out (any other tensor's data as it is). */
+export function parameterArray(t: Tensor): Float32Array {
+  return ownArrays.get(t) ?? (t.data as Float32Array);
+}
+
 export abstract class Module {
   private readonly params = new Map<string, Tensor>();
   /** The parameters' arrays, for reads and writes of the module's own that hand nothing out. */
@@ -45,6 +57,7 @@ export abstract class Module {
         return array;
       },
     });
+    ownArrays.set(value, array);
     this.params.set(name, value);
     this.paramArrays.set(name, array);
     this.grads.set(name, Tensor.zeros(value.shape));

@@ -3,10 +3,10 @@
 import { onnx } from 'onnx-proto';
 import { rangeError, typeError } from '../errors';
 import { checkOptionKeys } from '../layers/arguments';
+import { parameterArray } from '../layers/module';
 import { GRU } from '../layers/gru';
 import { LSTM } from '../layers/lstm';
 import { RNN } from '../layers/rnn';
-import type { Tensor } from '../tensor';
 import type { RecurrentKind } from './gates';
 import { recurrentGraph } from './graph';
 import { DEFAULT_OPSET, checkOpset, irVersionFor } from './opset';
@@ -45,7 +45,10 @@ function checkExpressible(layer: LSTM | GRU | RNN, kind: RecurrentKind): void {
 
 function weightsOf(layer: LSTM | GRU | RNN, kind: RecurrentKind, k: number): RecurrentWeights {
   const params = layer.parameters();
-  const data = (name: string): Float32Array | undefined => (params.get(name) as Tensor | undefined)?.data as Float32Array | undefined;
+  const data = (name: string): Float32Array | undefined => {
+    const t = params.get(name);
+    return t === undefined ? undefined : parameterArray(t);
+  };
   const directions: DirectionWeights[] = [];
   for (const suffix of layer.bidirectional ? ['', '_reverse'] : ['']) {
     const s = `_l${k}${suffix}`;

@@ -2,6 +2,7 @@
 // exposes parameters() and gradients() with the same names (every layer here), and tell each
 // module parametersChanged() after updating it in place.
 import { rangeError, typeError } from '../errors';
+import { parameterArray } from '../layers/module';
 import { Tensor } from '../tensor';
 import { float32Entry, quoteList, stateEntries } from './state-dict';
 
@@ -33,7 +34,7 @@ function slotsOf(modules: Trainable[]): Slot[] {
   for (const m of modules) {
     const grads = m.gradients();
     for (const [name, p] of m.parameters()) {
-      slots.push({ param: p.data as Float32Array, grad: grads.get(name)!.data as Float32Array, shape: p.shape });
+      slots.push({ param: parameterArray(p), grad: grads.get(name)!.data as Float32Array, shape: p.shape });
     }
   }
   return slots;
