@@ -4,11 +4,14 @@
 import { spawnSync } from 'child_process';
 import { GRU, InferenceQueue, LSTM, RNN, Tensor } from '../src';
 import { decodeModel, encodeModel } from '../src/queue/model-blob';
-import { decodeInputs, decodeResults, encodeInputs, encodeResults } from '../src/queue/shard-codec';
+import { packBatch, unpackRow } from '../src/serve/batch';
+import { layerShape } from '../src/serve/request';
+import { decodeInputs, decodeResults, encodeBatchResults, encodeResults, inputPieces } from '../src/queue/shard-codec';
 import { parseGrid } from '../src/queue/sweep-grid';
 import { CLI } from './helpers/workers';
 
 const floats = (n: number, at = 0) => Float32Array.from({ length: n }, (_, i) => at + i * 0.5);
+const encodeInputs = (seqs: { T: number; x: Float32Array }[], inputSize: number) => Buffer.concat(inputPieces(seqs, inputSize));
 
 describe('shard format', () => {
   test('inputs round-trip, empty sequences included, from a buffer at any byte offset', () => {
@@ -46,6 +49,27 @@ describe('shard format', () => {
       const again = decodeResults(bytes);
       bytes.fill(0);
       expect([...again[0].output.data]).toEqual([...rows[0].output.data]);
+    }
+  });
+
+  test('results written straight from a batched forward are the bytes of its rows unpacked one by one', () => {
+    const layers = [
+      new LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, seed: 1 }),
+      new GRU({ inputSize: 3, hiddenSize: 5, batchFirst: true, seed: 2 }),
+      new LSTM({ inputSize: 3, hiddenSize: 4, projSize: 2, batchFirst: true, seed: 3 }),
+    ];
+    for (const layer of layers) {
+      const shape = layerShape(layer);
+      const seqs = [5, 2, 7, 1].map((T, k) => ({ T, x: floats(T * 3, k) }));
+      const order = [2, 0, 1, 3];
+      const batch = packBatch(shape, order.map((k) => seqs[k]));
+      const r = layer.forward(batch.input, batch.options);
+      const batchRow: number[] = [];
+      order.forEach((k, b) => (batchRow[k] = b));
+      const layout = { width: shape.width, states: shape.states, outputSize: shape.outputSize, cellSize: shape.hasCellState ? shape.hiddenSize : 0 };
+      const rows = seqs.map((s, k) => unpackRow(shape, r, batch, batchRow[k], s.T));
+      const direct = encodeBatchResults(r, batchRow, seqs.map((s) => s.T), layout, shape.batchFirst);
+      expect(direct.equals(encodeResults(rows, layout))).toBe(true);
     }
   });
 

@@ -18,7 +18,7 @@ import { encodeModel } from './model-blob';
 import type { QueueProducer } from './producer';
 import type { RunJob } from './run';
 import { KEY_TTL_MS, REDIS_TIMEOUT_MS } from './settings';
-import { decodeResults, encodeInputs } from './shard-codec';
+import { decodeResults, inputPieces } from './shard-codec';
 
 export interface InferenceQueueOptions {
   /** redis://host:port[/db], or { host, port }. */
@@ -96,7 +96,7 @@ export class InferenceQueue {
     const jobs: RunJob[] = [];
     for (let start = 0; start < seqs.length; start += shardSize) {
       const ids = order.slice(start, start + shardSize);
-      jobs.push({ name: FORWARD, data: { model: model.hash, shard: members.length }, input: encodeInputs(ids.map((k) => seqs[k]), layer.inputSize) });
+      jobs.push({ name: FORWARD, data: { model: model.hash, shard: members.length }, input: inputPieces(ids.map((k) => seqs[k]), layer.inputSize) });
       members.push(ids);
     }
     const results: InferenceResult[] = new Array(seqs.length);
