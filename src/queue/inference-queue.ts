@@ -108,6 +108,10 @@ export class InferenceQueue {
       {
         output: (shard, bytes) => {
           const ids = members[shard];
+          // The results stay views of the reply. ioredis's parser (redis-parser) hands out a bulk
+          // reply either as a slice of one socket read (a new buffer per read) or, when it spans
+          // reads, as a slice of its own pool, which it never writes again: later replies go past
+          // every slice handed out, and a shrunk or new pool starts past them too.
           const rows = decodeResults(bytes);
           if (rows.length !== ids.length) throw new Error(`${where}: shard ${shard} came back with ${rows.length} results, expected ${ids.length}`);
           rows.forEach((r, k) => {

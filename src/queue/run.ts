@@ -6,6 +6,7 @@
 import { Job } from 'bullmq';
 import type { QueueKeys } from './keys';
 import { QueueConnectionError } from './errors';
+import { setPieces } from './pieces-set';
 import { type QueueProducer, within } from './producer';
 import { KEY_TTL_MS, QUIET_POLL_MS } from './settings';
 
@@ -107,7 +108,7 @@ class JobRun {
         for (; from < this.jobs.length && (bulk.length === 0 || (bulk.length < 16 && bytes < CHUNK_BYTES)); from++) {
           const job = this.jobs[from];
           const input = this.inputKey(from);
-          if (input) sets.push(this.p.redis.set(input, Buffer.concat(job.input!), 'PX', KEY_TTL_MS));
+          if (input) sets.push(setPieces(this.p.redis, input, job.input!, KEY_TTL_MS));
           for (const piece of job.input ?? []) bytes += piece.byteLength;
           const data = { ...job.data, run: this.run, guard: input ?? marker, output: this.keys.output(this.run, from), ...(input ? { input } : {}) };
           bulk.push({ name: job.name, data, opts: { jobId: this.ids[from] } });

@@ -141,9 +141,10 @@ export function encodeBatchResults(r: ForwardResult, batchRow: readonly number[]
 }
 
 /**
- * Each row's tensors, views into one copy of the shard's floats: the bytes themselves may sit in
- * the Redis client's reusable pool (copied out once here), and thousands of small copies per run
- * cost the producer more than the rest of its work. A result kept alone keeps its shard's copy.
+ * Each row's tensors, views of `bytes` (copied only when misaligned for float32): the producer
+ * receives every result byte of a run, and a copy of them all was a large share of its work. The
+ * caller must own the bytes for good: the Redis client's replies do (inference-queue.ts says why),
+ * a buffer that will be written again does not. A result kept alone keeps its shard's bytes alive.
  */
 export function decodeResults(bytes: Uint8Array): BatcherResult[] {
   const what = 'shard results';
@@ -154,8 +155,7 @@ export function decodeResults(bytes: Uint8Array): BatcherResult[] {
   for (let k = 0; k < count; k++) total += h[6 + k] * width + perState;
   const start = 4 * (6 + count);
   if (bytes.byteLength !== start + 4 * total) throw new Error(`${what}: ${bytes.byteLength} bytes, expected ${start + 4 * total}`);
-  const all = new Float32Array(total);
-  new Uint8Array(all.buffer).set(bytes.subarray(start, start + 4 * total));
+  const all = floats(bytes, start, total);
   const results: BatcherResult[] = [];
   let at = 0;
   const take = (shape: number[]) => {
