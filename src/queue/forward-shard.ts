@@ -5,6 +5,7 @@ import type Redis from 'ioredis';
 import { packBatch } from '../serve/batch';
 import { emptyResult } from '../serve/request';
 import { writeGuarded } from './guarded-write';
+import type { ComputeSlots } from './compute-slots';
 import type { ForwardJob } from './jobs';
 import type { ModelCache } from './model-cache';
 import type { JobReturn } from './run';
@@ -15,7 +16,7 @@ export interface ShardReport extends JobReturn {
   longest: number;
 }
 
-export async function runForwardShard(redis: Redis, models: ModelCache, job: ForwardJob): Promise<ShardReport> {
+export async function runForwardShard(redis: Redis, models: ModelCache, slots: ComputeSlots, job: ForwardJob): Promise<ShardReport> {
   for (const key of ['input', 'output', 'guard', 'model'] as const) {
     if (typeof job[key] !== 'string') throw new UnrecoverableError(`a forward job needs ${key} (a string), got ${JSON.stringify(job[key])}`);
   }
@@ -43,7 +44,7 @@ export async function runForwardShard(redis: Redis, models: ModelCache, job: For
     // first ones, and the native backend's products skip the rest.
     const order = seqs.map((_, k) => k).sort((a, b) => seqs[b].T - seqs[a].T || a - b);
     const batch = packBatch(shape, order.map((k) => seqs[k]));
-    const r = await layer.forwardAsync(batch.input, batch.options);
+    const r = await slots.run(() => layer.forwardAsync(batch.input, batch.options));
     const batchRow = new Array<number>(seqs.length);
     order.forEach((k, b) => (batchRow[k] = b));
     out = encodeBatchResults(r, batchRow, seqs.map((s) => s.T), layout, shape.batchFirst);
