@@ -7,6 +7,7 @@ import { decodeModel, encodeModel } from '../src/queue/model-blob';
 import { packBatch, unpackRow } from '../src/serve/batch';
 import { layerShape } from '../src/serve/request';
 import { decodeInputs, decodeResults, encodeBatchResults, encodeResults, inputPieces } from '../src/queue/shard-codec';
+import { ResultBuffers } from '../src/queue/result-buffers';
 import { parseGrid } from '../src/queue/sweep-grid';
 import { CLI } from './helpers/workers';
 
@@ -85,6 +86,22 @@ describe('shard format', () => {
     const huge = Buffer.from(good);
     huge.writeUInt32LE(1e9, 4);
     expect(() => decodeInputs(huge)).toThrow(/too short for 1000000000 rows/);
+  });
+});
+
+describe('worker result buffers', () => {
+  test('a buffer given back serves the next shard that fits in it, at offset 0; at most `kept` wait', () => {
+    const pool = new ResultBuffers(1);
+    const big = pool.take(400);
+    expect(big.byteOffset).toBe(0);
+    pool.give(big);
+    const again = pool.take(100);
+    expect(again.buffer).toBe(big.buffer);
+    expect([again.byteOffset, again.byteLength]).toEqual([0, 100]);
+    expect(pool.take(100).buffer).not.toBe(big.buffer); // the one in hand is not handed out twice
+    pool.give(again);
+    pool.give(pool.take(800));
+    expect(pool.take(300).buffer.byteLength).toBe(800); // the smaller one was let go
   });
 });
 

@@ -8,6 +8,7 @@ import { writeGuarded } from './guarded-write';
 import type { ComputeSlots } from './compute-slots';
 import type { ForwardJob } from './jobs';
 import type { ModelCache } from './model-cache';
+import type { ResultBuffers } from './result-buffers';
 import type { JobReturn } from './run';
 import { decodeInputs, encodeBatchResults, encodeResults } from './shard-codec';
 
@@ -16,7 +17,14 @@ export interface ShardReport extends JobReturn {
   longest: number;
 }
 
-export async function runForwardShard(redis: Redis, models: ModelCache, slots: ComputeSlots, job: ForwardJob): Promise<ShardReport> {
+export interface ShardContext {
+  redis: Redis;
+  models: ModelCache;
+  slots: ComputeSlots;
+  buffers: ResultBuffers;
+}
+
+export async function runForwardShard({ redis, models, slots, buffers }: ShardContext, job: ForwardJob): Promise<ShardReport> {
   for (const key of ['input', 'output', 'guard', 'model'] as const) {
     if (typeof job[key] !== 'string') throw new UnrecoverableError(`a forward job needs ${key} (a string), got ${JSON.stringify(job[key])}`);
   }
@@ -47,8 +55,9 @@ export async function runForwardShard(redis: Redis, models: ModelCache, slots: C
     const r = await slots.run(() => layer.forwardAsync(batch.input, batch.options));
     const batchRow = new Array<number>(seqs.length);
     order.forEach((k, b) => (batchRow[k] = b));
-    out = encodeBatchResults(r, batchRow, seqs.map((s) => s.T), layout, shape.batchFirst);
+    out = encodeBatchResults(r, batchRow, seqs.map((s) => s.T), layout, shape.batchFirst, (n) => buffers.take(n));
   }
   const written = await writeGuarded(redis, job.guard, job.output, out);
+  buffers.give(out);
   return { written, sequences: seqs.length, longest };
 }

@@ -106,15 +106,23 @@ export function encodeResults(results: readonly BatcherResult[], layout: ResultL
  * The results of a batched forward (the layer's own layout: [T, B, W], or [B, T, W] with
  * batchFirst; states [states, B, cols]) written straight into the results format: shard row k is
  * batch row `batchRow[k]`, `steps[k]` steps long. One copy of each float, none per row on the way.
+ * `alloc` gives the bytes: at offset 0 of their buffer, so the header and floats are views of it.
  */
-export function encodeBatchResults(r: ForwardResult, batchRow: readonly number[], steps: readonly number[], layout: ResultLayout, batchFirst: boolean): Buffer {
+export function encodeBatchResults(
+  r: ForwardResult,
+  batchRow: readonly number[],
+  steps: readonly number[],
+  layout: ResultLayout,
+  batchFirst: boolean,
+  alloc: (bytes: number) => Buffer = Buffer.allocUnsafeSlow,
+): Buffer {
   const count = batchRow.length;
   const { width: W, states, outputSize, cellSize } = layout;
   const head = 6 + count;
   const perState = states * (outputSize + cellSize);
   let total = 0;
   for (let k = 0; k < count; k++) total += steps[k] * W + perState;
-  const out = Buffer.allocUnsafeSlow(4 * (head + total));
+  const out = alloc(4 * (head + total));
   const h = new Uint32Array(out.buffer, out.byteOffset, head);
   h.set([RESULTS, count, W, states, outputSize, cellSize]);
   h.set(steps, 6);

@@ -13,6 +13,7 @@ import { shownUrl } from './connection';
 import { runForwardShard } from './forward-shard';
 import { FORWARD, type ForwardJob, TRAIN, type TrainJob } from './jobs';
 import { QueueKeys } from './keys';
+import { ResultBuffers } from './result-buffers';
 import { ModelCache } from './model-cache';
 import { LOCK_MS, MAX_STALLED, STALLED_INTERVAL_MS } from './settings';
 import { runTrainJob } from './train-job';
@@ -61,12 +62,13 @@ export async function serveWorker(flags: WorkerFlags): Promise<number> {
   redis.connect().catch(() => {});
 
   const slots = new ComputeSlots(concurrency);
+  const shards = { redis, models, slots, buffers: new ResultBuffers(concurrency + 1) };
   const processJob = async (job: Job): Promise<unknown> => {
     const started = performance.now();
     if (verbose) say(`start ${job.name} ${job.id}`);
     const ms = () => `${(performance.now() - started).toFixed(0)} ms`;
     if (job.name === FORWARD) {
-      const r = await runForwardShard(redis, models, slots, job.data as ForwardJob);
+      const r = await runForwardShard(shards, job.data as ForwardJob);
       if (verbose) {
         say(r.written ? `done forward ${job.id}: ${r.sequences} sequences, T <= ${r.longest}, ${ms()}` : `skipped forward ${job.id}: no longer wanted`);
       }
