@@ -3,7 +3,7 @@
 // and `sweep` (status 2, one `cellscan: ...` line).
 import { spawnSync } from 'child_process';
 import { GRU, InferenceQueue, LSTM, RNN, Tensor } from '../src';
-import { decodeModel, encodeModel } from '../src/queue/model-blob';
+import { decodeModel, encodeModel, encodeModelOnce } from '../src/queue/model-blob';
 import { packBatch, unpackRow } from '../src/serve/batch';
 import { layerShape } from '../src/serve/request';
 import { decodeInputs, decodeResults, encodeBatchResults, encodeResults, inputPieces } from '../src/queue/shard-codec';
@@ -120,6 +120,21 @@ describe('model blob', () => {
       }
       expect([...back.stateDict()].map(([k, t]) => [k, [...t.data]])).toEqual([...layer.stateDict()].map(([k, t]) => [k, [...t.data]]));
     }
+  });
+
+  test('an unchanged layer gets its last blob back; a weight changed in place, a new one', () => {
+    const layer = new LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, seed: 4 });
+    const first = encodeModelOnce(layer);
+    expect(first.hash).toBe(encodeModel(layer).hash);
+    expect(encodeModelOnce(layer)).toBe(first);
+    const w = layer.parameters().get('weight_hh_l1')!.data as Float32Array;
+    const was = w[5];
+    w[5] = was + 1; // in place, without parametersChanged()
+    const second = encodeModelOnce(layer);
+    expect(second.hash).not.toBe(first.hash);
+    expect(second.hash).toBe(encodeModel(layer).hash);
+    w[5] = was;
+    expect(encodeModelOnce(layer).hash).toBe(first.hash);
   });
 
   test('the hash names the weights and options, not the seed they started from', () => {

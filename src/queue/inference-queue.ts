@@ -14,7 +14,7 @@ import { type ConnectionSpec, type RedisTarget, readConnection } from './connect
 import { QueueConnectionError } from './errors';
 import { FORWARD } from './jobs';
 import { checkQueueName, DEFAULT_QUEUE } from './keys';
-import { encodeModel } from './model-blob';
+import { encodeModelOnce } from './model-blob';
 import type { QueueProducer } from './producer';
 import type { RunJob } from './run';
 import { KEY_TTL_MS, REDIS_TIMEOUT_MS } from './settings';
@@ -85,7 +85,7 @@ export class InferenceQueue {
     const p = await this.producer;
     const { runJobs } = await import('./run');
     await p.start();
-    const model = encodeModel(layer);
+    const model = encodeModelOnce(layer);
     const run = randomBytes(8).toString('hex');
     await p.whileReachable(p.blobs.hold(model.hash, run, KEY_TTL_MS, model.bytes), 'storing the model');
 
