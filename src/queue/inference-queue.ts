@@ -61,7 +61,9 @@ export class InferenceQueue {
   /**
    * Every sequence's output, hN (and cN) in input order: each equals `layer.forward` of that
    * sequence alone (evaluation mode) within float tolerance. The layer's weights are read now;
-   * changing them while the run is out changes nothing in it.
+   * changing them while the run is out changes nothing in it. The inputs are sent to Redis
+   * straight from their tensors as their shards are stored, so they must stay unchanged until
+   * the run settles. The results of one shard share one buffer.
    */
   async run(layer: LSTM | GRU | RNN, inputs: Tensor[], options?: InferenceRunOptions): Promise<InferenceResult[]> {
     const where = `${WHERE}.run`;
