@@ -3,12 +3,16 @@
 // and `sweep` (status 2, one `cellscan: ...` line).
 import { spawnSync } from 'child_process';
 import { GRU, InferenceQueue, LSTM, RNN, Tensor } from '../src';
-import { decodeModel, encodeModel } from '../src/queue/model-blob';
-import { decodeInputs, decodeResults, encodeInputs, encodeResults } from '../src/queue/shard-codec';
+import { decodeModel, encodeModel, encodeModelOnce } from '../src/queue/model-blob';
+import { packBatch, unpackRow } from '../src/serve/batch';
+import { layerShape } from '../src/serve/request';
+import { decodeInputs, decodeResults, encodeBatchResults, encodeResults, inputPieces } from '../src/queue/shard-codec';
+import { ResultBuffers } from '../src/queue/result-buffers';
 import { parseGrid } from '../src/queue/sweep-grid';
 import { CLI } from './helpers/workers';
 
 const floats = (n: number, at = 0) => Float32Array.from({ length: n }, (_, i) => at + i * 0.5);
+const encodeInputs = (seqs: { T: number; x: Float32Array }[], inputSize: number) => Buffer.concat(inputPieces(seqs, inputSize));
 
 describe('shard format', () => {
   test('inputs round-trip, empty sequences included, from a buffer at any byte offset', () => {
@@ -25,7 +29,7 @@ describe('shard format', () => {
     }
   });
 
-  test('results round-trip with and without cN, copied out of the bytes they came in', () => {
+  test('results round-trip with and without cN, as views of their bytes unless misaligned', () => {
     const row = (T: number, cell: boolean) => ({
       output: new Tensor(floats(T * 3), [T, 3]),
       hN: new Tensor(floats(4, 100), [2, 2]),
@@ -42,10 +46,35 @@ describe('shard format', () => {
         expect(r.cN === undefined).toBe(!cell);
         if (cell) expect([...r.cN!.data]).toEqual([...rows[k].cN!.data]);
       });
+      // Views of the bytes when they are aligned for float32; a copy when not.
       const bytes = encodeResults(rows, { width: 3, states: 2, outputSize: 2, cellSize: cell ? 4 : 0 });
-      const again = decodeResults(bytes);
-      bytes.fill(0);
-      expect([...again[0].output.data]).toEqual([...rows[0].output.data]);
+      expect(decodeResults(bytes)[0].output.data.buffer).toBe(bytes.buffer);
+      const shifted = new Uint8Array(bytes.length + 1).subarray(1);
+      shifted.set(bytes);
+      const copied = decodeResults(shifted);
+      shifted.fill(0);
+      expect([...copied[0].output.data]).toEqual([...rows[0].output.data]);
+    }
+  });
+
+  test('results written straight from a batched forward are the bytes of its rows unpacked one by one', () => {
+    const layers = [
+      new LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, seed: 1 }),
+      new GRU({ inputSize: 3, hiddenSize: 5, batchFirst: true, seed: 2 }),
+      new LSTM({ inputSize: 3, hiddenSize: 4, projSize: 2, batchFirst: true, seed: 3 }),
+    ];
+    for (const layer of layers) {
+      const shape = layerShape(layer);
+      const seqs = [5, 2, 7, 1].map((T, k) => ({ T, x: floats(T * 3, k) }));
+      const order = [2, 0, 1, 3];
+      const batch = packBatch(shape, order.map((k) => seqs[k]));
+      const r = layer.forward(batch.input, batch.options);
+      const batchRow: number[] = [];
+      order.forEach((k, b) => (batchRow[k] = b));
+      const layout = { width: shape.width, states: shape.states, outputSize: shape.outputSize, cellSize: shape.hasCellState ? shape.hiddenSize : 0 };
+      const rows = seqs.map((s, k) => unpackRow(shape, r, batch, batchRow[k], s.T));
+      const direct = encodeBatchResults(r, batchRow, seqs.map((s) => s.T), layout, shape.batchFirst);
+      expect(direct.equals(encodeResults(rows, layout))).toBe(true);
     }
   });
 
@@ -57,6 +86,22 @@ describe('shard format', () => {
     const huge = Buffer.from(good);
     huge.writeUInt32LE(1e9, 4);
     expect(() => decodeInputs(huge)).toThrow(/too short for 1000000000 rows/);
+  });
+});
+
+describe('worker result buffers', () => {
+  test('a buffer given back serves the next shard that fits in it, at offset 0; at most `kept` wait', () => {
+    const pool = new ResultBuffers(1);
+    const big = pool.take(400);
+    expect(big.byteOffset).toBe(0);
+    pool.give(big);
+    const again = pool.take(100);
+    expect(again.buffer).toBe(big.buffer);
+    expect([again.byteOffset, again.byteLength]).toEqual([0, 100]);
+    expect(pool.take(100).buffer).not.toBe(big.buffer); // the one in hand is not handed out twice
+    pool.give(again);
+    pool.give(pool.take(800));
+    expect(pool.take(300).buffer.byteLength).toBe(800); // the smaller one was let go
   });
 });
 
@@ -75,6 +120,21 @@ describe('model blob', () => {
       }
       expect([...back.stateDict()].map(([k, t]) => [k, [...t.data]])).toEqual([...layer.stateDict()].map(([k, t]) => [k, [...t.data]]));
     }
+  });
+
+  test('an unchanged layer gets its last blob back; a weight changed in place, a new one', () => {
+    const layer = new LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, seed: 4 });
+    const first = encodeModelOnce(layer);
+    expect(first.hash).toBe(encodeModel(layer).hash);
+    expect(encodeModelOnce(layer)).toBe(first);
+    const w = layer.parameters().get('weight_hh_l1')!.data as Float32Array;
+    const was = w[5];
+    w[5] = was + 1; // in place, without parametersChanged()
+    const second = encodeModelOnce(layer);
+    expect(second.hash).not.toBe(first.hash);
+    expect(second.hash).toBe(encodeModel(layer).hash);
+    w[5] = was;
+    expect(encodeModelOnce(layer).hash).toBe(first.hash);
   });
 
   test('the hash names the weights and options, not the seed they started from', () => {

@@ -3,6 +3,7 @@
 // keeps its blobs alive for one TTL at most, never for good.
 import type Redis from 'ioredis';
 import type { QueueKeys } from './keys';
+import { setPieces } from './pieces-set';
 
 // KEYS: blob, holders. ARGV: holder, lease end (ms), now (ms), ttl (ms). Returns 1 when the blob is there.
 const HOLD = `
@@ -37,7 +38,7 @@ export class BlobStore {
     const there = await this.redis.eval(HOLD, 2, this.keys.blob(hash), this.keys.holders(hash), holder, now + ttlMs, now, ttlMs);
     if (there === 1 || bytes === undefined) return;
     // Two runs may both find it missing and both upload: the same bytes under the same name.
-    await this.redis.set(this.keys.blob(hash), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 'PX', ttlMs);
+    await setPieces(this.redis, this.keys.blob(hash), [bytes], ttlMs);
   }
 
   async release(hash: string, holder: string): Promise<void> {

@@ -7,7 +7,7 @@ import type { OptionTable } from './sweep-grid';
 import { parseWorkerFlags } from './worker-flags';
 
 export const WORKER_USAGE = `  worker   takes shards and training jobs from a BullMQ queue on Redis until SIGTERM (SPEC §10)
-           --redis URL (required)  --queue cellscan  --concurrency 1 (jobs at once)  --verbose (a line per job)`;
+           --redis URL (required)  --queue cellscan  --concurrency 1 (jobs computed at once; one more is fetched ahead)  --verbose (a line per job)`;
 
 export const SWEEP_USAGE = `  sweep    a grid of \`train\` runs as jobs for \`cellscan worker\`s, then their table and curves
            --redis URL --text FILE --grid "hidden=128,256 zoneout=0,0.1" (required)  --queue cellscan

@@ -6,12 +6,13 @@
 // still there). Not one Lua script doing both: Redis copies a script's megabyte argument twice
 // over, which cost it four times the plain SET's time.
 import type Redis from 'ioredis';
+import { setPieces } from './pieces-set';
 import { KEY_TTL_MS } from './settings';
 
 /** True when written (and still wanted); false when the guard was gone. */
 export async function writeGuarded(redis: Redis, guard: string, output: string, bytes: Buffer): Promise<boolean> {
   if ((await redis.exists(guard)) === 0) return false;
-  await redis.set(output, bytes, 'PX', KEY_TTL_MS);
+  await setPieces(redis, output, [bytes], KEY_TTL_MS);
   if ((await redis.exists(guard)) === 1) return true;
   await redis.del(output);
   return false;

@@ -14,11 +14,11 @@ import { type ConnectionSpec, type RedisTarget, readConnection } from './connect
 import { QueueConnectionError } from './errors';
 import { FORWARD } from './jobs';
 import { checkQueueName, DEFAULT_QUEUE } from './keys';
-import { encodeModel } from './model-blob';
+import { encodeModelOnce } from './model-blob';
 import type { QueueProducer } from './producer';
 import type { RunJob } from './run';
 import { KEY_TTL_MS, REDIS_TIMEOUT_MS } from './settings';
-import { decodeResults, encodeInputs } from './shard-codec';
+import { decodeResults, inputPieces } from './shard-codec';
 
 export interface InferenceQueueOptions {
   /** redis://host:port[/db], or { host, port }. */
@@ -61,7 +61,9 @@ export class InferenceQueue {
   /**
    * Every sequence's output, hN (and cN) in input order: each equals `layer.forward` of that
    * sequence alone (evaluation mode) within float tolerance. The layer's weights are read now;
-   * changing them while the run is out changes nothing in it.
+   * changing them while the run is out changes nothing in it. The inputs are sent to Redis
+   * straight from their tensors as their shards are stored, so they must stay unchanged until
+   * the run settles. The results of one shard share one buffer.
    */
   async run(layer: LSTM | GRU | RNN, inputs: Tensor[], options?: InferenceRunOptions): Promise<InferenceResult[]> {
     const where = `${WHERE}.run`;
@@ -85,7 +87,7 @@ export class InferenceQueue {
     const p = await this.producer;
     const { runJobs } = await import('./run');
     await p.start();
-    const model = encodeModel(layer);
+    const model = encodeModelOnce(layer);
     const run = randomBytes(8).toString('hex');
     await p.whileReachable(p.blobs.hold(model.hash, run, KEY_TTL_MS, model.bytes), 'storing the model');
 
@@ -96,7 +98,7 @@ export class InferenceQueue {
     const jobs: RunJob[] = [];
     for (let start = 0; start < seqs.length; start += shardSize) {
       const ids = order.slice(start, start + shardSize);
-      jobs.push({ name: FORWARD, data: { model: model.hash, shard: members.length }, input: encodeInputs(ids.map((k) => seqs[k]), layer.inputSize) });
+      jobs.push({ name: FORWARD, data: { model: model.hash, shard: members.length }, input: inputPieces(ids.map((k) => seqs[k]), layer.inputSize) });
       members.push(ids);
     }
     const results: InferenceResult[] = new Array(seqs.length);
@@ -108,6 +110,10 @@ export class InferenceQueue {
       {
         output: (shard, bytes) => {
           const ids = members[shard];
+          // The results stay views of the reply. ioredis's parser (redis-parser) hands out a bulk
+          // reply either as a slice of one socket read (a new buffer per read) or, when it spans
+          // reads, as a slice of its own pool, which it never writes again: later replies go past
+          // every slice handed out, and a shrunk or new pool starts past them too.
           const rows = decodeResults(bytes);
           if (rows.length !== ids.length) throw new Error(`${where}: shard ${shard} came back with ${rows.length} results, expected ${ids.length}`);
           rows.forEach((r, k) => {

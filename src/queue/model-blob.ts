@@ -51,6 +51,44 @@ export function encodeModel(layer: RecurrentLayer): ModelBlob {
   return { hash: createHash('sha256').update(bytes).digest('hex'), bytes };
 }
 
+interface EncodedModel {
+  options: string;
+  /** A copy of each parameter as it was encoded. */
+  params: Map<string, Uint8Array>;
+  blob: ModelBlob;
+}
+
+const encoded = new WeakMap<RecurrentLayer, EncodedModel>();
+
+function bytesOf(t: { data: Float32Array | Int32Array }): Uint8Array {
+  return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+}
+
+/**
+ * encodeModel, but a layer whose options and every weight bit are what they were at its last call
+ * gets that call's blob back: building and hashing a large model's bytes for each run cost more
+ * than comparing its weights with a copy. A weight changed in place, told or not, makes a new blob.
+ */
+export function encodeModelOnce(layer: RecurrentLayer): ModelBlob {
+  const options = JSON.stringify(optionsOf(layer));
+  const live = layer.parameters();
+  const last = encoded.get(layer);
+  if (last && last.options === options && last.params.size === live.size) {
+    let same = true;
+    for (const [name, t] of live) {
+      const was = last.params.get(name);
+      if (!was || !Buffer.from(was.buffer, was.byteOffset, was.byteLength).equals(bytesOf(t))) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return last.blob;
+  }
+  const blob = encodeModel(layer);
+  encoded.set(layer, { options, params: new Map([...live].map(([name, t]) => [name, bytesOf(t).slice()])), blob });
+  return blob;
+}
+
 /** The layer the bytes describe; an Error saying what is wrong when they describe none. */
 export function decodeModel(bytes: Uint8Array): Layer {
   const tensors = loadSafetensors(bytes);

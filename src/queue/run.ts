@@ -6,6 +6,7 @@
 import { Job } from 'bullmq';
 import type { QueueKeys } from './keys';
 import { QueueConnectionError } from './errors';
+import { setPieces } from './pieces-set';
 import { type QueueProducer, within } from './producer';
 import { KEY_TTL_MS, QUIET_POLL_MS } from './settings';
 
@@ -13,8 +14,8 @@ export interface RunJob {
   name: string;
   /** The job's own fields; run, guard, output (and input, when `input` is given) are added here. */
   data: Record<string, unknown>;
-  /** Bytes stored under the job's input key, which then also guards its output. */
-  input?: Buffer;
+  /** Bytes stored under the job's input key (in pieces, concatenated there), which then also guards its output. */
+  input?: readonly Uint8Array[];
 }
 
 export interface RunHooks {
@@ -107,8 +108,8 @@ class JobRun {
         for (; from < this.jobs.length && (bulk.length === 0 || (bulk.length < 16 && bytes < CHUNK_BYTES)); from++) {
           const job = this.jobs[from];
           const input = this.inputKey(from);
-          if (input) sets.push(this.p.redis.set(input, job.input!, 'PX', KEY_TTL_MS));
-          bytes += job.input?.byteLength ?? 0;
+          if (input) sets.push(setPieces(this.p.redis, input, job.input!, KEY_TTL_MS));
+          for (const piece of job.input ?? []) bytes += piece.byteLength;
           const data = { ...job.data, run: this.run, guard: input ?? marker, output: this.keys.output(this.run, from), ...(input ? { input } : {}) };
           bulk.push({ name: job.name, data, opts: { jobId: this.ids[from] } });
         }

@@ -7,6 +7,7 @@
 // Hcell is 0 for a GRU/RNN (no cN). Every size is checked against the byte length before a read.
 // Buffers are allocated unpooled (offset 0), so the header and floats can be written through views.
 import * as os from 'os';
+import type { ForwardResult } from '../layers/recurrent';
 import type { BatcherResult, Sequence } from '../serve/request';
 import { Tensor } from '../tensor';
 
@@ -34,23 +35,19 @@ function header(bytes: Uint8Array, magic: number, words: number, what: string): 
   return h;
 }
 
-export function encodeInputs(seqs: readonly Sequence[], inputSize: number): Buffer {
-  const head = 3 + seqs.length;
-  let floatsTotal = 0;
-  for (const s of seqs) floatsTotal += s.T * inputSize;
-  const out = Buffer.allocUnsafeSlow(4 * (head + floatsTotal));
-  const h = new Uint32Array(out.buffer, out.byteOffset, head);
-  h[0] = INPUTS;
-  h[1] = seqs.length;
-  h[2] = inputSize;
-  seqs.forEach((s, k) => (h[3 + k] = s.T));
-  let at = 4 * head;
-  for (const s of seqs) {
-    const n = s.T * inputSize;
-    out.set(new Uint8Array(s.x.buffer, s.x.byteOffset, 4 * n), at);
-    at += 4 * n;
-  }
-  return out;
+/**
+ * A shard's inputs as the pieces of its bytes: the header, then each sequence's own floats (views,
+ * not copies), for a write that sends them as they are (pieces-set.ts).
+ */
+export function inputPieces(seqs: readonly Sequence[], inputSize: number): Uint8Array[] {
+  const head = new Uint32Array(3 + seqs.length);
+  head[0] = INPUTS;
+  head[1] = seqs.length;
+  head[2] = inputSize;
+  seqs.forEach((s, k) => (head[3 + k] = s.T));
+  const pieces: Uint8Array[] = [new Uint8Array(head.buffer)];
+  for (const s of seqs) pieces.push(new Uint8Array(s.x.buffer, s.x.byteOffset, 4 * s.T * inputSize));
+  return pieces;
 }
 
 export function decodeInputs(bytes: Uint8Array): { inputSize: number; seqs: Sequence[] } {
@@ -106,9 +103,56 @@ export function encodeResults(results: readonly BatcherResult[], layout: ResultL
 }
 
 /**
- * Each row's tensors, views into one copy of the shard's floats: the bytes themselves may sit in
- * the Redis client's reusable pool (copied out once here), and thousands of small copies per run
- * cost the producer more than the rest of its work. A result kept alone keeps its shard's copy.
+ * The results of a batched forward (the layer's own layout: [T, B, W], or [B, T, W] with
+ * batchFirst; states [states, B, cols]) written straight into the results format: shard row k is
+ * batch row `batchRow[k]`, `steps[k]` steps long. One copy of each float, none per row on the way.
+ * `alloc` gives the bytes: at offset 0 of their buffer, so the header and floats are views of it.
+ */
+export function encodeBatchResults(
+  r: ForwardResult,
+  batchRow: readonly number[],
+  steps: readonly number[],
+  layout: ResultLayout,
+  batchFirst: boolean,
+  alloc: (bytes: number) => Buffer = Buffer.allocUnsafeSlow,
+): Buffer {
+  const count = batchRow.length;
+  const { width: W, states, outputSize, cellSize } = layout;
+  const head = 6 + count;
+  const perState = states * (outputSize + cellSize);
+  let total = 0;
+  for (let k = 0; k < count; k++) total += steps[k] * W + perState;
+  const out = alloc(4 * (head + total));
+  const h = new Uint32Array(out.buffer, out.byteOffset, head);
+  h.set([RESULTS, count, W, states, outputSize, cellSize]);
+  h.set(steps, 6);
+  const f = new Float32Array(out.buffer, out.byteOffset + 4 * head, total);
+  const y = r.output.data as Float32Array;
+  const B = r.output.shape[batchFirst ? 0 : 1];
+  const Tb = r.output.shape[batchFirst ? 1 : 0];
+  const hN = r.hN.data as Float32Array;
+  const cN = cellSize > 0 ? (r.cN!.data as Float32Array) : undefined;
+  let at = 0;
+  for (let k = 0; k < count; k++) {
+    const b = batchRow[k];
+    const T = steps[k];
+    if (batchFirst) {
+      f.set(y.subarray(b * Tb * W, (b * Tb + T) * W), at);
+    } else {
+      for (let t = 0; t < T; t++) f.set(y.subarray((t * B + b) * W, (t * B + b + 1) * W), at + t * W);
+    }
+    at += T * W;
+    for (let s = 0; s < states; s++, at += outputSize) f.set(hN.subarray((s * B + b) * outputSize, (s * B + b + 1) * outputSize), at);
+    if (cN) for (let s = 0; s < states; s++, at += cellSize) f.set(cN.subarray((s * B + b) * cellSize, (s * B + b + 1) * cellSize), at);
+  }
+  return out;
+}
+
+/**
+ * Each row's tensors, views of `bytes` (copied only when misaligned for float32): the producer
+ * receives every result byte of a run, and a copy of them all was a large share of its work. The
+ * caller must own the bytes for good: the Redis client's replies do (inference-queue.ts says why),
+ * a buffer that will be written again does not. A result kept alone keeps its shard's bytes alive.
  */
 export function decodeResults(bytes: Uint8Array): BatcherResult[] {
   const what = 'shard results';
@@ -119,8 +163,7 @@ export function decodeResults(bytes: Uint8Array): BatcherResult[] {
   for (let k = 0; k < count; k++) total += h[6 + k] * width + perState;
   const start = 4 * (6 + count);
   if (bytes.byteLength !== start + 4 * total) throw new Error(`${what}: ${bytes.byteLength} bytes, expected ${start + 4 * total}`);
-  const all = new Float32Array(total);
-  new Uint8Array(all.buffer).set(bytes.subarray(start, start + 4 * total));
+  const all = floats(bytes, start, total);
   const results: BatcherResult[] = [];
   let at = 0;
   const take = (shape: number[]) => {

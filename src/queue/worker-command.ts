@@ -8,10 +8,12 @@ import * as path from 'path';
 import { currentBackend, setNumThreads, useBackend } from '../backend/select';
 import { BlobStore } from './blob-store';
 import { bullConnection, openRedis } from './clients';
+import { ComputeSlots } from './compute-slots';
 import { shownUrl } from './connection';
 import { runForwardShard } from './forward-shard';
 import { FORWARD, type ForwardJob, TRAIN, type TrainJob } from './jobs';
 import { QueueKeys } from './keys';
+import { ResultBuffers } from './result-buffers';
 import { ModelCache } from './model-cache';
 import { LOCK_MS, MAX_STALLED, STALLED_INTERVAL_MS } from './settings';
 import { runTrainJob } from './train-job';
@@ -59,19 +61,21 @@ export async function serveWorker(flags: WorkerFlags): Promise<number> {
   });
   redis.connect().catch(() => {});
 
+  const slots = new ComputeSlots(concurrency);
+  const shards = { redis, models, slots, buffers: new ResultBuffers(concurrency + 1) };
   const processJob = async (job: Job): Promise<unknown> => {
     const started = performance.now();
     if (verbose) say(`start ${job.name} ${job.id}`);
     const ms = () => `${(performance.now() - started).toFixed(0)} ms`;
     if (job.name === FORWARD) {
-      const r = await runForwardShard(redis, models, job.data as ForwardJob);
+      const r = await runForwardShard(shards, job.data as ForwardJob);
       if (verbose) {
         say(r.written ? `done forward ${job.id}: ${r.sequences} sequences, T <= ${r.longest}, ${ms()}` : `skipped forward ${job.id}: no longer wanted`);
       }
       return r;
     }
     if (job.name === TRAIN) {
-      const r = await runTrainJob(train, job as Job<TrainJob>);
+      const r = await slots.run(() => runTrainJob(train, job as Job<TrainJob>));
       if (verbose) say(r.written ? `done train ${job.id} (${(job.data as TrainJob).label}): ${ms()}` : `skipped train ${job.id}: no longer wanted`);
       return r;
     }
@@ -80,7 +84,7 @@ export async function serveWorker(flags: WorkerFlags): Promise<number> {
 
   const worker = new Worker(queue, processJob, {
     connection: bullConnection(target),
-    concurrency,
+    concurrency: concurrency + 1,
     lockDuration: LOCK_MS,
     stalledInterval: STALLED_INTERVAL_MS,
     maxStalledCount: MAX_STALLED,
