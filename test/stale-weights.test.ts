@@ -4,6 +4,7 @@
 // got the same edit and was told of it with parametersChanged().
 import { Adam, Embedding, GRU, LSTM, LSTMCell, Linear, RNN, SGD, Tensor, exportONNX } from '../src';
 import { WeightWatch } from '../src/layers/weight-watch';
+import { encodeModelOnce } from '../src/queue/model-blob';
 import type { RecurrentLayer } from '../src/layers/recurrent';
 import { Rng } from '../src/random';
 import { backendRows, selectBackend } from './helpers/backends';
@@ -152,7 +153,7 @@ describe("the library's own readers hand no parameter out", () => {
   beforeEach(() => (watched = jest.spyOn(WeightWatch.prototype, 'watch')));
   afterEach(() => watched.mockRestore());
 
-  test('Adam and SGD steps, stateDict and exportONNX watch nothing; reading data watches that array', () => {
+  test('Adam and SGD steps, stateDict, exportONNX and the queue\'s model blob watch nothing; reading data watches that array', () => {
     const layer = new LSTM({ inputSize: I, hiddenSize: H, seed: 4 });
     const x = random(new Rng(9), [T, B, I]);
     for (const opt of [new Adam([layer], { lr: 1e-3 }), new SGD([layer], { lr: 1e-2, momentum: 0.9 })]) {
@@ -162,6 +163,8 @@ describe("the library's own readers hand no parameter out", () => {
     }
     layer.stateDict();
     exportONNX(layer);
+    encodeModelOnce(layer);
+    encodeModelOnce(layer);
     layer.forward(x);
     expect(watched).not.toHaveBeenCalled();
     const array = layer.parameters().get('weight_hh_l0')!.data;

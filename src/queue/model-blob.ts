@@ -3,11 +3,13 @@
 // once however many runs use it, and two different ones never share a name).
 import { createHash } from 'crypto';
 import { GRU } from '../layers/gru';
+import { parameterArray } from '../layers/module';
 import { LSTM } from '../layers/lstm';
 import type { GRUOptions, LSTMOptions, RNNOptions } from '../layers/options';
 import { RecurrentLayer } from '../layers/recurrent';
 import { RNN } from '../layers/rnn';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors';
+import type { Tensor } from '../tensor';
 
 export const MODEL_FORMAT = 'cellscan-layer-1';
 
@@ -60,8 +62,10 @@ interface EncodedModel {
 
 const encoded = new WeakMap<RecurrentLayer, EncodedModel>();
 
-function bytesOf(t: { data: Float32Array | Int32Array }): Uint8Array {
-  return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+/** A parameter's bytes, read without handing its array out (that would cost every later call a compare). */
+function bytesOf(t: Tensor): Uint8Array {
+  const a = parameterArray(t);
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
 /**
