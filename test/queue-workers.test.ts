@@ -49,14 +49,19 @@ function worstAgainstLocal(layer: RecurrentLayer, inputs: Tensor[], results: Inf
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The shard a worker has started and not finished, by what it printed. */
-function shardInHand(w: WorkerProcess): string | undefined {
-  let job: string | undefined;
+/**
+ * The shards a worker has taken and not finished, by what it printed, oldest first (a worker holds
+ * one more than it computes: the next shard's input is fetched while one computes).
+ */
+function shardsInHand(w: WorkerProcess): string[] {
+  const held: string[] = [];
   for (const { text } of w.out) {
     const m = / (start|done|skipped) forward ([^\s:]+)/.exec(text);
-    if (m) job = m[1] === 'start' ? m[2] : undefined;
+    if (!m) continue;
+    if (m[1] === 'start') held.push(m[2]);
+    else if (held.includes(m[2])) held.splice(held.indexOf(m[2]), 1);
   }
-  return job;
+  return held;
 }
 
 /** BullMQ's key of a job: present until the job completes (completed jobs are removed at once). */
@@ -106,8 +111,8 @@ describeWithRedis('InferenceQueue with cellscan worker processes', () => {
       while (Date.now() < deadline) {
         a.signal('SIGSTOP');
         await sleep(15); // one poll of the pipe: every line A wrote before the stop is read
-        const job = shardInHand(a);
-        if (job !== undefined && (await probe.exists(jobKey(queue, job))) === 1) {
+        for (const job of shardsInHand(a)) {
+          if ((await probe.exists(jobKey(queue, job))) !== 1) continue;
           a.signal('SIGKILL');
           killed = { job, at: Date.now() };
           return;
