@@ -3,6 +3,7 @@
 // backpressure, aborts, close and a batched forward that fails.
 import { Batcher, BatcherClosedError, GRU, LSTM, QueueFullError, RNN, Tensor, useBackend } from '../src';
 import type { BatcherResult, ForwardOptions, ForwardResult } from '../src';
+import type { FloatLender } from '../src/layers/recurrent';
 import { pickOldest, pickSimilarLengths } from '../src/serve/pick';
 import { Rng } from '../src/random';
 import { backendRows, selectBackend } from './helpers/backends';
@@ -79,7 +80,7 @@ function runAll(b: Batcher, rs: Request[]): Promise<BatcherResult[]> {
   return Promise.all(rs.map((r) => b.run(r.input, { h0: r.h0, c0: r.c0 })));
 }
 
-/** The layer's forwardAsync held at a gate the test opens, or made to fail: batches in flight on demand. */
+/** The layer's batched forward (forwardAsyncInto, what the Batcher calls) held at a gate the test opens, or made to fail: batches in flight on demand. */
 class GatedLSTM extends LSTM {
   calls = 0;
   failWith?: Error;
@@ -87,14 +88,14 @@ class GatedLSTM extends LSTM {
   private open?: () => void;
   private entered?: () => void;
 
-  /** The next forwardAsync waits for the returned function; `started` resolves when it is waiting. */
+  /** The next batched forward waits for the returned function; `started` resolves when it is waiting. */
   hold(): { started: Promise<void>; release: () => void } {
     this.gate = new Promise((r) => (this.open = r));
     const started = new Promise<void>((r) => (this.entered = r));
     return { started, release: () => this.open!() };
   }
 
-  override async forwardAsync(input: Tensor, o?: ForwardOptions): Promise<ForwardResult> {
+  override async forwardAsyncInto(input: Tensor, o: ForwardOptions, floats: FloatLender): Promise<ForwardResult> {
     this.calls++;
     const gate = this.gate;
     this.gate = undefined;
@@ -105,7 +106,7 @@ class GatedLSTM extends LSTM {
     const failure = this.failWith;
     this.failWith = undefined;
     if (failure) throw failure;
-    return super.forwardAsync(input, o);
+    return super.forwardAsyncInto(input, o, floats);
   }
 }
 

@@ -74,7 +74,14 @@ interface ForwardPlan {
   /** Training mode's masks; absent in evaluation mode. */
   masks?: RecurrentMasks;
   keepTape: boolean;
+  /** Where the results and the outputs between layers go: fresh arrays, or a caller's lent ones. */
+  floats: FloatLender;
 }
+
+/** Float arrays for a forward's results, by slot ('hN', 'cN', 'y0', 'y1', ...). */
+export type FloatLender = (n: number, slot: string) => Float32Array;
+
+const freshFloats: FloatLender = (n) => uninitializedFloat32(n);
 
 interface BackwardPlan {
   tape: RecurrentTapeRecord;
@@ -215,6 +222,23 @@ export abstract class RecurrentLayer extends PreparedModule {
     }
   }
 
+  /**
+   * forwardAsync in evaluation mode with its results (and the outputs between layers) in arrays from
+   * `floats`, which the caller reuses: the Batcher, whose batch results are copied out before its next
+   * batch starts. Fresh arrays from the allocator cost a page fault per 4 KiB on their first write,
+   * which on small VMs took longer than a batch's compute. Internal to the package.
+   */
+  async forwardAsyncInto(input: Tensor, o: ForwardOptions, floats: FloatLender): Promise<ForwardResult> {
+    const plan = this.planForward(`${this.className}.forwardAsync`, input, o);
+    // A tape keeps the outputs between layers for backward: they must not be lent memory.
+    if (!plan.keepTape) plan.floats = floats;
+    try {
+      return await runAsync(this.forwardWalk(plan));
+    } finally {
+      plan.layers.done();
+    }
+  }
+
   private planForward(where: string, input: Tensor, options: ForwardOptions | undefined): ForwardPlan {
     const c = this.config;
     const o = checkOptionKeys(where, 'options', options, forwardKeys);
@@ -261,6 +285,7 @@ export abstract class RecurrentLayer extends PreparedModule {
       lengths,
       masks,
       keepTape,
+      floats: freshFloats,
     };
   }
 
@@ -344,12 +369,12 @@ export abstract class RecurrentLayer extends PreparedModule {
     const hout = this.outputSize;
     const H = c.hiddenSize;
     const states = c.numLayers * D;
-    const hN = uninitializedFloat32(states * B * hout);
-    const cN = this.hasCellState ? uninitializedFloat32(states * B * H) : undefined;
+    const hN = p.floats(states * B * hout, 'hN');
+    const cN = this.hasCellState ? p.floats(states * B * H, 'cN') : undefined;
     const workspaces: Workspace[] = [];
     let x = p.x;
     for (let k = 0; k < c.numLayers; k++) {
-      const y = uninitializedFloat32(T * B * D * hout);
+      const y = p.floats(T * B * D * hout, `y${k}`);
       const calls: LayerForward[] = [];
       for (let d = 0; d < D; d++) {
         const s = k * D + d;

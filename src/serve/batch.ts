@@ -1,6 +1,6 @@
 // Many single sequences <-> one padded batch in the layer's own layout ([T, B, I], or [B, T, I] with
 // batchFirst), with lengths so every row runs exactly its own steps.
-import type { ForwardOptions, ForwardResult } from '../layers/recurrent';
+import type { FloatLender, ForwardOptions, ForwardResult } from '../layers/recurrent';
 import { Tensor } from '../tensor';
 import type { BatcherResult, LayerShape, Sequence } from './request';
 
@@ -24,13 +24,14 @@ function packStates(seqs: Sequence[], states: number, cols: number, pick: (s: Se
   return new Tensor(out, [states, B, cols]);
 }
 
-export function packBatch(shape: LayerShape, seqs: Sequence[]): PackedBatch {
+/** `floats`: where the packed input goes (a Batcher's reused memory); fresh memory without it. */
+export function packBatch(shape: LayerShape, seqs: Sequence[], floats?: FloatLender): PackedBatch {
   const B = seqs.length;
   const I = shape.inputSize;
   let T = 0;
   for (const s of seqs) T = Math.max(T, s.T);
   // Zeroed: padded steps still pass through the input GEMM, and stale memory there could hold NaNs.
-  const x = new Float32Array(T * B * I);
+  const x = floats ? floats(T * B * I, 'x').fill(0) : new Float32Array(T * B * I);
   seqs.forEach((seq, b) => {
     if (shape.batchFirst) {
       x.set(seq.x.subarray(0, seq.T * I), b * T * I);

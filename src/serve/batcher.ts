@@ -9,6 +9,7 @@ import type { RNN } from '../layers/rnn';
 import type { Tensor } from '../tensor';
 import { type PackedBatch, packBatch, unpackRow } from './batch';
 import { BatcherClosedError, QueueFullError } from './errors';
+import { LentFloats } from './lent-floats';
 import { pickSimilarLengths } from './pick';
 import { type BatcherResult, type BatcherRunOptions, type LayerShape, type Sequence, checkRequest, emptyResult, layerShape } from './request';
 
@@ -67,6 +68,8 @@ export class Batcher {
   private drained?: () => void;
   private requests = 0;
   private batches = 0;
+  /** The batch's input and results: copied out before the next batch, so reused from batch to batch. */
+  private readonly lent = new LentFloats();
 
   constructor(layer: LSTM | GRU | RNN, options?: BatcherOptions) {
     if (!(layer instanceof RecurrentLayer)) throw typeError('Batcher', 'layer', 'an LSTM, GRU or RNN', layer);
@@ -197,8 +200,8 @@ export class Batcher {
     let packed: PackedBatch;
     let r: ForwardResult;
     try {
-      packed = packBatch(this.shape, batch.map((p) => p.seq));
-      r = await this.layer.forwardAsync(packed.input, packed.options);
+      packed = packBatch(this.shape, batch.map((p) => p.seq), this.lent.take);
+      r = await this.layer.forwardAsyncInto(packed.input, packed.options, this.lent.take);
     } catch (e) {
       for (const p of batch) if (this.settle(p)) p.reject(e);
       return;
