@@ -98,19 +98,24 @@ export function rowLabel(r: Row): string {
   return what ? `${r.runtime} (${what})` : r.runtime;
 }
 
+/** Numbered notes under a table, each text once however many rows it applies to: mark(text) is its "[n]". */
+function numberedNotes(): { notes: string[]; mark: (text: string) => string } {
+  const notes: string[] = [];
+  const mark = (text: string) => {
+    let i = notes.indexOf(text);
+    if (i < 0) i = notes.push(text) - 1;
+    return `[${i + 1}]`;
+  };
+  return { notes, mark };
+}
+
 function resultsTable(rep: Report): string[] {
   const out = [
     `| shape | runtime | threads | forward ms | forward GFLOP/s | fwd+bwd ms | fwd+bwd GFLOP/s | ` +
       `forward: time ÷ ${rep.primary ?? 'native'}'s | fwd+bwd: time ÷ ${rep.primary ?? 'native'}'s | timed runs |`,
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
-  // Numbered notes, each text once however many rows it applies to.
-  const notes: string[] = [];
-  const mark = (n: string) => {
-    let i = notes.indexOf(n);
-    if (i < 0) i = notes.push(n) - 1;
-    return `[${i + 1}]`;
-  };
+  const { notes, mark } = numberedNotes();
   for (const s of rep.shapes) {
     const rows = rep.rows.filter((r) => r.shape.id === s.id);
     rows.forEach((r, i) => {
@@ -347,12 +352,7 @@ export function wasmSection(rep: Report): string[] {
     '| shape | runtime | threads | forward ms | forward GFLOP/s | fwd+bwd ms | fwd+bwd GFLOP/s | timed runs |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
-  const notes: string[] = [];
-  const mark = (n: string) => {
-    let i = notes.indexOf(n);
-    if (i < 0) i = notes.push(n) - 1;
-    return `[${i + 1}]`;
-  };
+  const { notes, mark } = numberedNotes();
   for (const s of rep.shapes) {
     const rows = rep.rows.filter((r) => r.shape.id === s.id && (r.runtime.startsWith('cellscan wasm') || r.runtime === 'tfjs'));
     rows.forEach((r, i) => {
