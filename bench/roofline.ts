@@ -49,6 +49,22 @@ export function filled(n: number, seed: number): Float32Array {
   return a;
 }
 
+/** The first entry of C (m×n, row-major) that disagrees with a double-precision A·B, or undefined. */
+export function checkProduct(c: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number): string | undefined {
+  for (let probe = 0; probe < 16; probe++) {
+    const i = (probe * 7919) % m;
+    const j = (probe * 104729 + 13) % n;
+    let want = 0;
+    let scale = 0;
+    for (let p = 0; p < k; p++) {
+      want += a[i * k + p] * b[p * n + j];
+      scale += Math.abs(a[i * k + p] * b[p * n + j]);
+    }
+    if (!(Math.abs(c[i * n + j] - want) <= 1e-4 * scale + 1e-6)) return `C[${i}][${j}] = ${c[i * n + j]}, expected ${want.toPrecision(7)}`;
+  }
+  return undefined;
+}
+
 /**
  * GFLOP/s (2·n³ per call) of an n×n×n SGEMM, median of timed runs, after checking a few entries
  * of C against a double-precision dot product so that a wrong kernel cannot post a figure.
@@ -62,19 +78,8 @@ export async function sgemmGflops(size: number, budgetMs: number): Promise<Sgemm
   const b = filled(n * n, 2);
   const c = new Float32Array(n * n);
   sgemm(n, n, n, a, b, c);
-  for (let probe = 0; probe < 16; probe++) {
-    const i = (probe * 7919) % n;
-    const j = (probe * 104729 + 13) % n;
-    let want = 0;
-    let scale = 0;
-    for (let k = 0; k < n; k++) {
-      want += a[i * n + k] * b[k * n + j];
-      scale += Math.abs(a[i * n + k] * b[k * n + j]);
-    }
-    if (!(Math.abs(c[i * n + j] - want) <= 1e-4 * scale + 1e-6)) {
-      return { unavailable: `n/a (the addon's sgemm gave C[${i}][${j}] = ${c[i * n + j]}, expected ${want.toPrecision(7)})` };
-    }
-  }
+  const bad = checkProduct(c, a, b, n, n, n);
+  if (bad) return { unavailable: `n/a (the addon's sgemm gave ${bad})` };
   const t = await timeTask(() => sgemm(n, n, n, a, b, c), false, { budgetMs });
   return { size: n, ms: t.medianMs, gflops: (2 * n ** 3) / t.medianMs / 1e6, runs: t.runs };
 }

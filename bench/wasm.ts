@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { type RecurrentLayer, type Tensor, setNumThreads, useBackend } from 'cellscan';
 import { type Task, timeTogether } from './measure';
-import { filled } from './roofline';
+import { checkProduct, filled } from './roofline';
 import { type Shape, forwardFlops } from './shapes';
 
 /** The thread count the wasm rows run at besides 1: every core, as the backend's default. */
@@ -108,22 +108,6 @@ interface RawGemm {
 interface Kernels {
   exports: RawGemm;
   heap: { allocate(bytes: number, where: string): number; release(ptr: number): void; f32(ptr: number, length: number): Float32Array };
-}
-
-/** The first entry of C (m×n, row-major) that disagrees with a double-precision A·B, or undefined. */
-export function checkProduct(c: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number): string | undefined {
-  for (let probe = 0; probe < 16; probe++) {
-    const i = (probe * 7919) % m;
-    const j = (probe * 104729 + 13) % n;
-    let want = 0;
-    let scale = 0;
-    for (let p = 0; p < k; p++) {
-      want += a[i * k + p] * b[p * n + j];
-      scale += Math.abs(a[i * k + p] * b[p * n + j]);
-    }
-    if (!(Math.abs(c[i * n + j] - want) <= 1e-4 * scale + 1e-6)) return `C[${i}][${j}] = ${c[i * n + j]}, expected ${want.toPrecision(7)}`;
-  }
-  return undefined;
 }
 
 const timing = (flops: number, t: { medianMs: number; runs: number }): GemmTiming => ({
