@@ -81,6 +81,23 @@ function checkShape(where: string, shape: unknown): number[] {
   return shape.slice();
 }
 
+/**
+ * A parameter tensor's array, kept apart from its `data` accessor (layers/module.ts), which marks
+ * the array as handed out: the Tensor's own methods and the library's readers (optimizers,
+ * exportONNX, the queue's model blob) read through elementsOf and so hand nothing out.
+ */
+const ownArrays = new WeakMap<Tensor, TensorData>();
+
+/** Registers `array` as what `t.data` returns, for elementsOf to read without the accessor. */
+export function keepOwnArray(t: Tensor, array: TensorData): void {
+  ownArrays.set(t, array);
+}
+
+/** A tensor's array, without handing out a parameter's. */
+export function elementsOf(t: Tensor): TensorData {
+  return ownArrays.get(t) ?? t.data;
+}
+
 /** Dense row-major tensor: float32 for activations and parameters, int32 for ids and lengths. */
 export class Tensor {
   readonly data: TensorData;
@@ -129,16 +146,16 @@ export class Tensor {
   }
 
   get size(): number {
-    return this.data.length;
+    return elementsOf(this).length;
   }
 
   /** The elements as nested JavaScript arrays of the tensor's shape (a bare number for shape []), as PyTorch's tolist(). */
   toArray(): NestedNumbers {
-    return nest(this.data, this.shape);
+    return nest(elementsOf(this), this.shape);
   }
 
   /** A tensor over a copy of the data. */
   clone(): Tensor {
-    return new Tensor(this.data.slice() as TensorData, this.shape);
+    return new Tensor(elementsOf(this).slice() as TensorData, this.shape);
   }
 }

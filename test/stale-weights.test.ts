@@ -153,7 +153,7 @@ describe("the library's own readers hand no parameter out", () => {
   beforeEach(() => (watched = jest.spyOn(WeightWatch.prototype, 'watch')));
   afterEach(() => watched.mockRestore());
 
-  test('Adam and SGD steps, stateDict, exportONNX and the queue\'s model blob watch nothing; reading data watches that array', () => {
+  test('Adam and SGD steps, stateDict, size/clone/toArray, exportONNX and the queue\'s model blob watch nothing; reading data watches that array', () => {
     const layer = new LSTM({ inputSize: I, hiddenSize: H, seed: 4 });
     const x = random(new Rng(9), [T, B, I]);
     for (const opt of [new Adam([layer], { lr: 1e-3 }), new SGD([layer], { lr: 1e-2, momentum: 0.9 })]) {
@@ -162,6 +162,11 @@ describe("the library's own readers hand no parameter out", () => {
       opt.step();
     }
     layer.stateDict();
+    // A tensor's own methods read its array without handing it out: size, a copy, nested arrays.
+    const w = layer.parameters().get('weight_hh_l0')!;
+    expect(w.size).toBe(4 * H * H);
+    expect(w.clone().shape).toEqual([4 * H, H]);
+    expect((w.toArray() as number[][]).length).toBe(4 * H);
     exportONNX(layer);
     encodeModelOnce(layer);
     encodeModelOnce(layer);

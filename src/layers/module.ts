@@ -1,6 +1,6 @@
 // Parameters, gradients and state dicts, shared by every layer with trainable tensors.
 import { rangeError, shapeText, shown, typeError } from '../errors';
-import { Tensor } from '../tensor';
+import { Tensor, elementsOf, keepOwnArray } from '../tensor';
 import { checkOptionKeys } from './arguments';
 
 export interface LoadStateDictOptions {
@@ -20,15 +20,12 @@ function quoteList(names: string[]): string {
 }
 
 /**
- * Each parameter tensor's array, for the library's own code that reads it without handing it out:
- * the optimizers (which announce their writes with parametersChanged) and exportONNX (which only
- * reads). Reading `data` instead would make every later call compare the array (weight-watch.ts).
+ * A parameter's array without handing it out (any other tensor's data as it is), for the library's
+ * own code: the optimizers (which announce their writes with parametersChanged) and exportONNX (which
+ * only reads). Reading `data` instead would make every later call compare the array (weight-watch.ts).
  */
-const ownArrays = new WeakMap<Tensor, Float32Array>();
-
-/** A parameter's array without handing it out (any other tensor's data as it is). */
 export function parameterArray(t: Tensor): Float32Array {
-  return ownArrays.get(t) ?? (t.data as Float32Array);
+  return elementsOf(t) as Float32Array;
 }
 
 export abstract class Module {
@@ -57,7 +54,7 @@ export abstract class Module {
         return array;
       },
     });
-    ownArrays.set(value, array);
+    keepOwnArray(value, array);
     this.params.set(name, value);
     this.paramArrays.set(name, array);
     this.grads.set(name, Tensor.zeros(value.shape));
