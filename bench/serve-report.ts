@@ -49,7 +49,7 @@ export function renderServing(r: ServeRun): string {
   const m = r.machine;
   const lines: string[] = [];
   lines.push(HEADING, '');
-  lines.push(`Measured ${m.date} by \`npm run bench:serve\`: the example service (\`examples/serve\`) in a process of its own, autocannon in the bench's process, both on 127.0.0.1.`, '');
+  lines.push(`Measured ${m.date} by \`npm run bench:serve\`: the example service (\`npm run serve\`) in a process of its own, autocannon in the bench's process, both on 127.0.0.1.`, '');
   lines.push(
     `- CPU: ${m.cpu}, ${m.cores} logical cores visible; avx512f ${m.cpuFlags.includes('avx512f') ? 'present' : 'absent'}; Node ${m.node}`,
     `- cellscan ${r.backend} backend in the service, ${r.threads} thread(s); load average (1 min) at the start: ${m.loadAverage.toFixed(2)} (other processes are not controlled)`,
