@@ -112,6 +112,21 @@ function readZoneout(where: string, v: unknown, hasCell: boolean): { hidden: num
   };
 }
 
+let dropoutWarned = false;
+
+/**
+ * As PyTorch warns: dropout acts between stacked layers, so with one layer it does nothing. Once per
+ * process, as Python shows a warning once per place.
+ */
+function warnDropoutUnused(where: string, dropout: number): void {
+  if (dropoutWarned) return;
+  dropoutWarned = true;
+  process.emitWarning(
+    `${where}: dropout = ${dropout} has no effect with numLayers = 1: it is applied to the outputs of every layer but the last`,
+    { type: 'CellscanWarning', code: 'CELLSCAN_DROPOUT_ONE_LAYER' },
+  );
+}
+
 /** `where` names the class in messages (a cell reads its options through its layer's checks). */
 export function readRecurrentOptions(kind: 'LSTM' | 'GRU' | 'RNN', options: unknown, where: string = kind): RecurrentConfig {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -135,6 +150,7 @@ export function readRecurrentOptions(kind: 'LSTM' | 'GRU' | 'RNN', options: unkn
     if (!(v >= 0 && v < 1)) throw rangeError(where, 'dropout', 'a number in [0, 1)', v);
     return v;
   });
+  if (dropout > 0 && numLayers === 1) warnDropoutUnused(where, dropout);
   const seed = optional(o, 'seed', DEFAULT_SEED, (v) => {
     if (typeof v !== 'number') throw typeError(where, 'seed', 'an integer', v);
     if (!Number.isSafeInteger(v)) throw rangeError(where, 'seed', 'an integer', v);
@@ -152,12 +168,11 @@ export function readRecurrentOptions(kind: 'LSTM' | 'GRU' | 'RNN', options: unkn
   let linearBeforeReset = true;
   if (kind === 'LSTM') {
     projSize = optional(o, 'projSize', 0, (v) => {
-      if (v === 0) return 0;
-      const p = checkPositiveInteger(where, 'projSize', v);
-      if (p >= hiddenSize) {
-        throw rangeError(where, 'projSize', `an integer in 0..${hiddenSize - 1} (below hiddenSize = ${hiddenSize})`, p);
-      }
-      return p;
+      // 0 (no projection) is valid too, so every refusal states the whole range.
+      const expected = `an integer in 0..${hiddenSize - 1} (0: none; below hiddenSize = ${hiddenSize})`;
+      if (typeof v !== 'number') throw typeError(where, 'projSize', expected, v);
+      if (!Number.isInteger(v) || v < 0 || v >= hiddenSize) throw rangeError(where, 'projSize', expected, v);
+      return v;
     });
     peepholes = optional(o, 'peepholes', false, (v) => checkBoolean(where, 'peepholes', v));
   } else if (kind === 'GRU') {
