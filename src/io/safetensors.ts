@@ -246,8 +246,9 @@ function parse(bytes: Uint8Array, lengthArg: string): SafetensorsMap {
 
 /**
  * Serialises tensors (float32 as F32, int32 as I32), laid out contiguously in insertion order, with
- * `metadata` and each tensor's checksum as "__metadata__" (a checksum given in `metadata` is
- * replaced by the tensors' own). The header is space-padded so the data starts 8-byte aligned.
+ * `metadata` and each tensor's checksum as "__metadata__" (the checksums' key is refused in
+ * `metadata`: writing over a caller's value would lose it). The header is space-padded so the data
+ * starts 8-byte aligned.
  */
 export function saveSafetensors(
   tensors: Map<string, Tensor> | Record<string, Tensor>,
@@ -265,6 +266,9 @@ export function saveSafetensors(
     if (!isPlainObject(metadata)) throw typeError(where, 'metadata', 'an object of strings', metadata);
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== 'string') throw typeError(where, `metadata[${JSON.stringify(k)}]`, 'a string', v);
+      if (k === CHECKSUMS_KEY) {
+        throw rangeError(where, `metadata[${JSON.stringify(k)}]`, "absent (the key holds the tensors' checksums)", v);
+      }
       Object.defineProperty(meta, k, { value: v, enumerable: true, writable: true });
     }
   }
