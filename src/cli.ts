@@ -8,7 +8,7 @@ import { spawnSync } from 'child_process';
 import { parseArgs } from 'util';
 import { Presets, SingleBar } from 'cli-progress';
 import { describeNativeBinary } from './backend/native-load';
-import { backends, currentBackend, setNumThreads, useBackend } from './backend/select';
+import { BackendUnavailableError, backends, currentBackend, setNumThreads, useBackend } from './backend/select';
 import { attachNegativeNumbers } from './cli/argv';
 import { buildNativeCommand } from './cli/build-native';
 import { readable, writableFolder } from './cli/files';
@@ -74,9 +74,19 @@ function zoneoutFlag(values: Record<string, unknown>, cell: 'lstm' | 'gru'): Cha
   return { hidden, cell: c };
 }
 
+const BACKEND_CHOICES = ['auto', 'native', 'wasm'];
+
 function commonSetup(values: Record<string, unknown>): void {
-  if (values.backend !== undefined) useBackend(values.backend as 'auto');
-  if (values.threads !== undefined) setNumThreads(number(values, 'threads', 1));
+  const { backend, threads } = values;
+  if (backend !== undefined) {
+    if (!BACKEND_CHOICES.includes(backend as string)) throw new UsageError(`--backend must be auto, native or wasm, got ${JSON.stringify(backend)}`);
+    useBackend(backend as 'auto');
+  }
+  if (threads !== undefined) {
+    const n = Number(threads);
+    if (!(Number.isInteger(n) && n >= 1 && n <= 256)) throw new UsageError(`--threads must be an integer in 1..256, got ${JSON.stringify(threads)}`);
+    setNumThreads(n);
+  }
 }
 
 const common = {
@@ -403,7 +413,7 @@ function plot(args: string[]): void {
   console.log(`curves written to ${path.resolve(out)}`);
 }
 
-function info(args: string[]): void {
+function info(args: string[]): number {
   const { values } = parseArgs({ args, options: common });
   commonSetup(values);
   for (const b of backends()) {
@@ -411,7 +421,14 @@ function info(args: string[]): void {
     const state = b.available ? `available, ${b.threads} thread(s), features ${b.features.join(' ')}${binary}` : `unavailable: ${b.reason}`;
     console.log(`${b.name.padEnd(7)} ${state}`);
   }
-  console.log(`in use: ${currentBackend()}`);
+  try {
+    console.log(`in use: ${currentBackend()}`);
+  } catch (e) {
+    if (!(e instanceof BackendUnavailableError)) throw e;
+    console.log(`in use: none (${e.message.replace(/^cellscan: /, '')})`);
+    return 1;
+  }
+  return 0;
 }
 
 function bench(args: string[]): number {
@@ -455,8 +472,7 @@ async function main(argv: string[]): Promise<number> {
       plot(rest);
       return 0;
     case 'info':
-      info(rest);
-      return 0;
+      return info(rest);
     case 'bench':
       return bench(rest);
     case 'worker':
@@ -476,6 +492,12 @@ main(argv).then(
     process.exitCode = code;
   },
   (e) => {
+    // Not a usage mistake nor a bug: the message already says why and which command builds the addon.
+    if (e instanceof BackendUnavailableError) {
+      console.error(e.message);
+      process.exitCode = 1;
+      return;
+    }
     const line = usageMistake(e, COMMANDS.includes(argv[0]) ? argv[0] : undefined);
     if (line === undefined) throw e;
     console.error(line);

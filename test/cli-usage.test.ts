@@ -90,8 +90,33 @@ describe('files are checked before any work', () => {
     expect(fs.existsSync(path.join(dir, 'm.safetensors'))).toBe(false);
   });
 
-  test("the library's own argument errors are user errors too: one line, no stack", () => {
-    refused(['info', '--backend', 'gpu'], 'cellscan: useBackend: name must be one of "native", "wasm", "auto", got "gpu"');
+  test('--backend and --threads are checked as flags: one line naming the flag, no stack', () => {
+    refused(['info', '--backend', 'gpu'], 'cellscan: --backend must be auto, native or wasm, got "gpu"');
+    refused(['info', '--threads', '300'], 'cellscan: --threads must be an integer in 1..256, got "300"');
+    refused(['info', '--threads', '1.5'], 'cellscan: --threads must be an integer in 1..256, got "1.5"');
+    refused(['demo', '--threads', '0'], 'cellscan: --threads must be an integer in 1..256, got "0"');
+  });
+
+  test('a forced backend that cannot load: its reason, the paths tried and the build command, status 1, no stack', () => {
+    const r = spawnSync(process.execPath, [cli, 'demo', '--backend', 'native', '--steps', '1'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, CELLSCAN_ADDON_PATH: path.join(dir, 'no-such-addon.node') },
+    });
+    expect([r.status, r.stdout]).toEqual([1, '']);
+    expect(r.stderr).toMatch(/^cellscan: the native backend was requested but cannot be used: no addon binary can be used/);
+    expect(r.stderr).toContain(path.join(dir, 'no-such-addon.node'));
+    expect(r.stderr).toContain('npx cellscan build-native');
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    const info = spawnSync(process.execPath, [cli, 'info'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, CELLSCAN_ADDON_PATH: path.join(dir, 'no-such-addon.node'), CELLSCAN_BACKEND: 'native' },
+    });
+    expect([info.status, info.stderr]).toEqual([1, '']);
+    expect(info.stdout).toMatch(/^native +unavailable: no addon binary can be used/m);
+    expect(info.stdout).toContain(path.join(dir, 'no-such-addon.node'));
+    expect(info.stdout).toMatch(/^in use: none \(the native backend was requested but cannot be used: /m);
   });
 });
 

@@ -77,7 +77,7 @@ test('usage mistakes exit with status 2 and say what is wrong', () => {
   expect(badSteps.err).toMatch(/^cellscan: --steps must be a positive integer, got "many"/);
   const badBackend = run('info', '--backend', 'gpu');
   expect(badBackend.status).toBe(2);
-  expect(badBackend.err).toMatch(/useBackend: name must be one of "native", "wasm", "auto", got "gpu"/);
+  expect(badBackend.err).toMatch(/^cellscan: --backend must be auto, native or wasm, got "gpu"$/m);
 });
 
 // --- regularization, the held-out split, the corpus and plots (issue "Use them") -------------------

@@ -108,11 +108,16 @@ export function autoProbe(): Readonly<Partial<Record<BackendName, number>>> | un
   return probeResult;
 }
 
+/** No backend that was asked for (or none at all) can be used: the message says why and what to run. */
+export class BackendUnavailableError extends Error {
+  override name = 'BackendUnavailableError';
+}
+
 function resolve(c: Choice): Backend {
   if (c !== 'auto') {
     const r = load(c);
     if ('backend' in r) return r.backend;
-    throw new Error(`cellscan: the ${c} backend was requested but cannot be used: ${r.reason}`);
+    throw new BackendUnavailableError(`cellscan: the ${c} backend was requested but cannot be used: ${r.reason}`);
   }
   const usable: Backend[] = [];
   const reasons: string[] = [];
@@ -121,7 +126,7 @@ function resolve(c: Choice): Backend {
     if ('backend' in r) usable.push(r.backend);
     else reasons.push(`${name}: ${r.reason}`);
   }
-  if (usable.length === 0) throw new Error(`cellscan: no backend can be used (${reasons.join('; ')})`);
+  if (usable.length === 0) throw new BackendUnavailableError(`cellscan: no backend can be used (${reasons.join('; ')})`);
   return fastest(usable);
 }
 

@@ -124,7 +124,7 @@ function probeBinary(binary: string): { ok: true; kernels: string; features: str
 /** The command: build, say where the binary went and that it loads; exit status 1 when it cannot. */
 export function buildNativeCommand(args: string[]): number {
   if (args.length > 0) {
-    console.error(`cellscan build-native takes no arguments, got ${args.map((a) => JSON.stringify(a)).join(' ')}`);
+    console.error(`cellscan: build-native takes no options, got ${args.map((a) => JSON.stringify(a)).join(' ')} (see \`cellscan build-native --help\`)`);
     return 2;
   }
   const root = packageRootOfBuild;

@@ -42,7 +42,7 @@ const SECTIONS: Record<string, string> = {
            compiler, make and python3); cellscan then loads it before the prebuilt binary`,
 };
 
-const COMMON = 'common options: --backend auto|native|wasm  --threads N  --help';
+const COMMON = 'common options (every command but build-native): --backend auto|native|wasm  --threads N  --help';
 
 const EXIT = 'exit status: 0 done, 1 failed, 2 a usage mistake (a flag, a value or a file), 130 interrupted';
 
@@ -59,5 +59,7 @@ ${EXIT}
 
 /** One command's section, for `cellscan <command> --help`. */
 export function usageOf(command: string): string {
-  return `cellscan ${command} [options]\n\n${SECTIONS[command]}\n\n${COMMON}\n${EXIT}`;
+  // build-native only compiles: no backend runs and no thread computes.
+  const common = command === 'build-native' ? 'options: --help' : COMMON;
+  return `cellscan ${command} [options]\n\n${SECTIONS[command]}\n\n${common}\n${EXIT}`;
 }
