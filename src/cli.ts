@@ -434,6 +434,12 @@ function info(args: string[]): number {
 function bench(args: string[]): number {
   const runner = path.join(__dirname, 'bench', 'run.js');
   if (!fs.existsSync(runner)) throw new UsageError(`the benchmark suite is not built (${runner}); run \`npm run build\``);
+  // The suite and its peers are the repository's dev dependencies, which an installed package lacks.
+  try {
+    require.resolve('tinybench', { paths: [path.dirname(runner)] });
+  } catch {
+    throw new UsageError('bench needs the repository\'s dev dependencies (tinybench, onnxruntime-node, TensorFlow.js), which an installed package does not have: run it in a clone of cellscan, after `npm install`, as `npm run bench`');
+  }
   // A full garbage collection between timed tasks (bench/measure.ts settle) needs --expose-gc.
   return spawnSync(process.execPath, ['--expose-gc', runner, ...args], { stdio: 'inherit' }).status ?? 1;
 }

@@ -74,9 +74,8 @@ function checkShape(where: string, shape: unknown): number[] {
   if (!Array.isArray(shape)) throw typeError(where, 'shape', 'an array of non-negative integers', shape);
   for (let i = 0; i < shape.length; i++) {
     const d = shape[i];
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
-      throw rangeError(where, `shape[${i}]`, 'a non-negative integer', d);
-    }
+    if (typeof d !== 'number') throw typeError(where, `shape[${i}]`, 'a non-negative integer', d);
+    if (!Number.isInteger(d) || d < 0) throw rangeError(where, `shape[${i}]`, 'a non-negative integer', d);
   }
   return shape.slice();
 }

@@ -78,6 +78,7 @@ describe('Tensor', () => {
   const cases: [string, () => unknown, Ctor, RegExp][] = [
     ['shape disagrees with data', () => new Tensor(new Float32Array(5), [2, 3]), RangeError, /^Tensor: shape \[2, 3\] holds 6 elements but data has 5 \(Float32Array\(5\)\)$/],
     ['negative dimension', () => new Tensor(new Float32Array(0), [2, -1]), RangeError, /^Tensor: shape\[1\] must be a non-negative integer, got -1$/],
+    ['a dimension that is not a number', () => new Tensor(new Float32Array(5), ['5' as any]), TypeError, /^Tensor: shape\[0\] must be a non-negative integer, got "5"$/],
     ['fractional dimension', () => new Tensor(new Float32Array(3), [1.5, 2]), RangeError, /shape\[0\] must be a non-negative integer, got 1.5$/],
     ['Float64Array data', () => new Tensor(new Float64Array(4) as any, [4]), TypeError, /^Tensor: data must be a Float32Array or Int32Array, got Float64Array\(4\)$/],
     ['plain array data', () => new Tensor([1, 2] as any, [2]), TypeError, /data must be a Float32Array or Int32Array, got \[1, 2\]$/],

@@ -101,6 +101,23 @@ describeWasm('wasm layer arguments', () => {
   const create = (s: unknown, w: unknown) => backend.createLayer(s as never, w as never);
   const forward = (layer: BackendLayer, args: unknown) => layer.forward(args as never);
 
+  test('forwardLayers checks its calls as the addon does: an array of 1..64 distinct WasmLayers, each with args', async () => {
+    const a = create(spec, weights());
+    const cases: [unknown, typeof TypeError | typeof RangeError, string][] = [
+      [undefined, TypeError, 'calls must be an array of { layer, args }, got undefined'],
+      [[], RangeError, 'calls.length must be an integer in 1..64, got 0'],
+      [[null], TypeError, 'calls[0] must be an object { layer, args }, got null'],
+      [[{ layer: {}, args: fwdArgs() }], TypeError, 'calls[0].layer must be a WasmLayer, got an object'],
+      [[{ layer: a, args: fwdArgs() }, { layer: a, args: fwdArgs() }], RangeError, 'calls[1].layer must be a layer not already in the call, got one already in it'],
+      [[{ layer: a }], TypeError, 'calls[0].args must be an object, got undefined'],
+    ];
+    for (const [calls, ctor, message] of cases) {
+      expect(() => backend.forwardLayers(calls as never)).toThrow(new ctor(`forwardLayers: ${message}`));
+      await expect(backend.forwardLayersAsync(calls as never)).rejects.toThrow(new ctor(`forwardLayersAsync: ${message}`));
+    }
+    expect(backend.forwardLayers([{ layer: a, args: fwdArgs() }])).toEqual([undefined]);
+  });
+
   test('createLayer checks spec and weights', () => {
     const cases: [() => unknown, typeof TypeError | typeof RangeError, RegExp][] = [
       [() => create({ ...spec, cell: 'lsmt' }, weights()), RangeError, /^new WasmLayer: cell must be one of "lstm", "gru", "rnn_tanh", "rnn_relu", got "lsmt"$/],

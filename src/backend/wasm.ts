@@ -4,7 +4,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { Backend, Workspace } from './types';
+import { rangeError, shown, typeError } from '../errors';
+import type { Backend, LayerForward, Workspace } from './types';
 import { integer } from './wasm-args';
 import { wasmGemm } from './wasm-gemm';
 import { WasmLayer, type WasmThreads } from './wasm-layer';
@@ -41,6 +42,25 @@ export function loadWasmKernels(): Kernels {
 }
 
 /**
+ * forwardLayers' calls, checked as the addon checks its own: 1 to 64 of them, each a WasmLayer not
+ * already in the call with an args object (the layer checks the args).
+ */
+function readLayerCalls(where: string, calls: unknown): LayerForward[] {
+  if (!Array.isArray(calls)) throw typeError(where, 'calls', 'an array of { layer, args }', calls);
+  if (calls.length < 1 || calls.length > 64) throw rangeError(where, 'calls.length', 'an integer in 1..64', calls.length);
+  const seen = new Set<unknown>();
+  calls.forEach((c: unknown, i) => {
+    if (c === null || typeof c !== 'object') throw typeError(where, `calls[${i}]`, 'an object { layer, args }', c);
+    const { layer, args } = c as Partial<LayerForward>;
+    if (!(layer instanceof WasmLayer)) throw typeError(where, `calls[${i}].layer`, 'a WasmLayer', layer);
+    if (seen.has(layer)) throw rangeError(where, `calls[${i}].layer`, 'a layer not already in the call', shown('one already in it'));
+    seen.add(layer);
+    if (args === null || typeof args !== 'object') throw typeError(where, `calls[${i}].args`, 'an object', args);
+  });
+  return calls as LayerForward[];
+}
+
+/**
  * Shared memory kept for reuse by the calls on the worker threads (wasm-stash.ts); past this, what
  * a call gives back is left to the garbage collector.
  */
@@ -64,10 +84,10 @@ export function wasmBackend(kernels: Kernels): Backend {
     features: ['wasm-simd128', `gemm:f32_gemm_${mr}x${nr}__wasmsimd`, 'worker_threads'],
     createLayer: (spec, params) => new WasmLayer(kernels, threads, spec, params),
     // The calling thread's instance runs one call at a time: the layers go one after another.
-    forwardLayers: (calls) => calls.map((c) => c.layer.forward(c.args)),
+    forwardLayers: (calls) => readLayerCalls('forwardLayers', calls).map((c) => c.layer.forward(c.args)),
     // On the pool the directions' pieces queue together and run side by side.
     forwardLayersAsync: async (calls) => {
-      const settled = await Promise.allSettled(calls.map((c) => c.layer.forwardAsync(c.args)));
+      const settled = await Promise.allSettled(readLayerCalls('forwardLayersAsync', calls).map((c) => c.layer.forwardAsync(c.args)));
       const failed = settled.find((s) => s.status === 'rejected');
       if (failed) throw (failed as PromiseRejectedResult).reason;
       return settled.map((s) => (s as PromiseFulfilledResult<Workspace | undefined>).value);

@@ -53,6 +53,17 @@ function checkManifest(manifestPath) {
   console.log('manifest: no preinstall/install/postinstall, "gypfile": false');
 }
 
+/** The bench suite needs the repository's dev dependencies: an installed package says so in one line. */
+function checkBenchRefused(project, env) {
+  const cli = path.join(project, 'node_modules', 'cellscan', 'dist', 'cli.js');
+  const r = spawnSync(process.execPath, [cli, 'bench', '--shapes', 'S9'], { cwd: project, env, encoding: 'utf8' });
+  const expected = "cellscan: bench needs the repository's dev dependencies (tinybench, onnxruntime-node, TensorFlow.js), which an installed package does not have: run it in a clone of cellscan, after `npm install`, as `npm run bench`\n";
+  if (r.status !== 2 || r.stderr !== expected) {
+    throw new CheckFailed(`cellscan bench in the installed package: status ${r.status}, stderr ${JSON.stringify(r.stderr.slice(0, 400))}`);
+  }
+  console.log('bench in the installed package: refused in one line, status 2');
+}
+
 function main() {
   if (!fs.existsSync(fixture)) throw new CheckFailed(`${fixture} is missing`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cellscan-package-'));
@@ -75,6 +86,7 @@ function main() {
     // The user's environment, not the test suite's: nothing forces a backend or a kernel table.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CELLSCAN_')));
     run('use', process.execPath, ['consumer.js', path.basename(fixture)], { cwd: project, env });
+    checkBenchRefused(project, env);
   } finally {
     if (process.env.CELLSCAN_KEEP_PACKAGE_CHECK === '1') console.log(`kept ${work}`);
     else fs.rmSync(work, { recursive: true, force: true });
