@@ -12,18 +12,6 @@ namespace cellscan {
 Layer::Layer(const LayerSpec& spec, LayerParams params) : spec_(spec), params_(std::move(params)) {
   const int h = spec_.hiddenSize;
   const int gh = spec_.gateSize();
-  const int hout = spec_.outSize();
-  const int in = spec_.inputSize;
-  wIhT_ = PackedMatrix(in, gh, MatrixRef{params_.wIh.data(), in, true});
-  const bool splitCandidate = spec_.cell == CellKind::Gru && !spec_.linearBeforeReset;
-  // Without linear-before-reset the candidate's recurrent product needs r first: Rn gets its own pack.
-  const int recurrentCols = splitCandidate ? 2 * h : gh;
-  wHhT_ = PackedMatrix(hout, recurrentCols, MatrixRef{params_.wHh.data(), hout, true}, recurrentCols / h);
-  if (splitCandidate) {
-    wHnT_ = PackedMatrix(h, h, MatrixRef{params_.wHh.data() + static_cast<long>(2) * h * h, h, true});
-  }
-  if (spec_.projSize > 0) wHrT_ = PackedMatrix(h, hout, MatrixRef{params_.wHr.data(), h, true});
-
   // Biases that sit outside any gate product fold into the input projection once.
   inputBias_.assign(gh, 0.0f);
   if (spec_.bias) {
@@ -35,13 +23,32 @@ Layer::Layer(const LayerSpec& spec, LayerParams params) : spec_(spec), params_(s
   }
 }
 
+const Layer::ForwardWeights& Layer::forwardWeights() const {
+  std::call_once(forwardOnce_, [this] {
+    const int h = spec_.hiddenSize;
+    const int gh = spec_.gateSize();
+    const int hout = spec_.outSize();
+    const int in = spec_.inputSize;
+    forward_.wIhT = PackedMatrix(in, gh, MatrixRef{params_.wIh.data(), in, true});
+    const bool splitCandidate = spec_.cell == CellKind::Gru && !spec_.linearBeforeReset;
+    // Without linear-before-reset the candidate's recurrent product needs r first: Rn gets its own pack.
+    const int recurrentCols = splitCandidate ? 2 * h : gh;
+    forward_.wHhT = PackedMatrix(hout, recurrentCols, MatrixRef{params_.wHh.data(), hout, true}, recurrentCols / h);
+    if (splitCandidate) {
+      forward_.wHnT = PackedMatrix(h, h, MatrixRef{params_.wHh.data() + static_cast<long>(2) * h * h, h, true});
+    }
+    if (spec_.projSize > 0) forward_.wHrT = PackedMatrix(h, hout, MatrixRef{params_.wHr.data(), h, true});
+  });
+  return forward_;
+}
+
 size_t Layer::bytes() const {
   const LayerParams& p = params_;
-  const size_t params = (p.wIh.size() + p.wHh.size() + p.bIh.size() + p.bHh.size() + p.wHr.size() + p.wPeep.size()) *
-                        sizeof(float);
-  const size_t panels = wIhT_.bytes() + wHhT_.bytes() + wHnT_.bytes() + wHrT_.bytes();
-  // Backward packs as much again on first use, a streaming step W_ih's panels once more.
-  return params + 2 * panels + wIhT_.bytes();
+  const size_t weights = (p.wIh.size() + p.wHh.size() + p.wHr.size()) * sizeof(float);
+  const size_t params = weights + (p.bIh.size() + p.bHh.size() + p.wPeep.size()) * sizeof(float);
+  // Forward panels hold about the weights again (padded to whole panels), backward as much once
+  // more, a streaming step W_ih's panels once more: all of them packed on first use.
+  return params + 2 * weights + p.wIh.size() * sizeof(float);
 }
 
 const PackedMatrix& Layer::stepInputWeightsT() const {
@@ -126,6 +133,8 @@ void Layer::runForwards(ForwardCall* calls, int n) {
     if (c.training) c.workspace = std::make_shared<Workspace>();
     c.layer->allocateWorkspace(c.training ? *c.workspace : c.layer->inference_, c.io, c.training);
   }
+  // Packed here, on the thread that runs the call, before its workers need the panels.
+  for (int i = 0; i < n; i++) calls[i].layer->forwardWeights();
   const auto run = [calls](int i) {
     const ForwardCall& c = calls[i];
     c.layer->forward(c.io, c.training ? *c.workspace : c.layer->inference_);

@@ -164,13 +164,21 @@ class Layer {
   // ws: a training forward's workspace of this layer.
   void runBackward(const BackwardIO& io, const Workspace& ws) const;
 
-  // Forward products: op(B) = Wᵀ.
-  const PackedMatrix& inputWeightsT() const { return wIhT_; }        // [I, G*H]
-  // [Hout, G*H], one column group per gate (GRU without LBR: r, z only), so a thread owns its
-  // hidden units in every gate.
-  const PackedMatrix& recurrentWeightsT() const { return wHhT_; }
-  const PackedMatrix& candidateWeightsT() const { return wHnT_; }    // [H, H] GRU without LBR: Rnᵀ
-  const PackedMatrix& projectionWeightsT() const { return wHrT_; }   // [H, Hout]
+  // Forward products: op(B) = Wᵀ, packed by the first call that computes (on the worker thread of
+  // an async one: the constructor only copies, so creating a layer keeps the event loop short).
+  struct ForwardWeights {
+    PackedMatrix wIhT;  // [I, G*H]
+    // [Hout, G*H], one column group per gate (GRU without LBR: r, z only), so a thread owns its
+    // hidden units in every gate.
+    PackedMatrix wHhT;
+    PackedMatrix wHnT;  // [H, H] GRU without LBR: Rnᵀ
+    PackedMatrix wHrT;  // [H, Hout]
+  };
+  const ForwardWeights& forwardWeights() const;
+  const PackedMatrix& inputWeightsT() const { return forwardWeights().wIhT; }
+  const PackedMatrix& recurrentWeightsT() const { return forwardWeights().wHhT; }
+  const PackedMatrix& candidateWeightsT() const { return forwardWeights().wHnT; }
+  const PackedMatrix& projectionWeightsT() const { return forwardWeights().wHrT; }
   const float* inputBias() const { return inputBias_.data(); }       // folded biases added to X·W_ihᵀ
   // [I, G*H] again, one column group per gate, for a streaming step's pieces (projectStepInput);
   // packed on first use.
@@ -193,8 +201,9 @@ class Layer {
 
   LayerSpec spec_;
   LayerParams params_;
-  PackedMatrix wIhT_, wHhT_, wHnT_, wHrT_;
   std::vector<float> inputBias_;
+  mutable std::once_flag forwardOnce_;
+  mutable ForwardWeights forward_;
   mutable std::once_flag backwardOnce_;
   mutable std::once_flag stepInputOnce_;
   mutable PackedMatrix stepInputT_;
