@@ -6,6 +6,7 @@
 // count and base rate, and loadStateDict() sets the optimizer's lr from them.
 import { checkPositiveInteger, rangeError, typeError } from '../errors';
 import { Optimizer } from './optimizers';
+import { checkRate } from './rate';
 
 /** What a schedule saves (JSON-safe: every number survives JSON.stringify exactly). */
 export interface ScheduleState {
@@ -18,12 +19,6 @@ export interface ScheduleState {
 function checkObject(where: string, arg: string, o: unknown): Record<string, unknown> {
   if (o === null || typeof o !== 'object' || Array.isArray(o)) throw typeError(where, arg, 'an object', o);
   return o as Record<string, unknown>;
-}
-
-function checkRate(where: string, arg: string, v: unknown): number {
-  if (typeof v !== 'number') throw typeError(where, arg, 'a finite number >= 0', v);
-  if (!(v >= 0) || !Number.isFinite(v)) throw rangeError(where, arg, 'a finite number >= 0', v);
-  return v;
 }
 
 export abstract class LRSchedule {
