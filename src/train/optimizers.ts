@@ -4,7 +4,7 @@
 import { rangeError, typeError } from '../errors';
 import { parameterArray } from '../layers/module';
 import { Tensor } from '../tensor';
-import { checkRate } from './rate';
+import { checkNonNegative } from './non-negative';
 import { float32Entry, quoteList, stateEntries } from './state-dict';
 
 export interface Trainable {
@@ -41,11 +41,8 @@ function slotsOf(modules: Trainable[]): Slot[] {
   return slots;
 }
 
-function checkNonNegative(where: string, arg: string, v: unknown, fallback: number): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number') throw typeError(where, arg, 'a non-negative number', v);
-  if (!(v >= 0) || !Number.isFinite(v)) throw rangeError(where, arg, 'a non-negative number', v);
-  return v;
+function optionalNonNegative(where: string, arg: string, v: unknown, fallback: number): number {
+  return v === undefined ? fallback : checkNonNegative(where, arg, v);
 }
 
 /** What SGD and Adam share, and what a learning-rate schedule (schedules.ts) drives. */
@@ -71,7 +68,7 @@ export abstract class Optimizer {
   }
 
   set lr(value: number) {
-    this.rate = checkRate(this.where, 'lr', value);
+    this.rate = checkNonNegative(this.where, 'lr', value);
   }
 
   /** Applies one update from the gradients, then lets every module drop its prepared weights. */
@@ -104,8 +101,8 @@ export class SGD extends Optimizer {
     if (o === null || typeof o !== 'object') throw typeError('SGD', 'options', 'an object with lr', o);
     // Through the setter: the constructor and `opt.lr = x` take the same rates.
     this.lr = o.lr;
-    this.momentum = checkNonNegative('SGD', 'momentum', o.momentum, 0);
-    this.weightDecay = checkNonNegative('SGD', 'weightDecay', o.weightDecay, 0);
+    this.momentum = optionalNonNegative('SGD', 'momentum', o.momentum, 0);
+    this.weightDecay = optionalNonNegative('SGD', 'weightDecay', o.weightDecay, 0);
   }
 
   /**
@@ -189,8 +186,8 @@ export class Adam extends Optimizer {
       if (typeof b !== 'number' || !(b >= 0 && b < 1)) throw rangeError('Adam', 'betas', 'a pair of numbers in [0, 1)', betas);
     }
     this.betas = [betas[0], betas[1]];
-    this.eps = checkNonNegative('Adam', 'eps', o.eps, 1e-8);
-    this.weightDecay = checkNonNegative('Adam', 'weightDecay', o.weightDecay, 0);
+    this.eps = optionalNonNegative('Adam', 'eps', o.eps, 1e-8);
+    this.weightDecay = optionalNonNegative('Adam', 'weightDecay', o.weightDecay, 0);
     this.m = this.slots.map((s) => new Float32Array(s.param.length));
     this.v = this.slots.map((s) => new Float32Array(s.param.length));
   }
