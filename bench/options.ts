@@ -23,6 +23,8 @@ export function shapesOf(ids: string[]): Shape[] {
 
 /** Where a full run's report goes; committed, so a run of part of the suite never replaces it. */
 export const FULL_REPORT = path.join('bench', 'RESULTS.md');
+/** --out of the commands that write one section of the full report (queue, streaming, robustness, serve). */
+export const SECTION_OUT_FLAG = { type: 'string', default: FULL_REPORT } as const;
 /** Where a run of part of the suite goes without --out (/bench/out/ is ignored by git). */
 export const SUBSET_REPORT = path.join('bench', 'out', 'RESULTS-subset.md');
 

@@ -18,8 +18,8 @@ import { parseArgs } from 'util';
 import Redis from 'ioredis';
 import { currentBackend, InferenceQueue, LSTM, setNumThreads, Tensor } from 'cellscan';
 import { describeMachine } from './machine';
-import { positive } from './options';
-import { startRedis } from './redis-server';
+import { positive, SECTION_OUT_FLAG } from './options';
+import { RedisServer } from './redis-server';
 import { placeSection } from './sections';
 
 const HEADING = '## Past one machine: InferenceQueue on BullMQ/Redis';
@@ -110,13 +110,13 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '3' },
       sequences: { type: 'string', default: '1600' },
       hidden: { type: 'string', default: '128' },
-      out: { type: 'string', default: path.join('bench', 'RESULTS.md') },
+      out: SECTION_OUT_FLAG,
     },
   });
   const rounds = positive('rounds', values.rounds!, true);
   const n = positive('sequences', values.sequences!, true);
   const hiddens = values.hidden!.split(',').map((h) => positive('hidden', h, true));
-  const own = values.redis ? undefined : await startRedis();
+  const own = values.redis ? undefined : await RedisServer.start();
   const url = values.redis ?? own!.url;
   const queue = `bench-${process.pid}`;
   const inputs = sequences(n);
@@ -301,7 +301,7 @@ async function main(): Promise<void> {
   } finally {
     await q.close();
     await Promise.all(started.map((w) => w.stop()));
-    own?.stop();
+    await own?.stop();
   }
 }
 

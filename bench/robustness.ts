@@ -10,11 +10,10 @@
 import { type ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
-import * as path from 'path';
 import { parseArgs } from 'util';
 import { LSTM, Tensor, setNumThreads, useBackend } from 'cellscan';
 import { describeMachine } from './machine';
-import { positive } from './options';
+import { positive, SECTION_OUT_FLAG } from './options';
 import { placeSection } from './sections';
 
 export const ROBUSTNESS_HEADING = '## Threads beyond the cores, a busy neighbour, denormal inputs';
@@ -87,7 +86,7 @@ function row(label: string, ms: number, base: number, target?: number): string {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { rounds: { type: 'string', default: '5' }, out: { type: 'string', default: path.join('bench', 'RESULTS.md') } },
+    options: { rounds: { type: 'string', default: '5' }, out: SECTION_OUT_FLAG },
   });
   const rounds = positive('rounds', values.rounds!, true);
   useBackend('native');

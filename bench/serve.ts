@@ -15,6 +15,7 @@ import { parseArgs } from 'util';
 import autocannon from 'autocannon';
 import { LSTM, saveSafetensors } from 'cellscan';
 import { describeMachine } from './machine';
+import { SECTION_OUT_FLAG } from './options';
 import { placeSection } from './sections';
 import { type ServeCase, type ServeRun, renderServing } from './serve-report';
 
@@ -40,7 +41,7 @@ function readOptions(): Options {
       warmup: { type: 'string', default: '30' },
       connections: { type: 'string', default: '1,16,64' },
       body: { type: 'string', default: 'raw' },
-      out: { type: 'string', default: path.join('bench', 'RESULTS.md') },
+      out: SECTION_OUT_FLAG,
     },
   });
   const seconds = Number(values.duration);

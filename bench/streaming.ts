@@ -9,14 +9,13 @@
 // child's median, and the ratio per round.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as path from 'path';
 import { parseArgs } from 'util';
 import { setNumThreads, useBackend } from 'cellscan';
 import { describeMachine } from './machine';
 import { timeTask } from './measure';
 import { onnxRuntimePeer } from './peers/onnxruntime';
 import { placeSection } from './sections';
-import { positive, shapesOf } from './options';
+import { positive, SECTION_OUT_FLAG, shapesOf } from './options';
 import { type Shape, describeShape } from './shapes';
 import { cellscanSubject, inputFor, layerWeights, makeLayer } from './subjects';
 
@@ -77,7 +76,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '5' },
       threads: { type: 'string', default: '2' },
       time: { type: 'string', default: '1500' },
-      out: { type: 'string', default: path.join('bench', 'RESULTS.md') },
+      out: SECTION_OUT_FLAG,
     },
   });
   const threads = positive('threads', values.threads!, true);

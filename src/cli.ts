@@ -12,6 +12,7 @@ import { BackendUnavailableError, backends, currentBackend, setNumThreads, useBa
 import { attachNegativeNumbers } from './cli/argv';
 import { buildNativeCommand } from './cli/build-native';
 import { readable, writableFolder } from './cli/files';
+import { positiveFlag } from './cli/flags';
 import { COMMANDS, USAGE, usageOf } from './cli/usage';
 import { UsageError, usageMistake } from './cli/usage-error';
 import { type Cell } from './demo/adding';
@@ -36,16 +37,6 @@ import { writeFileAtomic } from './io/atomic-write';
 import { Rng } from './random';
 import { Adam } from './train/optimizers';
 
-
-function number(values: Record<string, unknown>, key: string, fallback: number, integer = true): number {
-  const v = values[key];
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n <= 0) {
-    throw new UsageError(`--${key} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
-  }
-  return n;
-}
 
 /** A probability: in [0, 1], or [0, 1) when `below1`. */
 function probability(values: Record<string, unknown>, key: string, below1 = false): number | undefined {
@@ -119,12 +110,12 @@ function demo(args: string[]): void {
   }
   runDemo({
     cells: cells as Cell[],
-    length: number(values, 'length', 50),
-    steps: number(values, 'steps', 2500),
-    hidden: number(values, 'hidden', 64),
-    batch: number(values, 'batch', 64),
-    lr: number(values, 'lr', 3e-3, false),
-    seed: number(values, 'seed', 1),
+    length: positiveFlag(values, 'length', 50),
+    steps: positiveFlag(values, 'steps', 2500),
+    hidden: positiveFlag(values, 'hidden', 64),
+    batch: positiveFlag(values, 'batch', 64),
+    lr: positiveFlag(values, 'lr', 3e-3, false),
+    seed: positiveFlag(values, 'seed', 1),
     out,
     progress: process.stderr.isTTY === true,
   });
@@ -186,9 +177,9 @@ async function train(args: string[]): Promise<number> {
   if (!values.text) throw new UsageError('train needs --text FILE');
   const cellFlag = (values.cell ?? 'lstm').toLowerCase();
   if (cellFlag !== 'lstm' && cellFlag !== 'gru') throw new UsageError(`--cell must be lstm or gru, got ${JSON.stringify(values.cell)}`);
-  const steps = number(values, 'steps', 2000);
-  const every = number(values, 'every', 200);
-  const seed = number(values, 'seed', 1);
+  const steps = positiveFlag(values, 'steps', 2000);
+  const every = positiveFlag(values, 'every', 200);
+  const seed = positiveFlag(values, 'seed', 1);
   const out = values.model ?? 'model.safetensors';
   // Every path is checked before any work: a mistake found at the first save would cost the training.
   const text = readable('--text', values.text).toString('utf8');
@@ -206,7 +197,7 @@ async function train(args: string[]): Promise<number> {
   let step = 0;
   let curve: CurvePoint[] = [];
   let stored: TrainSettings | undefined;
-  let lr = number(values, 'lr', 2e-3, false);
+  let lr = positiveFlag(values, 'lr', 2e-3, false);
   if (values.resume) {
     // The resumed steps draw their masks from a stream of their own (seeded by --seed and the
     // checkpoint's step), not the first steps' masks again.
@@ -217,7 +208,7 @@ async function train(args: string[]): Promise<number> {
     // The model is the checkpoint's: a flag that shapes it may repeat it, not change it.
     const given: Partial<CharModelConfig> = { ...regularizationFlags(values, model.config.cell) };
     if (values.cell !== undefined) given.cell = cellFlag;
-    for (const key of ['embed', 'hidden', 'layers'] as const) if (values[key] !== undefined) given[key] = number(values, key, 1);
+    for (const key of ['embed', 'hidden', 'layers'] as const) if (values[key] !== undefined) given[key] = positiveFlag(values, key, 1);
     for (const [key, v] of Object.entries(given)) {
       const had = model.config[key as keyof CharModelConfig];
       if (JSON.stringify(v) !== JSON.stringify(had)) {
@@ -230,9 +221,9 @@ async function train(args: string[]): Promise<number> {
       {
         cell: cellFlag,
         vocab: vocabularyOf(text),
-        embed: number(values, 'embed', 64),
-        hidden: number(values, 'hidden', 256),
-        layers: number(values, 'layers', 2),
+        embed: positiveFlag(values, 'embed', 64),
+        hidden: positiveFlag(values, 'hidden', 256),
+        layers: positiveFlag(values, 'layers', 2),
         ...regularizationFlags(values, cellFlag),
       },
       seed,
@@ -240,8 +231,8 @@ async function train(args: string[]): Promise<number> {
     optimizer = new Adam(model.modules, { lr });
   }
   // A resumed run keeps its window, batch and held-out split unless told otherwise.
-  const seq = number(values, 'seq', stored?.seq ?? 64);
-  const batch = number(values, 'batch', stored?.batch ?? 32);
+  const seq = positiveFlag(values, 'seq', stored?.seq ?? 64);
+  const batch = positiveFlag(values, 'batch', stored?.batch ?? 32);
   const validFraction = values.valid === undefined ? (stored?.valid ?? 0.1) : probability(values, 'valid', true)!;
   const settings: TrainSettings = { seq, batch, valid: validFraction };
 
@@ -374,7 +365,7 @@ function sample(args: string[]): void {
   const { model } = checkpointOf(values.model, () => loadCheckpoint(bytes));
   const vocab = [...model.config.vocab];
   const prime = values.prime ?? (vocab.includes('\n') ? '\n' : vocab[0]);
-  const text = model.sample(prime, number(values, 'length', 300), number(values, 'temperature', 0.8, false), new Rng(number(values, 'seed', 1)));
+  const text = model.sample(prime, positiveFlag(values, 'length', 300), positiveFlag(values, 'temperature', 0.8, false), new Rng(positiveFlag(values, 'seed', 1)));
   process.stdout.write(prime + text + '\n');
 }
 
@@ -385,8 +376,8 @@ function corpus(args: string[]): void {
   });
   if (!values.out) throw new UsageError('corpus needs --out FILE');
   writableFolder('--out', values.out);
-  const chars = number(values, 'chars', 200000);
-  const text = generateCorpus(chars, number(values, 'seed', 1));
+  const chars = positiveFlag(values, 'chars', 200000);
+  const text = generateCorpus(chars, positiveFlag(values, 'seed', 1));
   fs.writeFileSync(values.out, text);
   const words = text.split(/[^A-Za-z]+/).filter(Boolean);
   console.log(`wrote ${chars} characters (${text.split('\n').length - 1} paragraphs, ${new Set(words).size} distinct words) to ${path.resolve(values.out)}`);

@@ -90,7 +90,8 @@ export class Rng {
 
   // The generator's step is written out on locals in these loops, where through nextUint32 every
   // draw would load and store the state's fields. Both record in `ties` the elements whose byte
-  // equals hi.
+  // equals hi. They stay two loops: one loop choosing its target on every pass (same step, same
+  // ties) took 15-30% longer on each path (1.64 M elements, plain Node, docs/PERFORMANCE.md's loop).
 
   /** words[j]'s bytes, lowest first, are 1 where a byte of the j-th number is below hi. */
   private bernoulliWords(words: Uint32Array, hi: number, ties: number[]): void {

@@ -34,6 +34,17 @@ function trainStep(layer: RecurrentLayer, threads: number, T: number, B: number)
   };
 }
 
+/** Each of `others` gave `one`'s outputs and gradients bit for bit. */
+function expectSameBits(one: ReturnType<typeof trainStep>, others: ReturnType<typeof trainStep>[]): void {
+  const same = (a: Float32Array | ArrayBufferView, b: Float32Array | ArrayBufferView) => Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
+  for (const other of others) {
+    expect(same(other.output, one.output)).toBe(true);
+    expect(same(other.hN, one.hN)).toBe(true);
+    expect(same(other.dInput, one.dInput)).toBe(true);
+    other.grads.forEach((g, i) => expect(same(g, one.grads[i])).toBe(true));
+  }
+}
+
 describe.each(backendRows())('bitwise determinism on %s', (backend) => {
   beforeAll(() => selectBackend(backend));
   afterAll(() => setNumThreads(2));
@@ -83,12 +94,7 @@ describe.each(backendRows())('bitwise determinism on %s', (backend) => {
     const two = trainStep(layer, 2, T, B);
     const three = trainStep(layer, 3, T, B);
     const again = trainStep(layer, 2, T, B);
-    for (const other of [two, three, again]) {
-      expect(Buffer.from(other.output.buffer).equals(Buffer.from(one.output.buffer))).toBe(true);
-      expect(Buffer.from(other.hN.buffer).equals(Buffer.from(one.hN.buffer))).toBe(true);
-      expect(Buffer.from(other.dInput.buffer).equals(Buffer.from(one.dInput.buffer))).toBe(true);
-      other.grads.forEach((g, i) => expect(Buffer.from(g.buffer).equals(Buffer.from(one.grads[i].buffer))).toBe(true));
-    }
+    expectSameBits(one, [two, three, again]);
   });
 });
 
@@ -120,11 +126,6 @@ describe.each(backendRows())('bitwise determinism of the variants on %s', (backe
     const one = trainStep(make(), 1, T, B);
     const two = trainStep(make(), 2, T, B);
     const three = trainStep(make(), 3, T, B);
-    for (const other of [two, three]) {
-      expect(Buffer.from(other.output.buffer).equals(Buffer.from(one.output.buffer))).toBe(true);
-      expect(Buffer.from(other.hN.buffer).equals(Buffer.from(one.hN.buffer))).toBe(true);
-      expect(Buffer.from(other.dInput.buffer).equals(Buffer.from(one.dInput.buffer))).toBe(true);
-      other.grads.forEach((g, i) => expect(Buffer.from(g.buffer).equals(Buffer.from(one.grads[i].buffer))).toBe(true));
-    }
+    expectSameBits(one, [two, three]);
   });
 });

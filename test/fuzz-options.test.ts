@@ -205,9 +205,10 @@ describe('optimizers and losses', () => {
   test('SGD and Adam: one broken option is refused and named', () => {
     const positive = (key: string) => fc.oneof(fc.constantFrom(0, -1, NaN, Infinity, -Infinity), notANumber()).map((value) => ({ key, value, named: key }));
     const nonNegative = (key: string) => fc.oneof(fc.constantFrom(-1e-9, NaN, Infinity, -Infinity), notANumber()).map((value) => ({ key, value, named: key }));
-    const sgd = fc.oneof(positive('lr'), nonNegative('momentum'), nonNegative('weightDecay'));
+    // lr 0 is a rate (the setter's and PyTorch's): only below 0 is refused.
+    const sgd = fc.oneof(nonNegative('lr'), nonNegative('momentum'), nonNegative('weightDecay'));
     const adam = fc.oneof(
-      positive('lr').filter((b) => b.value !== null),
+      nonNegative('lr').filter((b) => b.value !== null),
       nonNegative('weightDecay'),
       // (null, like undefined, stands for the default.)
       fc.oneof(fc.constantFrom([1, 0.9], [0.9], [0.9, -0.1], [NaN, 0.5], 0.9, 'x'), fc.tuple(outside01(), fc.double({ min: 0, max: 0.99 }))).map((value) => ({ key: 'betas', value, named: 'betas' })),

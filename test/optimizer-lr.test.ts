@@ -1,5 +1,6 @@
 // optimizer.lr is a settable property (PyTorch's param_groups[0]['lr']): the next step uses the
 // new rate, 0 included, and a rate that is not a finite number >= 0 is refused, leaving the old one.
+// The constructors take exactly the rates the setter takes, with the same message.
 import { Adam, SGD } from '../src';
 import { toyModule } from './helpers/toy-module';
 
@@ -67,5 +68,29 @@ describe('a bad rate is refused and the old one kept', () => {
       expect(set).toThrow(`${name}: lr must be a finite number >= 0, ${given}`);
       expect(opt.lr).toBe(0.1);
     }
+  });
+});
+
+describe('the constructors refuse the rates the setter refuses, in the same words', () => {
+  const cases: [unknown, ErrorConstructor, string][] = [
+    [-0.1, RangeError, 'got -0.1'],
+    [NaN, RangeError, 'got NaN'],
+    [Infinity, RangeError, 'got Infinity'],
+    ['0.1', TypeError, 'got "0.1"'],
+  ];
+  test.each(cases)('%p', (value, type, given) => {
+    const m = toyModule([[[1], [1]]]);
+    const make = { SGD: () => new SGD(m, { lr: value as number }), Adam: () => new Adam(m, { lr: value as number }) };
+    for (const [name, build] of Object.entries(make)) {
+      expect(build).toThrow(type);
+      expect(build).toThrow(`${name}: lr must be a finite number >= 0, ${given}`);
+    }
+    expect(() => new SGD(m, {} as never)).toThrow('SGD: lr must be a finite number >= 0, got undefined');
+  });
+
+  test('lr 0 is taken by the constructors as by the setter', () => {
+    const m = toyModule([[[1], [1]]]);
+    expect(new SGD(m, { lr: 0 }).lr).toBe(0);
+    expect(new Adam(m, { lr: 0 }).lr).toBe(0);
   });
 });

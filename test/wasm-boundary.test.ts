@@ -12,7 +12,7 @@ import { webAssembly } from '../src/backend/wasm-js-api';
 import { loadedBackends } from './helpers/backends';
 import { tinyLstmForwardArgs, tinyLstmSpec, tinyLstmWeights } from './helpers/tiny-lstm';
 import {
-  gruVariantArgumentCases, hostileMasks, lstmVariantArgumentCases, numberSpellingCases, tinyGruWeights,
+  gruVariantArgumentCases, lstmVariantArgumentCases, numberSpellingCases, runHostileMasks, tinyGruWeights,
 } from './helpers/variant-arguments';
 
 const root = path.resolve(__dirname, '..');
@@ -193,38 +193,15 @@ describeWasm('wasm layer arguments', () => {
   });
 
   test('hostile masks never crash a forward or backward, sync or async, and leak nothing', async () => {
-    const rnnWeights = () => ({ wIh: new Float32Array(12).fill(0.1), wHh: new Float32Array(16).fill(0.1), bIh: new Float32Array(4), bHh: new Float32Array(4) });
-    const cells = [
-      { cell: 'lstm', weights },
-      { cell: 'gru', weights: tinyGruWeights },
-      { cell: 'rnn_relu', weights: rnnWeights },
-    ];
-    for (const { cell, weights: w } of cells) {
-      const layer = create({ ...spec, cell }, w());
-      const lstm = cell === 'lstm';
-      // The first backward packs the layer's backward weights, which it keeps: measure after one.
-      const warmUp = fwdArgs({ training: true, ...(lstm ? {} : { cN: undefined }) });
-      layer.backward({ workspace: forward(layer, warmUp), dX: new Float32Array(30), dh0: new Float32Array(8), dc0: lstm ? new Float32Array(8) : undefined, grads: w() } as never);
-      const inUse = kernels.heap.bytesInUse;
-      for (const masks of hostileMasks()) {
-        const over: Record<string, unknown> = { ...masks };
-        if (!lstm) {
-          delete over.zoneoutCellMask;
-          over.cN = undefined;
-        }
-        for (const run of ['sync', 'async'] as const) {
-          // y has 8 sentinels past the 40 elements the call may write.
-          const args = fwdArgs({ ...over, training: true, y: new Float32Array(48).fill(7) });
-          const ws = run === 'sync' ? forward(layer, args) : await layer.forwardAsync(args as never);
-          expect(Array.from(args.y.subarray(40))).toEqual(new Array(8).fill(7));
-          const bwd = { workspace: ws, dY: new Float32Array(40).fill(0.5), dX: new Float32Array(30), dh0: new Float32Array(8), dc0: lstm ? new Float32Array(8) : undefined, grads: w() };
-          if (run === 'sync') layer.backward(bwd as never);
-          else await layer.backwardAsync(bwd as never);
-          expect(bwd.dX).toHaveLength(30);
-        }
-      }
-      expect(kernels.heap.bytesInUse).toBe(inUse);
-    }
+    await runHostileMasks((cell, w) => create({ ...spec, cell }, w), {
+      prepare(layer, lstm, w) {
+        // The first backward packs the layer's backward weights, which it keeps: measure after one.
+        const warmUp = fwdArgs({ training: true, ...(lstm ? {} : { cN: undefined }) });
+        layer.backward({ workspace: forward(layer, warmUp), dX: new Float32Array(30), dh0: new Float32Array(8), dc0: lstm ? new Float32Array(8) : undefined, grads: w() } as never);
+        const inUse = kernels.heap.bytesInUse;
+        return () => expect(kernels.heap.bytesInUse).toBe(inUse);
+      },
+    });
   });
 
   test('a rejected call writes nothing and leaks nothing', () => {

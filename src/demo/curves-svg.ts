@@ -1,22 +1,13 @@
 // Learning curves as a standalone SVG: held-out MSE (log scale) against training step, one line
 // per cell, and the variance of the target (what predicting the mean scores) as a dashed line.
 import type { AddingResult } from './adding';
+import { chartFrame, chartOpening, stepAxisAndFrame } from './svg-chart';
 
 const COLORS: Record<string, string> = { lstm: '#1f77b4', gru: '#2ca02c', rnn: '#d62728' };
 
-function escape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-}
-
 export function learningCurvesSvg(results: AddingResult[], title: string, baseline: number): string {
-  const W = 760;
-  const H = 420;
-  const left = 70;
-  const right = 150;
-  const top = 40;
-  const bottom = 50;
-  const plotW = W - left - right;
-  const plotH = H - top - bottom;
+  const frame = chartFrame(150);
+  const { left, top, plotW, plotH } = frame;
   const maxStep = Math.max(1, ...results.flatMap((r) => r.curve.map((p) => p.step)));
   const yMin = 1e-4;
   const yMax = 1;
@@ -25,27 +16,13 @@ export function learningCurvesSvg(results: AddingResult[], title: string, baseli
     const v = Math.min(yMax, Math.max(yMin, mse));
     return top + ((Math.log10(yMax) - Math.log10(v)) / (Math.log10(yMax) - Math.log10(yMin))) * plotH;
   };
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${left}" y="24" font-size="15" font-weight="bold">${escape(title)}</text>`,
-  ];
+  const parts = chartOpening(frame, title);
   for (let e = -4; e <= 0; e++) {
     const yy = y(10 ** e).toFixed(1);
     parts.push(`<line x1="${left}" y1="${yy}" x2="${left + plotW}" y2="${yy}" stroke="#ddd"/>`);
     parts.push(`<text x="${left - 8}" y="${yy}" text-anchor="end" dominant-baseline="middle">1e${e}</text>`);
   }
-  for (let i = 0; i <= 5; i++) {
-    const step = Math.round((maxStep * i) / 5);
-    const xx = x(step).toFixed(1);
-    parts.push(`<line x1="${xx}" y1="${top + plotH}" x2="${xx}" y2="${top + plotH + 5}" stroke="#333"/>`);
-    parts.push(`<text x="${xx}" y="${top + plotH + 18}" text-anchor="middle">${step}</text>`);
-  }
-  parts.push(`<rect x="${left}" y="${top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>`);
-  parts.push(`<text x="${left + plotW / 2}" y="${H - 12}" text-anchor="middle">training step</text>`);
-  parts.push(
-    `<text transform="translate(18 ${top + plotH / 2}) rotate(-90)" text-anchor="middle">held-out MSE (log scale)</text>`,
-  );
+  parts.push(...stepAxisAndFrame(frame, maxStep, x, 'held-out MSE (log scale)'));
   const by = y(baseline).toFixed(1);
   parts.push(`<line x1="${left}" y1="${by}" x2="${left + plotW}" y2="${by}" stroke="#888" stroke-dasharray="6 4"/>`);
   results.forEach((r, i) => {

@@ -2,12 +2,9 @@
 // against training step, one solid line per run with its best point marked, and each run's
 // training loss (masks on, as trained) dashed in the same colour.
 import { bestValid, type CurvePoint } from './charlm';
+import { chartFrame, chartOpening, escapeXml, stepAxisAndFrame } from './svg-chart';
 
 const COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
-
-function escape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
-}
 
 /** A tick spacing of 1, 2 or 5 times a power of ten giving about `n` ticks over `span`. */
 function niceStep(span: number, n: number): number {
@@ -17,14 +14,8 @@ function niceStep(span: number, n: number): number {
 }
 
 export function lossCurvesSvg(runs: { label: string; curve: readonly CurvePoint[] }[], title: string): string {
-  const W = 760;
-  const H = 420;
-  const left = 70;
-  const right = 190;
-  const top = 40;
-  const bottom = 50;
-  const plotW = W - left - right;
-  const plotH = H - top - bottom;
+  const frame = chartFrame(190);
+  const { left, top, plotW, plotH } = frame;
   const points = runs.flatMap((r) => r.curve);
   const maxStep = Math.max(1, ...points.map((p) => p.step));
   // The range shows where the runs part: the held-out losses after the first fifth of the steps
@@ -40,27 +31,16 @@ export function lossCurvesSvg(runs: { label: string; curve: readonly CurvePoint[
   const yMax = Math.ceil(hi / tick) * tick;
   const x = (step: number) => left + (step / maxStep) * plotW;
   const y = (loss: number) => top + ((yMax - loss) / (yMax - yMin)) * plotH;
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
+  const parts = chartOpening(frame, title, [
     `<defs><clipPath id="plot"><rect x="${left}" y="${top}" width="${plotW}" height="${plotH}"/></clipPath></defs>`,
-    `<text x="${left}" y="24" font-size="15" font-weight="bold">${escape(title)}</text>`,
-  ];
+  ]);
   for (let i = 0; yMin + i * tick <= yMax + tick / 1e6; i++) {
     const v = yMin + i * tick;
     const yy = y(v).toFixed(1);
     parts.push(`<line x1="${left}" y1="${yy}" x2="${left + plotW}" y2="${yy}" stroke="#ddd"/>`);
     parts.push(`<text x="${left - 8}" y="${yy}" text-anchor="end" dominant-baseline="middle">${v.toFixed(tick < 0.1 ? 2 : 1)}</text>`);
   }
-  for (let i = 0; i <= 5; i++) {
-    const step = Math.round((maxStep * i) / 5);
-    const xx = x(step).toFixed(1);
-    parts.push(`<line x1="${xx}" y1="${top + plotH}" x2="${xx}" y2="${top + plotH + 5}" stroke="#333"/>`);
-    parts.push(`<text x="${xx}" y="${top + plotH + 18}" text-anchor="middle">${step}</text>`);
-  }
-  parts.push(`<rect x="${left}" y="${top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>`);
-  parts.push(`<text x="${left + plotW / 2}" y="${H - 12}" text-anchor="middle">training step</text>`);
-  parts.push(`<text transform="translate(18 ${top + plotH / 2}) rotate(-90)" text-anchor="middle">loss (nats per character)</text>`);
+  parts.push(...stepAxisAndFrame(frame, maxStep, x, 'loss (nats per character)'));
   const legendX = left + plotW + 14;
   runs.forEach((r, i) => {
     const color = COLORS[i % COLORS.length];
@@ -75,7 +55,7 @@ export function lossCurvesSvg(runs: { label: string; curve: readonly CurvePoint[
     if (best) parts.push(`<circle cx="${x(best.step).toFixed(1)}" cy="${y(best.validLoss).toFixed(1)}" r="4.5" fill="${color}"/>`);
     const ly = top + 14 + i * 40;
     parts.push(`<line x1="${legendX}" y1="${ly}" x2="${legendX + 24}" y2="${ly}" stroke="${color}" stroke-width="3"/>`);
-    parts.push(`<text x="${legendX + 30}" y="${ly}" dominant-baseline="middle">${escape(r.label)}</text>`);
+    parts.push(`<text x="${legendX + 30}" y="${ly}" dominant-baseline="middle">${escapeXml(r.label)}</text>`);
     if (best) parts.push(`<text x="${legendX + 30}" y="${ly + 16}" dominant-baseline="middle" fill="#555">best ${best.validLoss.toFixed(3)} at ${best.step}</text>`);
   });
   const ky = top + 14 + runs.length * 40 + 10;

@@ -157,13 +157,7 @@ export abstract class RecurrentCell extends PreparedModule {
     }
     const B = input.shape[0];
     const H = c.hiddenSize;
-    const h0 = o.h0 === undefined ? undefined : checkState(where, 'h0', o.h0, B, H);
-    let c0: Float32Array | undefined;
-    if (this.hasCellState) {
-      c0 = o.c0 === undefined ? undefined : checkState(where, 'c0', o.c0, B, H);
-    } else if (o.c0 !== undefined) {
-      throw typeError(where, 'c0', `undefined (${this.className} has no cell state)`, o.c0);
-    }
+    const [h0, c0] = this.checkStates(where, ['h0', 'c0'], o.h0, o.c0, B);
     const training = o.training ?? false;
     if (typeof training !== 'boolean') throw typeError(where, 'training', 'a boolean', training);
     const keep = o.tape ?? training;
@@ -206,19 +200,21 @@ export abstract class RecurrentCell extends PreparedModule {
     return result;
   }
 
+  /** An optional [B, H] pair of h and c (states or their gradients); c only where the cell has one. */
+  private checkStates(where: string, [hName, cName]: [string, string], h: unknown, c: unknown, B: number): [Float32Array | undefined, Float32Array | undefined] {
+    const H = this.config.hiddenSize;
+    const hs = h === undefined ? undefined : checkState(where, hName, h, B, H);
+    if (!this.hasCellState && c !== undefined) throw typeError(where, cName, `undefined (${this.className} has no cell state)`, c);
+    return [hs, c === undefined ? undefined : checkState(where, cName, c, B, H)];
+  }
+
   private planBackward(where: string, tape: Tape, grads: CellBackwardGradients): { tape: CellTapeRecord; args: BackwardArgs; result: CellBackwardResult } {
     const opened = openTape<CellTapeRecord>(where, tape, this, this.className, CellTape);
     const t = opened.record;
     const g = checkOptionKeys(where, 'gradients', grads, backwardKeys);
     const { B } = t;
     const H = this.config.hiddenSize;
-    const dh = g.dh === undefined ? undefined : checkState(where, 'dh', g.dh, B, H);
-    let dc: Float32Array | undefined;
-    if (this.hasCellState) {
-      dc = g.dc === undefined ? undefined : checkState(where, 'dc', g.dc, B, H);
-    } else if (g.dc !== undefined) {
-      throw typeError(where, 'dc', `undefined (${this.className} has no cell state)`, g.dc);
-    }
+    const [dh, dc] = this.checkStates(where, ['dh', 'dc'], g.dh, g.dc, B);
     opened.markUsed();
     const dInput = uninitializedFloat32(B * this.config.inputSize);
     const dh0 = uninitializedFloat32(B * H);

@@ -4,7 +4,7 @@ import { checkPositiveInteger, rangeError, shapeText, shown, typeError } from '.
 import { MAX_ELEMENTS, checkAtMost, checkParameterSize } from '../limits';
 import { Rng } from '../random';
 import { Tensor } from '../tensor';
-import { checkOptionKeys } from './arguments';
+import { checkConstructorOptions, checkOptionKeys, checkSeed } from './arguments';
 import { Module } from './module';
 import { DEFAULT_SEED } from './options';
 import { Tape, issueTape, openTape } from './tape';
@@ -31,17 +31,11 @@ export class Embedding extends Module {
 
   constructor(o: EmbeddingOptions) {
     super('Embedding');
-    if (o === null || typeof o !== 'object') throw typeError('Embedding', 'options', 'an object with numEmbeddings and embeddingDim', o);
-    for (const key of Object.keys(o)) {
-      if (!['numEmbeddings', 'embeddingDim', 'seed'].includes(key)) {
-        throw new TypeError(`Embedding: unknown option ${JSON.stringify(key)}; the options are numEmbeddings, embeddingDim, seed`);
-      }
-    }
+    checkConstructorOptions('Embedding', o, 'numEmbeddings and embeddingDim', ['numEmbeddings', 'embeddingDim', 'seed']);
     this.numEmbeddings = checkAtMost('Embedding', 'numEmbeddings', checkPositiveInteger('Embedding', 'numEmbeddings', o.numEmbeddings), MAX_ELEMENTS);
     this.embeddingDim = checkAtMost('Embedding', 'embeddingDim', checkPositiveInteger('Embedding', 'embeddingDim', o.embeddingDim), MAX_ELEMENTS);
     checkParameterSize('Embedding', 'numEmbeddings and embeddingDim', 'weight', [this.numEmbeddings, this.embeddingDim]);
-    const seed = o.seed ?? DEFAULT_SEED;
-    if (!Number.isSafeInteger(seed)) throw rangeError('Embedding', 'seed', 'an integer', seed);
+    const seed = checkSeed('Embedding', o.seed ?? DEFAULT_SEED);
     const weight = new Float32Array(this.numEmbeddings * this.embeddingDim);
     new Rng(seed).fillNormal(weight);
     this.addParameter('weight', new Tensor(weight, [this.numEmbeddings, this.embeddingDim]));

@@ -6,7 +6,7 @@ import { checkBoolean, checkPositiveInteger, rangeError, shapeText, shown, typeE
 import { MAX_ELEMENTS, checkAtMost, checkParameterSize } from '../limits';
 import { Rng } from '../random';
 import { Tensor } from '../tensor';
-import { checkOptionKeys } from './arguments';
+import { checkConstructorOptions, checkOptionKeys, checkSeed } from './arguments';
 import { Module } from './module';
 import { DEFAULT_SEED } from './options';
 import { Tape, issueTape, openTape } from './tape';
@@ -38,18 +38,12 @@ export class Linear extends Module {
 
   constructor(o: LinearOptions) {
     super('Linear');
-    if (o === null || typeof o !== 'object') throw typeError('Linear', 'options', 'an object with inFeatures and outFeatures', o);
-    for (const key of Object.keys(o)) {
-      if (!['inFeatures', 'outFeatures', 'bias', 'seed'].includes(key)) {
-        throw new TypeError(`Linear: unknown option ${JSON.stringify(key)}; the options are inFeatures, outFeatures, bias, seed`);
-      }
-    }
+    checkConstructorOptions('Linear', o, 'inFeatures and outFeatures', ['inFeatures', 'outFeatures', 'bias', 'seed']);
     this.inFeatures = checkAtMost('Linear', 'inFeatures', checkPositiveInteger('Linear', 'inFeatures', o.inFeatures), MAX_ELEMENTS);
     this.outFeatures = checkAtMost('Linear', 'outFeatures', checkPositiveInteger('Linear', 'outFeatures', o.outFeatures), MAX_ELEMENTS);
     checkParameterSize('Linear', 'inFeatures and outFeatures', 'weight', [this.outFeatures, this.inFeatures]);
     this.bias = o.bias === undefined ? true : checkBoolean('Linear', 'bias', o.bias);
-    const seed = o.seed ?? DEFAULT_SEED;
-    if (!Number.isSafeInteger(seed)) throw rangeError('Linear', 'seed', 'an integer', seed);
+    const seed = checkSeed('Linear', o.seed ?? DEFAULT_SEED);
     const rng = new Rng(seed);
     const bound = 1 / Math.sqrt(this.inFeatures);
     const weight = new Float32Array(this.outFeatures * this.inFeatures);

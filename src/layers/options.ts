@@ -3,6 +3,7 @@ import { gateCount, outputSize } from '../backend/layer-shape';
 import type { CellKind } from '../backend/types';
 import { checkBoolean, checkPositiveInteger, rangeError, typeError } from '../errors';
 import { MAX_FEATURES, MAX_LAYERS, checkAtMost, checkParameterSize } from '../limits';
+import { checkConstructorOptions, checkSeed } from './arguments';
 
 export interface RecurrentOptions {
   inputSize: number;
@@ -129,16 +130,7 @@ function warnDropoutUnused(where: string, dropout: number): void {
 
 /** `where` names the class in messages (a cell reads its options through its layer's checks). */
 export function readRecurrentOptions(kind: 'LSTM' | 'GRU' | 'RNN', options: unknown, where: string = kind): RecurrentConfig {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw typeError(where, 'options', 'an object with inputSize and hiddenSize', options);
-  }
-  const o = options as Record<string, unknown>;
-  const known = [...commonKeys, ...extraKeys[kind]];
-  for (const key of Object.keys(o)) {
-    if (!known.includes(key)) {
-      throw new TypeError(`${where}: unknown option ${JSON.stringify(key)}; the options are ${known.join(', ')}`);
-    }
-  }
+  const o = checkConstructorOptions(where, options, 'inputSize and hiddenSize', [...commonKeys, ...extraKeys[kind]]);
   const inputSize = checkAtMost(where, 'inputSize', checkPositiveInteger(where, 'inputSize', o.inputSize), MAX_FEATURES);
   const hiddenSize = checkAtMost(where, 'hiddenSize', checkPositiveInteger(where, 'hiddenSize', o.hiddenSize), MAX_FEATURES);
   const numLayers = optional(o, 'numLayers', 1, (v) => checkAtMost(where, 'numLayers', checkPositiveInteger(where, 'numLayers', v), MAX_LAYERS));
@@ -151,11 +143,7 @@ export function readRecurrentOptions(kind: 'LSTM' | 'GRU' | 'RNN', options: unkn
     return v;
   });
   if (dropout > 0 && numLayers === 1) warnDropoutUnused(where, dropout);
-  const seed = optional(o, 'seed', DEFAULT_SEED, (v) => {
-    if (typeof v !== 'number') throw typeError(where, 'seed', 'an integer', v);
-    if (!Number.isSafeInteger(v)) throw rangeError(where, 'seed', 'an integer', v);
-    return v;
-  });
+  const seed = optional(o, 'seed', DEFAULT_SEED, (v) => checkSeed(where, v));
 
   const residual = optional(o, 'residual', false, (v) => checkBoolean(where, 'residual', v));
   const zoneout = optional(o, 'zoneout', { hidden: 0, cell: 0 }, (v) => readZoneout(where, v, kind === 'LSTM'));
@@ -246,17 +234,8 @@ export type CellClass = 'LSTMCell' | 'GRUCell' | 'RNNCell';
 
 export function readCellOptions(kind: CellClass, options: unknown): CellConfig {
   const where = kind;
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw typeError(where, 'options', 'an object with inputSize and hiddenSize', options);
-  }
-  const o = options as Record<string, unknown>;
   const extra = kind === 'GRUCell' ? ['linearBeforeReset'] : kind === 'RNNCell' ? ['nonlinearity'] : [];
-  const known = ['inputSize', 'hiddenSize', 'bias', 'seed', ...extra];
-  for (const key of Object.keys(o)) {
-    if (!known.includes(key)) {
-      throw new TypeError(`${where}: unknown option ${JSON.stringify(key)}; the options are ${known.join(', ')}`);
-    }
-  }
+  const o = checkConstructorOptions(where, options, 'inputSize and hiddenSize', ['inputSize', 'hiddenSize', 'bias', 'seed', ...extra]);
   // The layer's checks, for the options the two share.
   const c = readRecurrentOptions(kind === 'LSTMCell' ? 'LSTM' : kind === 'GRUCell' ? 'GRU' : 'RNN', o, where);
   return {

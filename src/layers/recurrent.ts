@@ -214,24 +214,25 @@ export abstract class RecurrentLayer extends PreparedModule {
   }
 
   async forwardAsync(input: Tensor, o?: ForwardOptions): Promise<ForwardResult> {
-    const plan = this.planForward(`${this.className}.forwardAsync`, input, o);
-    try {
-      return await runAsync(this.forwardWalk(plan));
-    } finally {
-      plan.layers.done();
-    }
+    return this.runForwardAsync(input, o, undefined);
   }
 
   /**
-   * forwardAsync in evaluation mode with its results (and the outputs between layers) in arrays from
-   * `floats`, which the caller reuses: the Batcher, whose batch results are copied out before its next
-   * batch starts. Fresh arrays from the allocator cost a page fault per 4 KiB on their first write,
-   * which on small VMs took longer than a batch's compute. Internal to the package.
+   * forwardAsync with its results (and the outputs between layers) in arrays from `floats`, which
+   * the caller reuses: the Batcher, whose batch results are copied out before its next batch starts.
+   * Fresh arrays from the allocator cost a page fault per 4 KiB on their first write, which on small
+   * VMs took longer than a batch's compute. Internal to the package.
    */
   async forwardAsyncInto(input: Tensor, o: ForwardOptions, floats: FloatLender): Promise<ForwardResult> {
+    return this.runForwardAsync(input, o, floats);
+  }
+
+  // Not one public method through the other: the Batcher's tests and examples/serve/instrument.ts
+  // replace forwardAsyncInto on an instance, which must not reach forwardAsync's own calls.
+  private async runForwardAsync(input: Tensor, o: ForwardOptions | undefined, floats: FloatLender | undefined): Promise<ForwardResult> {
     const plan = this.planForward(`${this.className}.forwardAsync`, input, o);
     // A tape keeps the outputs between layers for backward: they must not be lent memory.
-    if (!plan.keepTape) plan.floats = floats;
+    if (floats !== undefined && !plan.keepTape) plan.floats = floats;
     try {
       return await runAsync(this.forwardWalk(plan));
     } finally {

@@ -1,10 +1,12 @@
 // PyTorch's (and so cellscan's) gate blocks against ONNX's: the same gates in another order.
 // LSTM (i, f, g, o) -> (i, o, f, c); GRU (r, z, n) -> (z, r, h); RNN has one block.
+import type { CellKind } from '../backend/types';
 
 export type RecurrentKind = 'LSTM' | 'GRU' | 'RNN';
 
-export function gateCount(kind: RecurrentKind): number {
-  return kind === 'LSTM' ? 4 : kind === 'GRU' ? 3 : 1;
+/** The cell an ONNX kind names, to ask backend/layer-shape (the one place gate counts live) about it. */
+export function cellOf(kind: RecurrentKind, nonlinearity: 'tanh' | 'relu' = 'tanh'): CellKind {
+  return kind === 'LSTM' ? 'lstm' : kind === 'GRU' ? 'gru' : `rnn_${nonlinearity}`;
 }
 
 /** For each gate block of ONNX's order, its index in PyTorch's. */

@@ -2,7 +2,8 @@
 // directions): W [D, G*H, I], R [D, G*H, H], B [D, 2*G*H] (input biases, then recurrent ones) and,
 // for peepholes, P [D, 3*H], each direction's gate blocks in ONNX's order.
 import type { onnx } from 'onnx-proto';
-import { ONNX_PEEPHOLE_ORDER, type RecurrentKind, gateCount, onnxGateOrder, reorderGates } from './gates';
+import { gateCount } from '../backend/layer-shape';
+import { ONNX_PEEPHOLE_ORDER, type RecurrentKind, cellOf, onnxGateOrder, reorderGates } from './gates';
 import { attribute, floatInitializer, node } from './proto';
 
 /** One direction in PyTorch's layout and gate order; biases absent for bias: false. */
@@ -41,7 +42,7 @@ export interface RecurrentNodeIO {
 }
 
 export function recurrentNode(w: RecurrentWeights, io: RecurrentNodeIO): { node: onnx.INodeProto; initializers: onnx.ITensorProto[] } {
-  const G = gateCount(w.kind);
+  const G = gateCount(cellOf(w.kind, w.nonlinearity));
   const { inputSize: I, hiddenSize: H, directions } = w;
   const D = directions.length;
   const order = onnxGateOrder(w.kind);

@@ -1,9 +1,14 @@
 // What `cellscan worker` and `cellscan sweep` share on the command line: the checks of their
 // flags, and one `cellscan: ...` line for a failure (status 2 for the user's mistakes, 1 otherwise).
+import { UsageError } from '../cli/usage-error';
 import { type RedisTarget, readConnection } from './connection';
 import { checkQueueName } from './keys';
 
-export class UsageError extends Error {}
+/** The flags every queue command takes, checked by redisFlag and queueFlag below. */
+export const queueOptions = {
+  redis: { type: 'string' },
+  queue: { type: 'string' },
+} as const;
 
 export async function runCommand(command: () => Promise<number>): Promise<number> {
   try {
@@ -14,14 +19,6 @@ export async function runCommand(command: () => Promise<number>): Promise<number
     console.error(`cellscan: ${err.message}`);
     return usage ? 2 : 1;
   }
-}
-
-export function positiveIntegerFlag(values: Record<string, unknown>, key: string, fallback: number): number {
-  const v = values[key];
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${key} must be a positive integer, got ${JSON.stringify(v)}`);
-  return n;
 }
 
 export function redisFlag(command: string, v: string | undefined): RedisTarget {

@@ -3,14 +3,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { queueFlag, redisFlag, UsageError } from './command-line';
+import { UsageError } from '../cli/usage-error';
+import { queueFlag, queueOptions, redisFlag } from './command-line';
 import type { RedisTarget } from './connection';
 import { DEFAULT_QUEUE } from './keys';
 import { type GridPoint, NOT_SWEPT, type OptionTable, parseGrid } from './sweep-grid';
 
 const own = {
-  redis: { type: 'string' },
-  queue: { type: 'string' },
+  ...queueOptions,
   grid: { type: 'string' },
   out: { type: 'string' },
   svg: { type: 'string' },

@@ -1,7 +1,7 @@
 // `--grid "hidden=128,256 zoneout=0,0.1"`: every combination of the values, each one a list of
 // `cellscan train` flags. Names are train's own flags (checked against its option table, so the
 // grid can never ask for a flag train does not take); values are split at commas.
-import { UsageError } from './command-line';
+import { UsageError } from '../cli/usage-error';
 
 export type OptionTable = Record<string, { type: 'string' | 'boolean' }>;
 

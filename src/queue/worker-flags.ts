@@ -1,6 +1,7 @@
 // `cellscan worker`'s flags, checked before anything loads BullMQ or connects.
 import { parseArgs } from 'util';
-import { positiveIntegerFlag, queueFlag, redisFlag } from './command-line';
+import { positiveFlag } from '../cli/flags';
+import { queueFlag, queueOptions, redisFlag } from './command-line';
 import type { RedisTarget } from './connection';
 import { DEFAULT_QUEUE } from './keys';
 
@@ -14,8 +15,7 @@ export interface WorkerFlags {
 }
 
 const options = {
-  redis: { type: 'string' },
-  queue: { type: 'string' },
+  ...queueOptions,
   concurrency: { type: 'string' },
   verbose: { type: 'boolean' },
   backend: { type: 'string' },
@@ -27,9 +27,9 @@ export function parseWorkerFlags(args: string[]): WorkerFlags {
   return {
     target: redisFlag('worker', values.redis),
     queue: queueFlag(values.queue, DEFAULT_QUEUE),
-    concurrency: positiveIntegerFlag(values, 'concurrency', 1),
+    concurrency: positiveFlag(values, 'concurrency', 1),
     verbose: values.verbose === true,
-    threads: values.threads === undefined ? undefined : positiveIntegerFlag(values, 'threads', 1),
+    threads: values.threads === undefined ? undefined : positiveFlag(values, 'threads', 1),
     backend: values.backend,
   };
 }

@@ -4,6 +4,7 @@
 import { rangeError, typeError } from '../errors';
 import { parameterArray } from '../layers/module';
 import { Tensor } from '../tensor';
+import { checkNonNegative } from './non-negative';
 import { float32Entry, quoteList, stateEntries } from './state-dict';
 
 export interface Trainable {
@@ -40,11 +41,8 @@ function slotsOf(modules: Trainable[]): Slot[] {
   return slots;
 }
 
-function checkNonNegative(where: string, arg: string, v: unknown, fallback: number): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number') throw typeError(where, arg, 'a non-negative number', v);
-  if (!(v >= 0) || !Number.isFinite(v)) throw rangeError(where, arg, 'a non-negative number', v);
-  return v;
+function optionalNonNegative(where: string, arg: string, v: unknown, fallback: number): number {
+  return v === undefined ? fallback : checkNonNegative(where, arg, v);
 }
 
 /** What SGD and Adam share, and what a learning-rate schedule (schedules.ts) drives. */
@@ -70,9 +68,7 @@ export abstract class Optimizer {
   }
 
   set lr(value: number) {
-    if (typeof value !== 'number') throw typeError(this.where, 'lr', 'a finite number >= 0', value);
-    if (!(value >= 0) || !Number.isFinite(value)) throw rangeError(this.where, 'lr', 'a finite number >= 0', value);
-    this.rate = value;
+    this.rate = checkNonNegative(this.where, 'lr', value);
   }
 
   /** Applies one update from the gradients, then lets every module drop its prepared weights. */
@@ -103,11 +99,10 @@ export class SGD extends Optimizer {
   constructor(modules: Trainable | Trainable[], o: SGDOptions) {
     super('SGD', modules);
     if (o === null || typeof o !== 'object') throw typeError('SGD', 'options', 'an object with lr', o);
-    if (typeof o.lr !== 'number') throw typeError('SGD', 'lr', 'a positive number', o.lr);
-    if (!(o.lr > 0) || !Number.isFinite(o.lr)) throw rangeError('SGD', 'lr', 'a positive number', o.lr);
+    // Through the setter: the constructor and `opt.lr = x` take the same rates.
     this.lr = o.lr;
-    this.momentum = checkNonNegative('SGD', 'momentum', o.momentum, 0);
-    this.weightDecay = checkNonNegative('SGD', 'weightDecay', o.weightDecay, 0);
+    this.momentum = optionalNonNegative('SGD', 'momentum', o.momentum, 0);
+    this.weightDecay = optionalNonNegative('SGD', 'weightDecay', o.weightDecay, 0);
   }
 
   /**
@@ -184,18 +179,15 @@ export class Adam extends Optimizer {
   constructor(modules: Trainable | Trainable[], o: AdamOptions = {}) {
     super('Adam', modules);
     if (o === null || typeof o !== 'object') throw typeError('Adam', 'options', 'an object', o);
-    const lr = o.lr ?? 1e-3;
-    if (typeof lr !== 'number') throw typeError('Adam', 'lr', 'a positive number', lr);
-    if (!(lr > 0) || !Number.isFinite(lr)) throw rangeError('Adam', 'lr', 'a positive number', lr);
+    this.lr = o.lr ?? 1e-3;
     const betas = o.betas ?? [0.9, 0.999];
     if (!Array.isArray(betas) || betas.length !== 2) throw typeError('Adam', 'betas', 'a pair of numbers in [0, 1)', betas);
     for (const b of betas) {
       if (typeof b !== 'number' || !(b >= 0 && b < 1)) throw rangeError('Adam', 'betas', 'a pair of numbers in [0, 1)', betas);
     }
-    this.lr = lr;
     this.betas = [betas[0], betas[1]];
-    this.eps = checkNonNegative('Adam', 'eps', o.eps, 1e-8);
-    this.weightDecay = checkNonNegative('Adam', 'weightDecay', o.weightDecay, 0);
+    this.eps = optionalNonNegative('Adam', 'eps', o.eps, 1e-8);
+    this.weightDecay = optionalNonNegative('Adam', 'weightDecay', o.weightDecay, 0);
     this.m = this.slots.map((s) => new Float32Array(s.param.length));
     this.v = this.slots.map((s) => new Float32Array(s.param.length));
   }

@@ -6,6 +6,7 @@
 // count and base rate, and loadStateDict() sets the optimizer's lr from them.
 import { checkPositiveInteger, rangeError, typeError } from '../errors';
 import { Optimizer } from './optimizers';
+import { checkNonNegative } from './non-negative';
 
 /** What a schedule saves (JSON-safe: every number survives JSON.stringify exactly). */
 export interface ScheduleState {
@@ -18,12 +19,6 @@ export interface ScheduleState {
 function checkObject(where: string, arg: string, o: unknown): Record<string, unknown> {
   if (o === null || typeof o !== 'object' || Array.isArray(o)) throw typeError(where, arg, 'an object', o);
   return o as Record<string, unknown>;
-}
-
-function checkRate(where: string, arg: string, v: unknown): number {
-  if (typeof v !== 'number') throw typeError(where, arg, 'a finite number >= 0', v);
-  if (!(v >= 0) || !Number.isFinite(v)) throw rangeError(where, arg, 'a finite number >= 0', v);
-  return v;
 }
 
 export abstract class LRSchedule {
@@ -78,7 +73,7 @@ export abstract class LRSchedule {
     if (!Number.isSafeInteger(lastEpoch) || lastEpoch < 0) {
       throw rangeError(where, 'state.lastEpoch', 'a non-negative integer', lastEpoch);
     }
-    const base = checkRate(where, 'state.baseLr', baseLr);
+    const base = checkNonNegative(where, 'state.baseLr', baseLr);
     this.checkBase(where, 'state.baseLr', base);
     this.epoch = lastEpoch;
     this.base = base;
@@ -163,7 +158,7 @@ export class CosineWithWarmup extends LRSchedule {
       throw rangeError(where, 'warmupSteps', `at most totalSteps (${this.totalSteps})`, warmup);
     }
     this.warmupSteps = warmup;
-    this.minLr = options.minLr === undefined ? 0 : checkRate(where, 'minLr', options.minLr);
+    this.minLr = options.minLr === undefined ? 0 : checkNonNegative(where, 'minLr', options.minLr);
     if (this.minLr > this.baseLr) throw rangeError(where, 'minLr', `at most the optimizer's lr (${this.baseLr})`, this.minLr);
     this.start();
   }

@@ -10,23 +10,11 @@
 import fc from 'fast-check';
 import { forwardLayersArguments, loadNativeAddon } from '../../src/backend/native';
 import { backends } from '../../src/backend/select';
+import type { CellKind as Cell, LayerSpec as Spec } from '../../src/backend/types';
 import { loadWasmKernels, wasmBackend } from '../../src/backend/wasm';
 import { expectArgumentError, expectRefused, expectRefusedAsync, notASize, runs, wrongType } from '../helpers/fuzz';
 
 type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any
-type Cell = 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu';
-
-interface Spec {
-  cell: Cell;
-  inputSize: number;
-  hiddenSize: number;
-  projSize: number;
-  bias: boolean;
-  peepholes: boolean;
-  linearBeforeReset: boolean;
-  reverse: boolean;
-}
-
 interface Boundary {
   name: string;
   where: { create: string; forward: string; forwardAsync: string; backward: string; backwardAsync: string };

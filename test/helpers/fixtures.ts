@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadSafetensors, type SafetensorsMap } from '../../src/io/safetensors';
 import type { Tensor } from '../../src/tensor';
+import type { RefConfig } from '../reference/rnn64';
 
 // The repository's own copy (SPEC §6): a fresh clone anywhere has it. CELLSCAN_FIXTURES points the
 // suite at another folder of the same files (test/fixtures/generate.py --write makes one).
@@ -19,25 +20,15 @@ export const GRAD_TOL = { atol: 1e-4, rtol: 1e-3 };
 /** Single-step cell cases: tensors input [B, I], h0, c0, h, c, dh, dc and the cell's parameters. */
 export type CellMode = 'LSTMCell' | 'GRUCell' | 'RNNCell_TANH' | 'RNNCell_RELU';
 
-export interface FixtureConfig {
-  mode: 'LSTM' | 'GRU' | 'RNN_TANH' | 'RNN_RELU' | CellMode;
-  inputSize: number;
-  hiddenSize: number;
-  numLayers: number;
-  bidirectional: boolean;
-  batchFirst: boolean;
-  bias: boolean;
-  projSize: number;
-  peepholes: boolean;
-  linearBeforeReset: boolean;
+/** A layer's settings as the reference takes them, with the case's sizes and what it holds. */
+export interface FixtureConfig extends Omit<RefConfig, 'mode'> {
+  mode: RefConfig['mode'] | CellMode;
   seqLen: number;
   batch: number;
   hasInitialState: boolean;
   hasLengths: boolean;
   hasGradients: boolean;
-  // The variants (absent in plain cases): the layer is built with them.
-  residual?: boolean;
-  zoneout?: { hidden: number; cell: number };
+  // The other variants (absent in plain cases): the layer is built with them.
   dropout?: number;
   recurrentDropout?: number;
   weightDropout?: number;

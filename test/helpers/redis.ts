@@ -2,22 +2,12 @@
 // CELLSCAN_REQUIRE_REDIS=1: then every test that needs Redis runs, and fails if it cannot. Run
 // locally without them, a suite starts a redis-server of its own when the binary is installed,
 // and is skipped (with the reason printed) when it is not.
-import { type ChildProcess, spawn, spawnSync } from 'child_process';
-import * as net from 'net';
-import * as path from 'path';
-import Redis from 'ioredis';
+import { RedisServer, redisServerBinary } from '../../bench/redis-server';
+
+// The server itself is bench/redis-server.ts's, which the queue benchmark starts too.
+export { freePort, RedisServer, redisServerBinary } from '../../bench/redis-server';
 
 export const required = process.env.CELLSCAN_REQUIRE_REDIS === '1';
-
-export function redisServerBinary(): string | undefined {
-  const r = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
-  const found = r.stdout.trim();
-  if (found) return found;
-  for (const p of ['/usr/bin/redis-server', '/usr/local/bin/redis-server', '/usr/sbin/redis-server']) {
-    if (spawnSync(p, ['--version']).status === 0) return p;
-  }
-  return undefined;
-}
 
 /** Why the Redis suites cannot run here, or undefined when they can. */
 export function whyNoRedis(ownServer = false): string | undefined {
@@ -42,68 +32,6 @@ export function describeWithRedis(name: string, fn: () => void, o: { ownServer?:
     // eslint-disable-next-line no-console
     console.warn(`skipped "${name}": ${why}`);
     describe.skip(name, fn);
-  }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A redis-server of a test's own: loopback only, persistence off, stoppable and restartable on its port. */
-export class RedisServer {
-  private proc?: ChildProcess;
-
-  private constructor(readonly port: number) {}
-
-  static async start(): Promise<RedisServer> {
-    const s = new RedisServer(await freePort());
-    await s.start();
-    return s;
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const bin = redisServerBinary();
-    if (!bin) throw new Error('no redis-server binary');
-    const proc = spawn(bin, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', path.resolve('/tmp')], {
-      stdio: 'ignore',
-    });
-    this.proc = proc;
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      if (proc.exitCode !== null) throw new Error(`redis-server on port ${this.port} exited with ${proc.exitCode}`);
-      const c = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-      c.on('error', () => {});
-      try {
-        await c.connect();
-        await c.ping();
-        c.disconnect();
-        return;
-      } catch {
-        c.disconnect();
-      }
-      if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not answer in 10 s`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  async stop(): Promise<void> {
-    const proc = this.proc;
-    this.proc = undefined;
-    if (!proc || proc.exitCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGKILL');
-    await exited;
   }
 }
 

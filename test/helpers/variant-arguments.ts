@@ -2,6 +2,7 @@
 // zoneoutHiddenMask, zoneoutCell, zoneoutCellMask), wrong in every way the boundaries must refuse,
 // for the tiny LSTM / GRU of test/helpers/tiny-lstm.ts (T = 5, B = 2, H = 4: masks of 8 and 40).
 // Both boundaries (the addon and the WASM layer) must give these exact messages after `where`.
+import { tinyLstmForwardArgs, tinyLstmWeights } from './tiny-lstm';
 
 export interface ArgumentCase {
   name: string;
@@ -49,6 +50,58 @@ export const numberSpellingCases: ArgumentCase[] = [
 /** GRU weights for the tiny layer's sizes (I = 3, H = 4). */
 export function tinyGruWeights() {
   return { wIh: new Float32Array(36).fill(0.1), wHh: new Float32Array(48).fill(0.1), bIh: new Float32Array(12), bHh: new Float32Array(12) };
+}
+
+export function tinyRnnWeights() {
+  return { wIh: new Float32Array(12).fill(0.1), wHh: new Float32Array(16).fill(0.1), bIh: new Float32Array(4), bHh: new Float32Array(4) };
+}
+
+/** What runHostileMasks calls on a backend's layer (the addon's Layer or the WASM backend's). */
+export interface TinyLayerCalls {
+  forward(args: never): unknown;
+  forwardAsync(args: never): Promise<unknown>;
+  backward(args: never): void;
+  backwardAsync(args: never): Promise<void>;
+}
+
+/**
+ * The tiny LSTM, GRU and ReLU RNN, each through every hostileMasks() set in a training forward and
+ * a backward, sync and async: y's 8 sentinels past its 40 elements must survive and dX keep its
+ * size. `create` builds the backend's layer; `prepare` readies it and returns the check of what
+ * that backend also owes after the masks (the WASM heap's bytes in use).
+ */
+export async function runHostileMasks<L extends TinyLayerCalls>(
+  create: (cell: string, weights: Record<string, Float32Array>) => L,
+  hooks: { prepare?(layer: L, lstm: boolean, grads: () => Record<string, Float32Array>): () => void } = {},
+): Promise<void> {
+  const cells = [
+    { cell: 'lstm', weights: tinyLstmWeights as () => Record<string, Float32Array> },
+    { cell: 'gru', weights: tinyGruWeights },
+    { cell: 'rnn_relu', weights: tinyRnnWeights },
+  ];
+  for (const { cell, weights: w } of cells) {
+    const layer = create(cell, w());
+    const lstm = cell === 'lstm';
+    const done = hooks.prepare?.(layer, lstm, w);
+    for (const masks of hostileMasks()) {
+      const over: Record<string, unknown> = { ...masks };
+      if (!lstm) {
+        delete over.zoneoutCellMask;
+        over.cN = undefined;
+      }
+      for (const run of ['sync', 'async'] as const) {
+        // y has 8 sentinels past the 40 elements the call may write.
+        const args = tinyLstmForwardArgs({ ...over, training: true, y: new Float32Array(48).fill(7) });
+        const ws = run === 'sync' ? layer.forward(args as never) : await layer.forwardAsync(args as never);
+        expect(Array.from(args.y.subarray(40))).toEqual(new Array(8).fill(7));
+        const bwd = { workspace: ws, dY: new Float32Array(40).fill(0.5), dX: new Float32Array(30), dh0: new Float32Array(8), dc0: lstm ? new Float32Array(8) : undefined, grads: w() };
+        if (run === 'sync') layer.backward(bwd as never);
+        else await layer.backwardAsync(bwd as never);
+        expect(bwd.dX).toHaveLength(30);
+      }
+    }
+    done?.();
+  }
 }
 
 /**
