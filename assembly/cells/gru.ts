@@ -3,13 +3,12 @@
 // reset-before-linear (ONNX default, Cho et al.):   n = tanh(Wn x + bn + Rn (r ⊙ h) + rn).
 import { sigmoid4, tanh4 } from '../activations';
 import { gemmPacked, gemmTransA } from '../gemm/gemm';
-import { at, copyFloats, loadLanes, multiplyFloats, rowAt, rowsAt, storeLanes, zeroFloats } from '../lanes';
+import { at, loadLanes, multiplyFloats, rowAt, rowsAt, storeLanes } from '../lanes';
+import { backwardLoopScratch, beginBackward } from './backward-loop';
+import { forwardLoopScratch, runForward } from './forward-loop';
 import { LayerDesc } from './layer';
 import { scratchFloats, scratchSize } from './scratch';
-import {
-  addRecurrentGradient, beginPreviousGradient, columnSums, copyOrZero, inputGradients, projectInputs, recurrentInput,
-  recurrentInputs, stepGradient, writeOutputRows, zoneoutRows,
-} from './sequence';
+import { zeroPaddedRows } from './sequence';
 import { Workspace } from './workspace';
 
 @inline function oneMinus(v: v128): v128 {
@@ -94,41 +93,28 @@ import { Workspace } from './workspace';
   storeLanes(at(dhBefore, j), f32x4.add(loadLanes(at(dhBefore, j), n), f32x4.mul(drh, r)), n);
 }
 
-export function gruForwardScratch(d: LayerDesc, B: i32): u64 {
-  return scratchSize(<u64>B * <u64>(d.linearBeforeReset ? d.gateSize : d.hiddenSize)) + scratchSize(<u64>B * <u64>d.hiddenSize);
-}
+// Linear before reset takes one product a step, R h for every gate; reset before linear two: R_rz h,
+// then Rn (r ⊙ h), whose left operand needs r first.
+@unmanaged class GruForward {
+  ws: Workspace;
+  d: LayerDesc;
+  rec: usize; // [B, 3H] linear before reset: R h
+  rh: usize; // [B, H] reset before linear: r ⊙ h, the candidate product's input
 
-// y [T, B, H] (rows ldy apart), hN [B, H], ws; x [T, B, I] (in ws), h0 [B, H] (or 0)
-export function gruLayerForward(y: usize, ldy: i32, hN: usize, ws: Workspace, h0: usize, d: LayerDesc): void {
-  const H = d.hiddenSize;
-  const G = 3 * H;
-  const B = ws.B;
-  const lbr = d.linearBeforeReset;
-  const bhn = d.bias && lbr ? at(d.bHh, 2 * H) : 0;
-  const mask = ws.recurrentMask;
-
-  projectInputs(ws.gates, ws.x, ws.rows, d);
-  copyOrZero(rowsAt(ws.h, ws.firstSlot, B, H), h0, B * H);
-  // lbr: R h for all three gates; otherwise r ⊙ h, the input of the candidate's recurrent product.
-  const scratch = scratchFloats(B * (lbr ? G : H));
-  const hMasked = scratchFloats(B * H); // recurrent dropout: mask ⊙ h
-
-  for (let step = 0; step < ws.T; step++) {
-    const t = ws.timeAt(step);
-    const hPrev = rowsAt(ws.h, ws.slotBefore(t), B, H);
-    const hNew = rowsAt(ws.h, ws.slotAfter(t), B, H);
+  step(t: i32, hIn: usize, hPrev: usize, hNew: usize): usize {
+    const ws = this.ws;
+    const d = this.d;
+    const H = d.hiddenSize;
+    const G = 3 * H;
+    const B = ws.B;
     const gates = rowsAt(ws.gates, t, B, G);
-    const hIn = recurrentInput(hMasked, hPrev, mask, B * H);
-
-    if (lbr) {
-      const rec = scratch;
+    if (d.linearBeforeReset) {
+      const bhn = d.bias ? at(d.bHh, 2 * H) : 0;
+      const rec = this.rec;
       const ghn = rowsAt(ws.ghn, t, B, H);
       gemmPacked(B, hIn, <usize>H, d.wHhT, rec, <usize>G, false);
       for (let b = 0; b < B; b++) {
-        if (!ws.active(t, b)) {
-          copyFloats(rowAt(hNew, b, H), rowAt(hPrev, b, H), H);
-          continue;
-        }
+        if (!ws.active(t, b)) continue;
         const g = rowAt(gates, b, G);
         const hn = rowAt(hNew, b, H);
         const gh = rowAt(ghn, b, H);
@@ -136,44 +122,115 @@ export function gruLayerForward(y: usize, ldy: i32, hN: usize, ws: Workspace, h0
         const hp = rowAt(hPrev, b, H);
         for (let j = 0; j < H; j += 4) gruCellForwardLbr(g, hn, gh, rc, bhn, hp, H, j, H - j);
       }
-    } else {
-      const rh = scratch;
-      // r and z pre-activations gain R_rz h in place; n's gains Rn (r ⊙ h) once r is known.
-      gemmPacked(B, hIn, <usize>H, d.wHhT, gates, <usize>G, true);
-      for (let b = 0; b < B; b++) {
-        const g = rowAt(gates, b, G);
-        const hp = rowAt(hPrev, b, H);
-        const rhRow = rowAt(rh, b, H);
-        for (let j = 0; j < H; j += 4) gruCellForwardRzRbl(g, rhRow, hp, H, j, H - j);
-      }
-      // With recurrent dropout n's product sees r ⊙ m ⊙ h.
-      if (mask != 0) multiplyFloats(rh, rh, mask, B * H);
-      gemmPacked(B, rh, <usize>H, d.wHnT, at(gates, 2 * H), <usize>G, true);
-      for (let b = 0; b < B; b++) {
-        if (!ws.active(t, b)) {
-          copyFloats(rowAt(hNew, b, H), rowAt(hPrev, b, H), H);
-          continue;
-        }
-        const g = rowAt(gates, b, G);
-        const hp = rowAt(hPrev, b, H);
-        const hn = rowAt(hNew, b, H);
-        for (let j = 0; j < H; j += 4) gruCellForwardNRbl(g, hn, hp, H, j, H - j);
-      }
+      return hNew;
     }
-    zoneoutRows(hNew, hPrev, hNew, ws.zoneoutHiddenMask, ws.zoneoutHidden, ws, t, H);
-    writeOutputRows(y, ldy, ws, t, hNew, H);
+    const rh = this.rh;
+    const mask = ws.recurrentMask;
+    // r and z pre-activations gain R_rz h in place; n's gains Rn (r ⊙ h) once r is known.
+    gemmPacked(B, hIn, <usize>H, d.wHhT, gates, <usize>G, true);
+    for (let b = 0; b < B; b++) {
+      const g = rowAt(gates, b, G);
+      const hp = rowAt(hPrev, b, H);
+      const rhRow = rowAt(rh, b, H);
+      for (let j = 0; j < H; j += 4) gruCellForwardRzRbl(g, rhRow, hp, H, j, H - j);
+    }
+    // With recurrent dropout n's product sees r ⊙ m ⊙ h.
+    if (mask != 0) multiplyFloats(rh, rh, mask, B * H);
+    gemmPacked(B, rh, <usize>H, d.wHnT, at(gates, 2 * H), <usize>G, true);
+    for (let b = 0; b < B; b++) {
+      if (!ws.active(t, b)) continue;
+      const g = rowAt(gates, b, G);
+      const hp = rowAt(hPrev, b, H);
+      const hn = rowAt(hNew, b, H);
+      for (let j = 0; j < H; j += 4) gruCellForwardNRbl(g, hn, hp, H, j, H - j);
+    }
+    return hNew;
   }
-  copyFloats(hN, rowsAt(ws.h, ws.finalSlot, B, H), B * H);
+}
+
+// Linear before reset: the cell's gradients on every gate, and the recurrent side's apart (dGh: they
+// differ in n, which r scales). Reset before linear: z and n first; r needs d(r ⊙ h) = dn_pre · Rn.
+@unmanaged class GruBackward {
+  ws: Workspace;
+  d: LayerDesc;
+  dGh: usize; // linear before reset: [T, B, 3H] the recurrent side's gradients; otherwise [B, H] d(r ⊙ h)
+
+  step(t: i32, dG: usize, dht: usize, dhBefore: usize): void {
+    const ws = this.ws;
+    const d = this.d;
+    const H = d.hiddenSize;
+    const G = 3 * H;
+    const B = ws.B;
+    const hPrev = rowsAt(ws.h, ws.slotBefore(t), B, H);
+    const gates = rowsAt(ws.gates, t, B, G);
+    if (d.linearBeforeReset) {
+      const ghn = rowsAt(ws.ghn, t, B, H);
+      const dGht = rowsAt(this.dGh, t, B, G);
+      zeroPaddedRows(dGht, ws, t, G);
+      for (let b = 0; b < B; b++) {
+        if (!ws.active(t, b)) continue;
+        const dGb = rowAt(dG, b, G);
+        const dGhb = rowAt(dGht, b, G);
+        const dhb = rowAt(dhBefore, b, H);
+        const g = rowAt(gates, b, G);
+        const gh = rowAt(ghn, b, H);
+        const hp = rowAt(hPrev, b, H);
+        const dhr = rowAt(dht, b, H);
+        for (let j = 0; j < H; j += 4) gruCellBackwardLbr(dGb, dGhb, dhb, g, gh, hp, dhr, H, j, H - j);
+      }
+      return;
+    }
+    for (let b = 0; b < B; b++) {
+      if (!ws.active(t, b)) continue;
+      const dGb = rowAt(dG, b, G);
+      const dhb = rowAt(dhBefore, b, H);
+      const g = rowAt(gates, b, G);
+      const hp = rowAt(hPrev, b, H);
+      const dhr = rowAt(dht, b, H);
+      for (let j = 0; j < H; j += 4) gruCellBackwardZnRbl(dGb, dhb, g, hp, dhr, H, j, H - j);
+    }
+    const dRh = this.dGh;
+    const mask = ws.recurrentMask;
+    gemmPacked(B, at(dG, 2 * H), <usize>G, d.wHnB, dRh, <usize>H, false);
+    // With recurrent dropout n's product saw r ⊙ m ⊙ h: scaled by m, d(r ⊙ h) gives both r's
+    // gradient (against the true h) and h's.
+    if (mask != 0) multiplyFloats(dRh, dRh, mask, B * H);
+    for (let b = 0; b < B; b++) {
+      if (!ws.active(t, b)) continue;
+      const dGb = rowAt(dG, b, G);
+      const dhb = rowAt(dhBefore, b, H);
+      const g = rowAt(gates, b, G);
+      const hp = rowAt(hPrev, b, H);
+      const drh = rowAt(dRh, b, H);
+      for (let j = 0; j < H; j += 4) gruCellBackwardRRbl(dGb, dhb, g, hp, drh, j, H - j);
+    }
+  }
+}
+
+const forwardCell = changetype<GruForward>(memory.data(<i32>offsetof<GruForward>()));
+const backwardCell = changetype<GruBackward>(memory.data(<i32>offsetof<GruBackward>()));
+
+export function gruForwardScratch(d: LayerDesc, B: i32): u64 {
+  return forwardLoopScratch(d, B) + scratchSize(<u64>B * <u64>(d.linearBeforeReset ? d.gateSize : d.hiddenSize));
+}
+
+// y [T, B, H] (rows ldy apart), hN [B, H], ws; x [T, B, I] (in ws), h0 [B, H] (or 0)
+export function gruLayerForward(y: usize, ldy: i32, hN: usize, ws: Workspace, h0: usize, d: LayerDesc): void {
+  const cell = forwardCell;
+  cell.ws = ws;
+  cell.d = d;
+  const scratch = scratchFloats(ws.B * (d.linearBeforeReset ? d.gateSize : d.hiddenSize));
+  cell.rec = scratch;
+  cell.rh = scratch;
+  runForward(cell, y, ldy, hN, ws, h0, d);
 }
 
 export function gruBackwardScratch(d: LayerDesc, T: i32, B: i32, recurrentMask: bool): u64 {
   const rows = <u64>T * <u64>B;
   const H = <u64>d.hiddenSize;
-  const G = 3 * H;
   const lbr = d.linearBeforeReset;
   const candidateInput = lbr ? 0 : scratchSize(rows * H);
-  const masked = recurrentMask ? scratchSize(<u64>B * H) + scratchSize(rows * H) : 0;
-  return scratchSize(rows * G) + scratchSize(lbr ? rows * G : <u64>B * H) + 3 * scratchSize(<u64>B * H) + candidateInput + masked;
+  return backwardLoopScratch(d, T, B, recurrentMask, false) + scratchSize(lbr ? rows * 3 * H : <u64>B * H) + candidateInput;
 }
 
 // dX [T, B, I], dh0 [B, H], grads (written); dY [T, B, H] (rows ldDY apart), dhN [B, H] (or 0), ws
@@ -183,92 +240,15 @@ export function gruLayerBackward(dX: usize, dh0: usize, grads: usize, dY: usize,
   const B = ws.B;
   const rows = ws.rows;
   const lbr = d.linearBeforeReset;
-  const mask = ws.recurrentMask;
-
-  const dG = scratchFloats(rows * G);
-  // lbr: the recurrent-side gradients differ from dG in n; otherwise only d(r ⊙ h) per step is needed.
-  const dGh = scratchFloats(lbr ? rows * G : B * H);
-  const dht = scratchFloats(B * H);
-  let dh = scratchFloats(B * H);
-  let dhBefore = scratchFloats(B * H);
-  const dhRecurrent = mask != 0 ? scratchFloats(B * H) : 0; // dh's recurrent part, before the mask
-  copyOrZero(dh, dhN, B * H);
-
-  for (let step = ws.T - 1; step >= 0; step--) {
-    const t = ws.timeAt(step);
-    const hPrev = rowsAt(ws.h, ws.slotBefore(t), B, H);
-    const gates = rowsAt(ws.gates, t, B, G);
-    const dGt = rowsAt(dG, t, B, G);
-    stepGradient(dht, dh, dY, ldDY, ws, t, H);
-    beginPreviousGradient(dhBefore, dht, dh, ws.zoneoutHiddenMask, ws.zoneoutHidden, ws, t, H);
-
-    // The h-side gradients whose product with R reaches the previous state.
-    let dRecurrent = dGt;
-    if (lbr) {
-      const ghn = rowsAt(ws.ghn, t, B, H);
-      const dGht = rowsAt(dGh, t, B, G);
-      for (let b = 0; b < B; b++) {
-        if (!ws.active(t, b)) {
-          zeroFloats(rowAt(dGt, b, G), G);
-          zeroFloats(rowAt(dGht, b, G), G);
-          continue;
-        }
-        const dGb = rowAt(dGt, b, G);
-        const dGhb = rowAt(dGht, b, G);
-        const dhb = rowAt(dhBefore, b, H);
-        const g = rowAt(gates, b, G);
-        const gh = rowAt(ghn, b, H);
-        const hp = rowAt(hPrev, b, H);
-        const dhr = rowAt(dht, b, H);
-        for (let j = 0; j < H; j += 4) gruCellBackwardLbr(dGb, dGhb, dhb, g, gh, hp, dhr, H, j, H - j);
-      }
-      dRecurrent = dGht;
-    } else {
-      // z and n first; r needs d(r ⊙ h) = dn_pre · Rn.
-      for (let b = 0; b < B; b++) {
-        if (!ws.active(t, b)) {
-          zeroFloats(rowAt(dGt, b, G), G);
-          continue;
-        }
-        const dGrow = rowAt(dGt, b, G);
-        const dhb = rowAt(dhBefore, b, H);
-        const g = rowAt(gates, b, G);
-        const hp = rowAt(hPrev, b, H);
-        const dhr = rowAt(dht, b, H);
-        for (let j = 0; j < H; j += 4) gruCellBackwardZnRbl(dGrow, dhb, g, hp, dhr, H, j, H - j);
-      }
-      const dRh = dGh;
-      gemmPacked(B, at(dGt, 2 * H), <usize>G, d.wHnB, dRh, <usize>H, false);
-      // With recurrent dropout n's product saw r ⊙ m ⊙ h: scaled by m, d(r ⊙ h) gives both r's
-      // gradient (against the true h) and h's.
-      if (mask != 0) multiplyFloats(dRh, dRh, mask, B * H);
-      for (let b = 0; b < B; b++) {
-        if (!ws.active(t, b)) continue;
-        const dGrow = rowAt(dGt, b, G);
-        const dhb = rowAt(dhBefore, b, H);
-        const g = rowAt(gates, b, G);
-        const hp = rowAt(hPrev, b, H);
-        const drh = rowAt(dRh, b, H);
-        for (let j = 0; j < H; j += 4) gruCellBackwardRRbl(dGrow, dhb, g, hp, drh, j, H - j);
-      }
-    }
-    addRecurrentGradient(dhBefore, dRecurrent, G, d.wHhB, dhRecurrent, mask, B, H);
-    const dhNext = dh;
-    dh = dhBefore;
-    dhBefore = dhNext;
-  }
-  copyFloats(dh0, dh, B * H);
-
-  inputGradients(dX, d.gradOf(grads, d.wIh), d.gradOf(grads, d.bIh), dG, ws, d);
-  const hPrevAll = recurrentInputs(mask != 0 ? scratchFloats(rows * H) : 0, ws, H);
-  const gWHh = d.gradOf(grads, d.wHh);
-  const gBHh = d.gradOf(grads, d.bHh);
-  if (lbr) {
-    gemmTransA(G, H, rows, dGh, <usize>G, hPrevAll, <usize>H, gWHh, <usize>H);
-    if (d.bias) columnSums(gBHh, dGh, rows, G, G);
-    return;
-  }
-  gemmTransA(2 * H, H, rows, dG, <usize>G, hPrevAll, <usize>H, gWHh, <usize>H);
+  const loop = beginBackward(ws, d, dY, ldDY, dhN, false);
+  const cell = backwardCell;
+  cell.ws = ws;
+  cell.d = d;
+  cell.dGh = scratchFloats(lbr ? rows * G : B * H);
+  const recurrent = lbr ? cell.dGh : loop.dG;
+  loop.run(cell, recurrent, dh0);
+  const hPrevAll = loop.weightGradients(recurrent, lbr ? G : 2 * H, dX, grads);
+  if (lbr) return;
   // The candidate's recurrent weights saw r ⊙ h_prev (with recurrent dropout, the masked h),
   // rebuilt here from the stored r.
   const rh = scratchFloats(rows * H);
@@ -278,6 +258,5 @@ export function gruLayerBackward(dX: usize, dh0: usize, grads: usize, dY: usize,
     const out = rowsAt(rh, t, B, H);
     for (let b = 0; b < B; b++) multiplyFloats(rowAt(out, b, H), rowAt(g, b, G), rowAt(hp, b, H), H);
   }
-  gemmTransA(H, H, rows, at(dG, 2 * H), <usize>G, rh, <usize>H, at(gWHh, 2 * H * H), <usize>H);
-  if (d.bias) columnSums(gBHh, dG, rows, G, G);
+  gemmTransA(H, H, rows, at(loop.dG, 2 * H), <usize>G, rh, <usize>H, at(d.gradOf(grads, d.wHh), 2 * H * H), <usize>H);
 }

@@ -1,13 +1,10 @@
 // Vanilla RNN over one direction of one layer: h' = act(W x + b + R h + r), act = tanh or relu.
 import { relu4, tanh4 } from '../activations';
-import { gemmPacked, gemmTransA } from '../gemm/gemm';
-import { at, copyFloats, loadLanes, rowAt, rowsAt, storeLanes, zeroFloats } from '../lanes';
+import { gemmPacked } from '../gemm/gemm';
+import { at, loadLanes, rowAt, rowsAt, storeLanes } from '../lanes';
+import { backwardLoopScratch, beginBackward } from './backward-loop';
+import { forwardLoopScratch, runForward } from './forward-loop';
 import { CELL_RNN_RELU, LayerDesc } from './layer';
-import { scratchFloats, scratchSize } from './scratch';
-import {
-  addRecurrentGradient, beginPreviousGradient, columnSums, copyOrZero, inputGradients, projectInputs, recurrentInput,
-  recurrentInputs, stepGradient, writeOutputRows, zoneoutRows,
-} from './sequence';
 import { Workspace } from './workspace';
 
 // Units [j, j + n) of one row: h = act(pre)
@@ -27,90 +24,77 @@ import { Workspace } from './workspace';
   storeLanes(at(dG, j), g, n);
 }
 
-export function rnnForwardScratch(d: LayerDesc, B: i32): u64 {
-  return scratchSize(<u64>B * <u64>d.hiddenSize);
+// The cell's own new state, whose value gives act': with zoneout h holds the mix, so the state
+// takes the pre-activation's place in gates instead.
+@inline function cellState(ws: Workspace, t: i32, H: i32): usize {
+  return ws.zonesHidden ? rowsAt(ws.gates, t, ws.B, H) : rowsAt(ws.h, ws.slotAfter(t), ws.B, H);
 }
 
-// y [T, B, H] (rows ldy apart), hN [B, H], ws; x [T, B, I] (in ws), h0 [B, H] (or 0)
-export function rnnLayerForward(y: usize, ldy: i32, hN: usize, ws: Workspace, h0: usize, d: LayerDesc): void {
-  const H = d.hiddenSize;
-  const B = ws.B;
-  const useRelu = d.cell == CELL_RNN_RELU;
-  const hMasked = scratchFloats(B * H); // recurrent dropout: mask ⊙ h
+@unmanaged class RnnForward {
+  ws: Workspace;
+  d: LayerDesc;
 
-  projectInputs(ws.gates, ws.x, ws.rows, d);
-  copyOrZero(rowsAt(ws.h, ws.firstSlot, B, H), h0, B * H);
-  for (let step = 0; step < ws.T; step++) {
-    const t = ws.timeAt(step);
-    const hPrev = rowsAt(ws.h, ws.slotBefore(t), B, H);
-    const hNew = rowsAt(ws.h, ws.slotAfter(t), B, H);
+  step(t: i32, hIn: usize, hPrev: usize, hNew: usize): usize {
+    const ws = this.ws;
+    const d = this.d;
+    const H = d.hiddenSize;
+    const B = ws.B;
+    const useRelu = d.cell == CELL_RNN_RELU;
     const pre = rowsAt(ws.gates, t, B, H);
-    // With zoneout the cell's own new state replaces its pre-activation (backward reads act' off it).
-    const cand = ws.zonesHidden ? pre : hNew;
-    gemmPacked(B, recurrentInput(hMasked, hPrev, ws.recurrentMask, B * H), <usize>H, d.wHhT, pre, <usize>H, true);
+    const cand = cellState(ws, t, H);
+    gemmPacked(B, hIn, <usize>H, d.wHhT, pre, <usize>H, true);
     for (let b = 0; b < B; b++) {
-      if (!ws.active(t, b)) {
-        copyFloats(rowAt(hNew, b, H), rowAt(hPrev, b, H), H);
-        continue;
-      }
+      if (!ws.active(t, b)) continue;
       const hRow = rowAt(cand, b, H);
       const preRow = rowAt(pre, b, H);
       for (let j = 0; j < H; j += 4) rnnCellForward(hRow, preRow, useRelu, j, H - j);
     }
-    zoneoutRows(hNew, hPrev, cand, ws.zoneoutHiddenMask, ws.zoneoutHidden, ws, t, H);
-    writeOutputRows(y, ldy, ws, t, hNew, H);
+    return cand;
   }
-  copyFloats(hN, rowsAt(ws.h, ws.finalSlot, B, H), B * H);
+}
+
+@unmanaged class RnnBackward {
+  ws: Workspace;
+  d: LayerDesc;
+
+  step(t: i32, dG: usize, dht: usize, dhBefore: usize): void {
+    const ws = this.ws;
+    const H = this.d.hiddenSize;
+    const useRelu = this.d.cell == CELL_RNN_RELU;
+    const h = cellState(ws, t, H);
+    for (let b = 0; b < ws.B; b++) {
+      if (!ws.active(t, b)) continue;
+      const dGRow = rowAt(dG, b, H);
+      const hRow = rowAt(h, b, H);
+      const dhRow = rowAt(dht, b, H);
+      for (let j = 0; j < H; j += 4) rnnCellBackward(dGRow, dhRow, hRow, useRelu, j, H - j);
+    }
+  }
+}
+
+const forwardCell = changetype<RnnForward>(memory.data(<i32>offsetof<RnnForward>()));
+const backwardCell = changetype<RnnBackward>(memory.data(<i32>offsetof<RnnBackward>()));
+
+export function rnnForwardScratch(d: LayerDesc, B: i32): u64 {
+  return forwardLoopScratch(d, B);
+}
+
+// y [T, B, H] (rows ldy apart), hN [B, H], ws; x [T, B, I] (in ws), h0 [B, H] (or 0)
+export function rnnLayerForward(y: usize, ldy: i32, hN: usize, ws: Workspace, h0: usize, d: LayerDesc): void {
+  forwardCell.ws = ws;
+  forwardCell.d = d;
+  runForward(forwardCell, y, ldy, hN, ws, h0, d);
 }
 
 export function rnnBackwardScratch(d: LayerDesc, T: i32, B: i32, recurrentMask: bool): u64 {
-  const H = <u64>d.hiddenSize;
-  const rows = <u64>T * <u64>B;
-  const masked = recurrentMask ? scratchSize(<u64>B * H) + scratchSize(rows * H) : 0;
-  return scratchSize(rows * H) + 3 * scratchSize(<u64>B * H) + masked;
+  return backwardLoopScratch(d, T, B, recurrentMask, false);
 }
 
 // dX [T, B, I], dh0 [B, H], grads (written); dY [T, B, H] (rows ldDY apart), dhN [B, H] (or 0), ws
 export function rnnLayerBackward(dX: usize, dh0: usize, grads: usize, dY: usize, ldDY: i32, dhN: usize, ws: Workspace, d: LayerDesc): void {
-  const H = d.hiddenSize;
-  const B = ws.B;
-  const rows = ws.rows;
-  const useRelu = d.cell == CELL_RNN_RELU;
-  const mask = ws.recurrentMask;
-
-  const dG = scratchFloats(rows * H);
-  const dht = scratchFloats(B * H);
-  let dh = scratchFloats(B * H);
-  let dhBefore = scratchFloats(B * H);
-  const dhRecurrent = mask != 0 ? scratchFloats(B * H) : 0; // dh's recurrent part, before the mask
-  copyOrZero(dh, dhN, B * H);
-
-  for (let step = ws.T - 1; step >= 0; step--) {
-    const t = ws.timeAt(step);
-    // The cell's own new state, whose value gives act'.
-    const hNew = ws.zonesHidden ? rowsAt(ws.gates, t, B, H) : rowsAt(ws.h, ws.slotAfter(t), B, H);
-    const dGt = rowsAt(dG, t, B, H);
-    stepGradient(dht, dh, dY, ldDY, ws, t, H);
-    beginPreviousGradient(dhBefore, dht, dh, ws.zoneoutHiddenMask, ws.zoneoutHidden, ws, t, H);
-    for (let b = 0; b < B; b++) {
-      const dGrow = rowAt(dGt, b, H);
-      if (!ws.active(t, b)) {
-        zeroFloats(dGrow, H);
-        continue;
-      }
-      const dhRow = rowAt(dht, b, H);
-      const hRow = rowAt(hNew, b, H);
-      for (let j = 0; j < H; j += 4) rnnCellBackward(dGrow, dhRow, hRow, useRelu, j, H - j);
-    }
-    addRecurrentGradient(dhBefore, dGt, H, d.wHhB, dhRecurrent, mask, B, H);
-    const dhNext = dh;
-    dh = dhBefore;
-    dhBefore = dhNext;
-  }
-  copyFloats(dh0, dh, B * H);
-
-  inputGradients(dX, d.gradOf(grads, d.wIh), d.gradOf(grads, d.bIh), dG, ws, d);
-  const hPrevAll = recurrentInputs(mask != 0 ? scratchFloats(rows * H) : 0, ws, H);
-  gemmTransA(H, H, rows, dG, <usize>H, hPrevAll, <usize>H, d.gradOf(grads, d.wHh), <usize>H);
-  if (d.bias) columnSums(d.gradOf(grads, d.bHh), dG, rows, H, H);
+  const loop = beginBackward(ws, d, dY, ldDY, dhN, false);
+  backwardCell.ws = ws;
+  backwardCell.d = d;
+  loop.run(backwardCell, loop.dG, dh0);
+  loop.weightGradients(loop.dG, d.hiddenSize, dX, grads);
 }
