@@ -20,77 +20,96 @@ import { Workspace } from './workspace';
   return f32x4.add(f32x4.mul(oneMinus(z), n), f32x4.mul(z, hPrev));
 }
 
-// Units [j, j + n) of one row, forward, linear before reset. gates [3H]: in, x-projections (r, z with
+// Units [j0, j1) of one row, forward, linear before reset. gates [3H]: in, x-projections (r, z with
 // both biases, n with bn only); out, activated r z n. h [H], ghn [H] = Rn h + rn; rec [3H] = R h,
 // bhn [H] or 0, hPrev [H]
 @inline function gruCellForwardLbr(gates: usize, h: usize, ghn: usize, rec: usize, bhn: usize, hPrev: usize, H: i32,
-  j: i32, n: i32): void {
-  const r = sigmoid4(f32x4.add(loadLanes(at(gates, j), n), loadLanes(at(rec, j), n)));
-  const z = sigmoid4(f32x4.add(loadLanes(at(gates, H + j), n), loadLanes(at(rec, H + j), n)));
-  let hn = loadLanes(at(rec, 2 * H + j), n);
-  if (bhn != 0) hn = f32x4.add(hn, loadLanes(at(bhn, j), n));
-  const cand = tanh4(f32x4.add(loadLanes(at(gates, 2 * H + j), n), f32x4.mul(r, hn)));
-  storeLanes(at(gates, j), r, n);
-  storeLanes(at(gates, H + j), z, n);
-  storeLanes(at(gates, 2 * H + j), cand, n);
-  storeLanes(at(ghn, j), hn, n);
-  storeLanes(at(h, j), blend(z, cand, loadLanes(at(hPrev, j), n)), n);
+  j0: i32, j1: i32): void {
+  for (let j = j0; j < j1; j += 4) {
+    const n = j1 - j;
+    const r = sigmoid4(f32x4.add(loadLanes(at(gates, j), n), loadLanes(at(rec, j), n)));
+    const z = sigmoid4(f32x4.add(loadLanes(at(gates, H + j), n), loadLanes(at(rec, H + j), n)));
+    let hn = loadLanes(at(rec, 2 * H + j), n);
+    if (bhn != 0) hn = f32x4.add(hn, loadLanes(at(bhn, j), n));
+    const cand = tanh4(f32x4.add(loadLanes(at(gates, 2 * H + j), n), f32x4.mul(r, hn)));
+    storeLanes(at(gates, j), r, n);
+    storeLanes(at(gates, H + j), z, n);
+    storeLanes(at(gates, 2 * H + j), cand, n);
+    storeLanes(at(ghn, j), hn, n);
+    storeLanes(at(h, j), blend(z, cand, loadLanes(at(hPrev, j), n)), n);
+  }
 }
 
-// Units [j, j + n) of one row, reset before linear, first half: r and z activated in place (their
+// Units [j0, j1) of one row, reset before linear, first half: r and z activated in place (their
 // pre-activations already hold R_rz h), rh = r ⊙ hPrev, the input of the candidate's recurrent product
-@inline function gruCellForwardRzRbl(gates: usize, rh: usize, hPrev: usize, H: i32, j: i32, n: i32): void {
-  const r = sigmoid4(loadLanes(at(gates, j), n));
-  storeLanes(at(gates, j), r, n);
-  storeLanes(at(gates, H + j), sigmoid4(loadLanes(at(gates, H + j), n)), n);
-  storeLanes(at(rh, j), f32x4.mul(r, loadLanes(at(hPrev, j), n)), n);
+@inline function gruCellForwardRzRbl(gates: usize, rh: usize, hPrev: usize, H: i32, j0: i32, j1: i32): void {
+  for (let j = j0; j < j1; j += 4) {
+    const n = j1 - j;
+    const r = sigmoid4(loadLanes(at(gates, j), n));
+    storeLanes(at(gates, j), r, n);
+    storeLanes(at(gates, H + j), sigmoid4(loadLanes(at(gates, H + j), n)), n);
+    storeLanes(at(rh, j), f32x4.mul(r, loadLanes(at(hPrev, j), n)), n);
+  }
 }
 
 // Second half, once the candidate's pre-activation holds Rn (r ⊙ h): n activated in place and h'
-@inline function gruCellForwardNRbl(gates: usize, h: usize, hPrev: usize, H: i32, j: i32, n: i32): void {
-  const cand = tanh4(loadLanes(at(gates, 2 * H + j), n));
-  storeLanes(at(gates, 2 * H + j), cand, n);
-  storeLanes(at(h, j), blend(loadLanes(at(gates, H + j), n), cand, loadLanes(at(hPrev, j), n)), n);
+@inline function gruCellForwardNRbl(gates: usize, h: usize, hPrev: usize, H: i32, j0: i32, j1: i32): void {
+  for (let j = j0; j < j1; j += 4) {
+    const n = j1 - j;
+    const cand = tanh4(loadLanes(at(gates, 2 * H + j), n));
+    storeLanes(at(gates, 2 * H + j), cand, n);
+    storeLanes(at(h, j), blend(loadLanes(at(gates, H + j), n), cand, loadLanes(at(hPrev, j), n)), n);
+  }
 }
 
-// Units [j, j + n) of one row, backward, linear before reset. dG [3H] on the x-side pre-activations,
+// Units [j0, j1) of one row, backward, linear before reset. dG [3H] on the x-side pre-activations,
 // dGh [3H] on the recurrent side (they differ in n: r scales Rn h + rn), dhBefore [H] += the direct part;
 // gates [3H] activated, ghn [H], hPrev [H], dh [H] total gradient on this step's h
 @inline function gruCellBackwardLbr(dG: usize, dGh: usize, dhBefore: usize, gates: usize, ghn: usize, hPrev: usize,
-  dh: usize, H: i32, j: i32, n: i32): void {
-  const r = loadLanes(at(gates, j), n);
-  const z = loadLanes(at(gates, H + j), n);
-  const cand = loadLanes(at(gates, 2 * H + j), n);
-  const dhv = loadLanes(at(dh, j), n);
-  const dpn = f32x4.mul(f32x4.mul(dhv, oneMinus(z)), oneMinus(f32x4.mul(cand, cand)));
-  const dpz = f32x4.mul(f32x4.mul(f32x4.mul(dhv, f32x4.sub(loadLanes(at(hPrev, j), n), cand)), z), oneMinus(z));
-  const dpr = f32x4.mul(f32x4.mul(f32x4.mul(dpn, loadLanes(at(ghn, j), n)), r), oneMinus(r));
-  storeLanes(at(dG, j), dpr, n);
-  storeLanes(at(dG, H + j), dpz, n);
-  storeLanes(at(dG, 2 * H + j), dpn, n);
-  storeLanes(at(dGh, j), dpr, n);
-  storeLanes(at(dGh, H + j), dpz, n);
-  storeLanes(at(dGh, 2 * H + j), f32x4.mul(dpn, r), n);
-  storeLanes(at(dhBefore, j), f32x4.add(loadLanes(at(dhBefore, j), n), f32x4.mul(dhv, z)), n);
+  dh: usize, H: i32, j0: i32, j1: i32): void {
+  for (let j = j0; j < j1; j += 4) {
+    const n = j1 - j;
+    const r = loadLanes(at(gates, j), n);
+    const z = loadLanes(at(gates, H + j), n);
+    const cand = loadLanes(at(gates, 2 * H + j), n);
+    const dhv = loadLanes(at(dh, j), n);
+    const dpn = f32x4.mul(f32x4.mul(dhv, oneMinus(z)), oneMinus(f32x4.mul(cand, cand)));
+    const dpz = f32x4.mul(f32x4.mul(f32x4.mul(dhv, f32x4.sub(loadLanes(at(hPrev, j), n), cand)), z), oneMinus(z));
+    const dpr = f32x4.mul(f32x4.mul(f32x4.mul(dpn, loadLanes(at(ghn, j), n)), r), oneMinus(r));
+    storeLanes(at(dG, j), dpr, n);
+    storeLanes(at(dG, H + j), dpz, n);
+    storeLanes(at(dG, 2 * H + j), dpn, n);
+    storeLanes(at(dGh, j), dpr, n);
+    storeLanes(at(dGh, H + j), dpz, n);
+    storeLanes(at(dGh, 2 * H + j), f32x4.mul(dpn, r), n);
+    storeLanes(at(dhBefore, j), f32x4.add(loadLanes(at(dhBefore, j), n), f32x4.mul(dhv, z)), n);
+  }
 }
 
 // Reset before linear, backward, first half: z and n pre-activation gradients into dG [3H], and the direct
 // part added to dhBefore [H]; gates [3H] activated, hPrev [H], dh [H] total gradient on this step's h
-@inline function gruCellBackwardZnRbl(dG: usize, dhBefore: usize, gates: usize, hPrev: usize, dh: usize, H: i32, j: i32, n: i32): void {
-  const z = loadLanes(at(gates, H + j), n);
-  const cand = loadLanes(at(gates, 2 * H + j), n);
-  const dhv = loadLanes(at(dh, j), n);
-  storeLanes(at(dG, H + j), f32x4.mul(f32x4.mul(f32x4.mul(dhv, f32x4.sub(loadLanes(at(hPrev, j), n), cand)), z), oneMinus(z)), n);
-  storeLanes(at(dG, 2 * H + j), f32x4.mul(f32x4.mul(dhv, oneMinus(z)), oneMinus(f32x4.mul(cand, cand))), n);
-  storeLanes(at(dhBefore, j), f32x4.add(loadLanes(at(dhBefore, j), n), f32x4.mul(dhv, z)), n);
+@inline function gruCellBackwardZnRbl(dG: usize, dhBefore: usize, gates: usize, hPrev: usize, dh: usize, H: i32, j0: i32, j1: i32): void {
+  for (let j = j0; j < j1; j += 4) {
+    const n = j1 - j;
+    const z = loadLanes(at(gates, H + j), n);
+    const cand = loadLanes(at(gates, 2 * H + j), n);
+    const dhv = loadLanes(at(dh, j), n);
+    storeLanes(at(dG, H + j), f32x4.mul(f32x4.mul(f32x4.mul(dhv, f32x4.sub(loadLanes(at(hPrev, j), n), cand)), z), oneMinus(z)), n);
+    storeLanes(at(dG, 2 * H + j), f32x4.mul(f32x4.mul(dhv, oneMinus(z)), oneMinus(f32x4.mul(cand, cand))), n);
+    storeLanes(at(dhBefore, j), f32x4.add(loadLanes(at(dhBefore, j), n), f32x4.mul(dhv, z)), n);
+  }
 }
 
 // Second half, once dRh = d(r ⊙ h) = dn_pre · Rn is known: r's pre-activation gradient, and r's share of dhBefore
-@inline function gruCellBackwardRRbl(dG: usize, dhBefore: usize, gates: usize, hPrev: usize, dRh: usize, j: i32, n: i32): void {
-  const r = loadLanes(at(gates, j), n);
-  const drh = loadLanes(at(dRh, j), n);
-  storeLanes(at(dG, j), f32x4.mul(f32x4.mul(f32x4.mul(drh, loadLanes(at(hPrev, j), n)), r), oneMinus(r)), n);
-  storeLanes(at(dhBefore, j), f32x4.add(loadLanes(at(dhBefore, j), n), f32x4.mul(drh, r)), n);
+@inline function gruCellBackwardRRbl(dG: usize, dhBefore: usize, gates: usize, hPrev: usize, dRh: usize, H: i32, j0: i32,
+  j1: i32): void {
+  for (let j = j0; j < j1; j += 4) {
+    const n = j1 - j;
+    const r = loadLanes(at(gates, j), n);
+    const drh = loadLanes(at(dRh, j), n);
+    storeLanes(at(dG, j), f32x4.mul(f32x4.mul(f32x4.mul(drh, loadLanes(at(hPrev, j), n)), r), oneMinus(r)), n);
+    storeLanes(at(dhBefore, j), f32x4.add(loadLanes(at(dhBefore, j), n), f32x4.mul(drh, r)), n);
+  }
 }
 
 // Linear before reset takes one product a step, R h for every gate; reset before linear two: R_rz h,
@@ -115,12 +134,8 @@ import { Workspace } from './workspace';
       gemmPacked(B, hIn, <usize>H, d.wHhT, rec, <usize>G, false);
       for (let b = 0; b < B; b++) {
         if (!ws.active(t, b)) continue;
-        const g = rowAt(gates, b, G);
-        const hn = rowAt(hNew, b, H);
-        const gh = rowAt(ghn, b, H);
-        const rc = rowAt(rec, b, G);
-        const hp = rowAt(hPrev, b, H);
-        for (let j = 0; j < H; j += 4) gruCellForwardLbr(g, hn, gh, rc, bhn, hp, H, j, H - j);
+        gruCellForwardLbr(rowAt(gates, b, G), rowAt(hNew, b, H), rowAt(ghn, b, H), rowAt(rec, b, G), bhn, rowAt(hPrev, b, H), H,
+          0, H);
       }
       return hNew;
     }
@@ -128,21 +143,12 @@ import { Workspace } from './workspace';
     const mask = ws.recurrentMask;
     // r and z pre-activations gain R_rz h in place; n's gains Rn (r ⊙ h) once r is known.
     gemmPacked(B, hIn, <usize>H, d.wHhT, gates, <usize>G, true);
-    for (let b = 0; b < B; b++) {
-      const g = rowAt(gates, b, G);
-      const hp = rowAt(hPrev, b, H);
-      const rhRow = rowAt(rh, b, H);
-      for (let j = 0; j < H; j += 4) gruCellForwardRzRbl(g, rhRow, hp, H, j, H - j);
-    }
+    for (let b = 0; b < B; b++) gruCellForwardRzRbl(rowAt(gates, b, G), rowAt(rh, b, H), rowAt(hPrev, b, H), H, 0, H);
     // With recurrent dropout n's product sees r ⊙ m ⊙ h.
     if (mask != 0) multiplyFloats(rh, rh, mask, B * H);
     gemmPacked(B, rh, <usize>H, d.wHnT, at(gates, 2 * H), <usize>G, true);
     for (let b = 0; b < B; b++) {
-      if (!ws.active(t, b)) continue;
-      const g = rowAt(gates, b, G);
-      const hp = rowAt(hPrev, b, H);
-      const hn = rowAt(hNew, b, H);
-      for (let j = 0; j < H; j += 4) gruCellForwardNRbl(g, hn, hp, H, j, H - j);
+      if (ws.active(t, b)) gruCellForwardNRbl(rowAt(gates, b, G), rowAt(hNew, b, H), rowAt(hPrev, b, H), H, 0, H);
     }
     return hNew;
   }
@@ -169,25 +175,15 @@ import { Workspace } from './workspace';
       zeroPaddedRows(dGht, ws, t, G);
       for (let b = 0; b < B; b++) {
         if (!ws.active(t, b)) continue;
-        const dGb = rowAt(dG, b, G);
-        const dGhb = rowAt(dGht, b, G);
-        const dhb = rowAt(dhBefore, b, H);
-        const g = rowAt(gates, b, G);
-        const gh = rowAt(ghn, b, H);
-        const hp = rowAt(hPrev, b, H);
-        const dhr = rowAt(dht, b, H);
-        for (let j = 0; j < H; j += 4) gruCellBackwardLbr(dGb, dGhb, dhb, g, gh, hp, dhr, H, j, H - j);
+        gruCellBackwardLbr(rowAt(dG, b, G), rowAt(dGht, b, G), rowAt(dhBefore, b, H), rowAt(gates, b, G), rowAt(ghn, b, H),
+          rowAt(hPrev, b, H), rowAt(dht, b, H), H, 0, H);
       }
       return;
     }
     for (let b = 0; b < B; b++) {
       if (!ws.active(t, b)) continue;
-      const dGb = rowAt(dG, b, G);
-      const dhb = rowAt(dhBefore, b, H);
-      const g = rowAt(gates, b, G);
-      const hp = rowAt(hPrev, b, H);
-      const dhr = rowAt(dht, b, H);
-      for (let j = 0; j < H; j += 4) gruCellBackwardZnRbl(dGb, dhb, g, hp, dhr, H, j, H - j);
+      gruCellBackwardZnRbl(rowAt(dG, b, G), rowAt(dhBefore, b, H), rowAt(gates, b, G), rowAt(hPrev, b, H), rowAt(dht, b, H), H,
+        0, H);
     }
     const dRh = this.dGh;
     const mask = ws.recurrentMask;
@@ -197,12 +193,8 @@ import { Workspace } from './workspace';
     if (mask != 0) multiplyFloats(dRh, dRh, mask, B * H);
     for (let b = 0; b < B; b++) {
       if (!ws.active(t, b)) continue;
-      const dGb = rowAt(dG, b, G);
-      const dhb = rowAt(dhBefore, b, H);
-      const g = rowAt(gates, b, G);
-      const hp = rowAt(hPrev, b, H);
-      const drh = rowAt(dRh, b, H);
-      for (let j = 0; j < H; j += 4) gruCellBackwardRRbl(dGb, dhb, g, hp, drh, j, H - j);
+      gruCellBackwardRRbl(rowAt(dG, b, G), rowAt(dhBefore, b, H), rowAt(gates, b, G), rowAt(hPrev, b, H), rowAt(dRh, b, H), H,
+        0, H);
     }
   }
 }

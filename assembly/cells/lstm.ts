@@ -15,74 +15,80 @@ import { Workspace } from './workspace';
   return f32x4.sub(f32x4.splat(1), v);
 }
 
-// Units [j, j + n) of one row, forward. gates [4H]: in, pre-activations; out, activated i f g o.
+// Units [j0, j1) of one row, forward. gates [4H]: in, pre-activations; out, activated i f g o.
 // cCand [H] the cell's own new state c̃, m [H] = o ⊙ tanh(c̃); cPrev [H], peep [3H] or 0. With cell
 // zoneout (zoned; zMask the row's mask bytes or 0, zP its p), cNew [H] = d ⊙ cPrev + (1 − d) ⊙ c̃,
 // mixed while c̃ is in registers.
 @inline function lstmCellForward(gates: usize, cCand: usize, cNew: usize, m: usize, cPrev: usize, peep: usize,
-  zoned: bool, zMask: usize, zP: f32, H: i32, j: i32, n: i32): void {
-  const cp = loadLanes(at(cPrev, j), n);
-  let pi = loadLanes(at(gates, j), n);
-  let pf = loadLanes(at(gates, H + j), n);
-  let po = loadLanes(at(gates, 3 * H + j), n);
-  if (peep != 0) {
-    pi = f32x4.add(pi, f32x4.mul(loadLanes(at(peep, j), n), cp));
-    pf = f32x4.add(pf, f32x4.mul(loadLanes(at(peep, H + j), n), cp));
+  zoned: bool, zMask: usize, zP: f32, H: i32, j0: i32, j1: i32): void {
+  for (let j = j0; j < j1; j += 4) {
+    const n = j1 - j;
+    const cp = loadLanes(at(cPrev, j), n);
+    let pi = loadLanes(at(gates, j), n);
+    let pf = loadLanes(at(gates, H + j), n);
+    let po = loadLanes(at(gates, 3 * H + j), n);
+    if (peep != 0) {
+      pi = f32x4.add(pi, f32x4.mul(loadLanes(at(peep, j), n), cp));
+      pf = f32x4.add(pf, f32x4.mul(loadLanes(at(peep, H + j), n), cp));
+    }
+    const i = sigmoid4(pi);
+    const f = sigmoid4(pf);
+    const g = tanh4(loadLanes(at(gates, 2 * H + j), n));
+    const c = f32x4.add(f32x4.mul(f, cp), f32x4.mul(i, g));
+    if (peep != 0) po = f32x4.add(po, f32x4.mul(loadLanes(at(peep, 2 * H + j), n), c));
+    const o = sigmoid4(po);
+    storeLanes(at(gates, j), i, n);
+    storeLanes(at(gates, H + j), f, n);
+    storeLanes(at(gates, 2 * H + j), g, n);
+    storeLanes(at(gates, 3 * H + j), o, n);
+    storeLanes(at(cCand, j), c, n);
+    if (zoned) {
+      const d = zoneoutLanes(zMask, zP, j, n);
+      storeLanes(at(cNew, j), f32x4.add(f32x4.mul(d, cp), f32x4.mul(oneMinus(d), c)), n);
+    }
+    storeLanes(at(m, j), f32x4.mul(o, tanh4(c)), n);
   }
-  const i = sigmoid4(pi);
-  const f = sigmoid4(pf);
-  const g = tanh4(loadLanes(at(gates, 2 * H + j), n));
-  const c = f32x4.add(f32x4.mul(f, cp), f32x4.mul(i, g));
-  if (peep != 0) po = f32x4.add(po, f32x4.mul(loadLanes(at(peep, 2 * H + j), n), c));
-  const o = sigmoid4(po);
-  storeLanes(at(gates, j), i, n);
-  storeLanes(at(gates, H + j), f, n);
-  storeLanes(at(gates, 2 * H + j), g, n);
-  storeLanes(at(gates, 3 * H + j), o, n);
-  storeLanes(at(cCand, j), c, n);
-  if (zoned) {
-    const d = zoneoutLanes(zMask, zP, j, n);
-    storeLanes(at(cNew, j), f32x4.add(f32x4.mul(d, cp), f32x4.mul(oneMinus(d), c)), n);
-  }
-  storeLanes(at(m, j), f32x4.mul(o, tanh4(c)), n);
 }
 
-// Units [j, j + n) of one row, backward. dG [4H] pre-activation gradients, dcPrev [H], dPeep [3H] (+=);
+// Units [j0, j1) of one row, backward. dG [4H] pre-activation gradients, dcPrev [H], dPeep [3H] (+=);
 // gates [4H] activated, c [H] the cell's own c̃, cPrev [H], dm [H] gradient on o ⊙ tanh(c), dc [H]
 // gradient on the carried c from later steps: with cell zoneout (1 − d) ⊙ dc reaches c̃ and d ⊙ dc
 // goes straight to dcPrev.
 @inline function lstmCellBackward(dG: usize, dcPrev: usize, dPeep: usize, gates: usize, c: usize, cPrev: usize,
-  dm: usize, dc: usize, peep: usize, zoned: bool, zMask: usize, zP: f32, H: i32, j: i32, n: i32): void {
-  const i = loadLanes(at(gates, j), n);
-  const f = loadLanes(at(gates, H + j), n);
-  const g = loadLanes(at(gates, 2 * H + j), n);
-  const o = loadLanes(at(gates, 3 * H + j), n);
-  const cv = loadLanes(at(c, j), n);
-  const cp = loadLanes(at(cPrev, j), n);
-  const dmv = loadLanes(at(dm, j), n);
-  const tc = tanh4(cv);
-  const dpo = f32x4.mul(f32x4.mul(f32x4.mul(dmv, tc), o), oneMinus(o));
-  const dcv = loadLanes(at(dc, j), n);
-  const d = zoned ? zoneoutLanes(zMask, zP, j, n) : f32x4.splat(0);
-  const dcCand = zoned ? f32x4.mul(oneMinus(d), dcv) : dcv;
-  let dcTotal = f32x4.add(dcCand, f32x4.mul(f32x4.mul(dmv, o), oneMinus(f32x4.mul(tc, tc))));
-  if (peep != 0) dcTotal = f32x4.add(dcTotal, f32x4.mul(dpo, loadLanes(at(peep, 2 * H + j), n)));
-  const dpi = f32x4.mul(f32x4.mul(f32x4.mul(dcTotal, g), i), oneMinus(i));
-  const dpf = f32x4.mul(f32x4.mul(f32x4.mul(dcTotal, cp), f), oneMinus(f));
-  const dpg = f32x4.mul(f32x4.mul(dcTotal, i), oneMinus(f32x4.mul(g, g)));
-  let dcp = f32x4.mul(dcTotal, f);
-  if (peep != 0) {
-    const throughPeepholes = f32x4.add(f32x4.mul(dpi, loadLanes(at(peep, j), n)), f32x4.mul(dpf, loadLanes(at(peep, H + j), n)));
-    dcp = f32x4.add(dcp, throughPeepholes);
-    storeLanes(at(dPeep, j), f32x4.add(loadLanes(at(dPeep, j), n), f32x4.mul(dpi, cp)), n);
-    storeLanes(at(dPeep, H + j), f32x4.add(loadLanes(at(dPeep, H + j), n), f32x4.mul(dpf, cp)), n);
-    storeLanes(at(dPeep, 2 * H + j), f32x4.add(loadLanes(at(dPeep, 2 * H + j), n), f32x4.mul(dpo, cv)), n);
+  dm: usize, dc: usize, peep: usize, zoned: bool, zMask: usize, zP: f32, H: i32, j0: i32, j1: i32): void {
+  for (let j = j0; j < j1; j += 4) {
+    const n = j1 - j;
+    const i = loadLanes(at(gates, j), n);
+    const f = loadLanes(at(gates, H + j), n);
+    const g = loadLanes(at(gates, 2 * H + j), n);
+    const o = loadLanes(at(gates, 3 * H + j), n);
+    const cv = loadLanes(at(c, j), n);
+    const cp = loadLanes(at(cPrev, j), n);
+    const dmv = loadLanes(at(dm, j), n);
+    const tc = tanh4(cv);
+    const dpo = f32x4.mul(f32x4.mul(f32x4.mul(dmv, tc), o), oneMinus(o));
+    const dcv = loadLanes(at(dc, j), n);
+    const d = zoned ? zoneoutLanes(zMask, zP, j, n) : f32x4.splat(0);
+    const dcCand = zoned ? f32x4.mul(oneMinus(d), dcv) : dcv;
+    let dcTotal = f32x4.add(dcCand, f32x4.mul(f32x4.mul(dmv, o), oneMinus(f32x4.mul(tc, tc))));
+    if (peep != 0) dcTotal = f32x4.add(dcTotal, f32x4.mul(dpo, loadLanes(at(peep, 2 * H + j), n)));
+    const dpi = f32x4.mul(f32x4.mul(f32x4.mul(dcTotal, g), i), oneMinus(i));
+    const dpf = f32x4.mul(f32x4.mul(f32x4.mul(dcTotal, cp), f), oneMinus(f));
+    const dpg = f32x4.mul(f32x4.mul(dcTotal, i), oneMinus(f32x4.mul(g, g)));
+    let dcp = f32x4.mul(dcTotal, f);
+    if (peep != 0) {
+      const throughPeepholes = f32x4.add(f32x4.mul(dpi, loadLanes(at(peep, j), n)), f32x4.mul(dpf, loadLanes(at(peep, H + j), n)));
+      dcp = f32x4.add(dcp, throughPeepholes);
+      storeLanes(at(dPeep, j), f32x4.add(loadLanes(at(dPeep, j), n), f32x4.mul(dpi, cp)), n);
+      storeLanes(at(dPeep, H + j), f32x4.add(loadLanes(at(dPeep, H + j), n), f32x4.mul(dpf, cp)), n);
+      storeLanes(at(dPeep, 2 * H + j), f32x4.add(loadLanes(at(dPeep, 2 * H + j), n), f32x4.mul(dpo, cv)), n);
+    }
+    storeLanes(at(dG, j), dpi, n);
+    storeLanes(at(dG, H + j), dpf, n);
+    storeLanes(at(dG, 2 * H + j), dpg, n);
+    storeLanes(at(dG, 3 * H + j), dpo, n);
+    storeLanes(at(dcPrev, j), zoned ? f32x4.add(dcp, f32x4.mul(d, dcv)) : dcp, n);
   }
-  storeLanes(at(dG, j), dpi, n);
-  storeLanes(at(dG, H + j), dpf, n);
-  storeLanes(at(dG, 2 * H + j), dpg, n);
-  storeLanes(at(dG, 3 * H + j), dpo, n);
-  storeLanes(at(dcPrev, j), zoned ? f32x4.add(dcp, f32x4.mul(d, dcv)) : dcp, n);
 }
 
 // Without projection the cell output m is the new hidden state itself; with it, m is kept for dW_hr.
@@ -110,13 +116,8 @@ import { Workspace } from './workspace';
     gemmPacked(B, hIn, <usize>hout, d.wHhT, gates, <usize>G, true);
     for (let b = 0; b < B; b++) {
       if (!ws.active(t, b)) continue;
-      const g = rowAt(gates, b, G);
-      const cc = rowAt(cCand, b, H);
-      const cn = rowAt(cNew, b, H);
-      const mb = rowAt(m, b, H);
-      const cp = rowAt(cPrev, b, H);
-      const zm = zoneoutRow(ws.zoneoutCellMask, ws, t, b, H);
-      for (let j = 0; j < H; j += 4) lstmCellForward(g, cc, cn, mb, cp, peep, zonesCell, zm, ws.zoneoutCell, H, j, H - j);
+      lstmCellForward(rowAt(gates, b, G), rowAt(cCand, b, H), rowAt(cNew, b, H), rowAt(m, b, H), rowAt(cPrev, b, H), peep,
+        zonesCell, zoneoutRow(ws.zoneoutCellMask, ws, t, b, H), ws.zoneoutCell, H, 0, H);
     }
     carryPaddedRows(cNew, cPrev, ws, t, H);
     if (!proj) return hNew;
@@ -160,17 +161,8 @@ import { Workspace } from './workspace';
     }
     for (let b = 0; b < B; b++) {
       if (!ws.active(t, b)) continue;
-      const g = rowAt(gates, b, G);
-      const dGb = rowAt(dG, b, G);
-      const dcp = rowAt(dcBefore, b, H);
-      const cc = rowAt(cCand, b, H);
-      const cp = rowAt(cPrev, b, H);
-      const dmb = rowAt(dmt, b, H);
-      const dcb = rowAt(dc, b, H);
-      const zm = zoneoutRow(ws.zoneoutCellMask, ws, t, b, H);
-      for (let j = 0; j < H; j += 4) {
-        lstmCellBackward(dGb, dcp, dPeep, g, cc, cp, dmb, dcb, peep, zonesCell, zm, ws.zoneoutCell, H, j, H - j);
-      }
+      lstmCellBackward(rowAt(dG, b, G), rowAt(dcBefore, b, H), dPeep, rowAt(gates, b, G), rowAt(cCand, b, H), rowAt(cPrev, b, H),
+        rowAt(dmt, b, H), rowAt(dc, b, H), peep, zonesCell, zoneoutRow(ws.zoneoutCellMask, ws, t, b, H), ws.zoneoutCell, H, 0, H);
     }
     carryPaddedRows(dcBefore, dc, ws, t, H);
     this.dc = dcBefore;

@@ -7,21 +7,27 @@ import { forwardLoopScratch, runForward } from './forward-loop';
 import { CELL_RNN_RELU, LayerDesc } from './layer';
 import { Workspace } from './workspace';
 
-// Units [j, j + n) of one row: h = act(pre)
-@inline function rnnCellForward(h: usize, pre: usize, useRelu: bool, j: i32, n: i32): void {
-  const p = loadLanes(at(pre, j), n);
-  storeLanes(at(h, j), useRelu ? relu4(p) : tanh4(p), n);
+// Units [j0, j1) of one row: h = act(pre)
+@inline function rnnCellForward(h: usize, pre: usize, useRelu: bool, j0: i32, j1: i32): void {
+  for (let j = j0; j < j1; j += 4) {
+    const n = j1 - j;
+    const p = loadLanes(at(pre, j), n);
+    storeLanes(at(h, j), useRelu ? relu4(p) : tanh4(p), n);
+  }
 }
 
-// Units [j, j + n) of one row, backward: dG = dh ⊙ act'(pre) for the total gradient dh on the cell's
-// new state, both derivatives read off that state h: tanh' = 1 − h², relu' = [h > 0].
-@inline function rnnCellBackward(dG: usize, dh: usize, h: usize, useRelu: bool, j: i32, n: i32): void {
-  const d = loadLanes(at(dh, j), n);
-  const hv = loadLanes(at(h, j), n);
-  const g = useRelu
-    ? v128.and(d, f32x4.gt(hv, f32x4.splat(0)))
-    : f32x4.mul(d, f32x4.sub(f32x4.splat(1), f32x4.mul(hv, hv)));
-  storeLanes(at(dG, j), g, n);
+// Units [j0, j1) of one row, backward: dPre = dh ⊙ act'(pre) for the total gradient dh on the cell's
+// new state h, both derivatives read off h: tanh' = 1 − h², relu' = [h > 0].
+@inline function rnnCellBackward(dPre: usize, h: usize, dh: usize, useRelu: bool, j0: i32, j1: i32): void {
+  for (let j = j0; j < j1; j += 4) {
+    const n = j1 - j;
+    const d = loadLanes(at(dh, j), n);
+    const hv = loadLanes(at(h, j), n);
+    const g = useRelu
+      ? v128.and(d, f32x4.gt(hv, f32x4.splat(0)))
+      : f32x4.mul(d, f32x4.sub(f32x4.splat(1), f32x4.mul(hv, hv)));
+    storeLanes(at(dPre, j), g, n);
+  }
 }
 
 // The cell's own new state, whose value gives act': with zoneout h holds the mix, so the state
@@ -44,10 +50,7 @@ import { Workspace } from './workspace';
     const cand = cellState(ws, t, H);
     gemmPacked(B, hIn, <usize>H, d.wHhT, pre, <usize>H, true);
     for (let b = 0; b < B; b++) {
-      if (!ws.active(t, b)) continue;
-      const hRow = rowAt(cand, b, H);
-      const preRow = rowAt(pre, b, H);
-      for (let j = 0; j < H; j += 4) rnnCellForward(hRow, preRow, useRelu, j, H - j);
+      if (ws.active(t, b)) rnnCellForward(rowAt(cand, b, H), rowAt(pre, b, H), useRelu, 0, H);
     }
     return cand;
   }
@@ -63,11 +66,7 @@ import { Workspace } from './workspace';
     const useRelu = this.d.cell == CELL_RNN_RELU;
     const h = cellState(ws, t, H);
     for (let b = 0; b < ws.B; b++) {
-      if (!ws.active(t, b)) continue;
-      const dGRow = rowAt(dG, b, H);
-      const hRow = rowAt(h, b, H);
-      const dhRow = rowAt(dht, b, H);
-      for (let j = 0; j < H; j += 4) rnnCellBackward(dGRow, dhRow, hRow, useRelu, j, H - j);
+      if (ws.active(t, b)) rnnCellBackward(rowAt(dG, b, H), rowAt(h, b, H), rowAt(dht, b, H), useRelu, 0, H);
     }
   }
 }
