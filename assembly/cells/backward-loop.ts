@@ -5,6 +5,7 @@
 // A cell supplies its step; the same split as native/cells/backward_loop.h, on one thread.
 import { gemmTransA } from '../gemm/gemm';
 import { copyFloats, rowsAt } from '../lanes';
+import { CellStep } from './cell-step';
 import { LayerDesc } from './layer';
 import { scratchFloats, scratchSize } from './scratch';
 import {
@@ -23,8 +24,8 @@ export function backwardLoopScratch(d: LayerDesc, T: i32, B: i32, recurrentMask:
     2 * scratchSize(<u64>B * n) + masked;
 }
 
-// A cell is any class with
-//   step(t: i32, dG: usize, dht: usize, dhBefore: usize): void
+// A cell is a CellStep with
+//   backwardStep(t: i32, dG: usize, dht: usize, dhBefore: usize): void
 // which writes step t's pre-activation gradients dG [B, G] on the rows that take part in t (the
 // loop has zeroed the others) from dht [B, Hout], the total gradient on the step's h ((1 − d) ⊙ it
 // with zoneout), and adds its direct share of the gradient on the state before to dhBefore [B, Hout].
@@ -56,8 +57,9 @@ export function backwardLoopScratch(d: LayerDesc, T: i32, B: i32, recurrentMask:
   // The time loop, last step first. recurrent [T, B, G]: the h-side gradients whose product with
   // W_hh (d.wHhB) reaches the state before each step (dG for every cell but GRU with
   // linear-before-reset). Writes dh0 [B, Hout].
-  run<Cell>(cell: Cell, recurrent: usize, dh0: usize): void {
+  run<Cell extends CellStep>(cell: Cell, recurrent: usize, dh0: usize): void {
     const ws = this.ws;
+    cell.begin(ws, this.d);
     const B = ws.B;
     const n = this.n;
     const G = this.G;
@@ -68,7 +70,7 @@ export function backwardLoopScratch(d: LayerDesc, T: i32, B: i32, recurrentMask:
       stepGradient(dht, this.dh, this.dY, this.ldDY, ws, t, n);
       beginPreviousGradient(this.dhBefore, dht, this.dh, ws.zoneoutHiddenMask, ws.zoneoutHidden, ws, t, n);
       zeroPaddedRows(dGt, ws, t, G);
-      cell.step(t, dGt, dht, this.dhBefore);
+      cell.backwardStep(t, dGt, dht, this.dhBefore);
       addRecurrentGradient(this.dhBefore, rowsAt(recurrent, t, B, G), G, this.d.wHhB, this.dhRecurrent, ws.recurrentMask, B, n);
       const dhNext = this.dh;
       this.dh = this.dhBefore;

@@ -4,6 +4,7 @@
 // the loop. A cell supplies its step; the loop hands it the time index and the states. The same split
 // as native/cells/forward_loop.h, on one thread.
 import { copyFloats, rowsAt } from '../lanes';
+import { CellStep } from './cell-step';
 import { LayerDesc } from './layer';
 import { scratchFloats, scratchSize } from './scratch';
 import { carryPaddedRows, copyOrZero, projectInputs, recurrentInput, writeOutputRows, zoneoutRows } from './sequence';
@@ -14,15 +15,17 @@ export function forwardLoopScratch(d: LayerDesc, B: i32): u64 {
   return scratchSize(<u64>B * <u64>d.outSize);
 }
 
-// A cell is any class with
-//   step(t: i32, hIn: usize, hPrev: usize, hNew: usize): usize
+// A cell is a CellStep with
+//   forwardStep(t: i32, hIn: usize, hPrev: usize, hNew: usize): usize
 // which computes step t's new state on the rows that take part in it, from hIn (the state entering
 // the recurrent product, [B, Hout]) and hPrev, writes it to hNew, and returns where its own new state
 // is: hNew, or a buffer of its own that zoneout then mixes with hPrev into hNew. Rows that sit the step
 // out are the loop's. Being a type parameter, the call is direct, as a lambda's is in native code.
 
 // y [T, B, Hout] (rows ldy apart), hN [B, Hout], ws; x [T, B, I] (in ws), h0 [B, Hout] (or 0)
-export function runForward<Cell>(cell: Cell, y: usize, ldy: i32, hN: usize, ws: Workspace, h0: usize, d: LayerDesc): void {
+export function runForward<Cell extends CellStep>(cell: Cell, y: usize, ldy: i32, hN: usize, ws: Workspace, h0: usize,
+  d: LayerDesc): void {
+  cell.begin(ws, d);
   const n = d.outSize;
   const B = ws.B;
   const hMasked = scratchFloats(B * n);
@@ -32,7 +35,7 @@ export function runForward<Cell>(cell: Cell, y: usize, ldy: i32, hN: usize, ws: 
     const t = ws.timeAt(step);
     const hPrev = rowsAt(ws.h, ws.slotBefore(t), B, n);
     const hNew = rowsAt(ws.h, ws.slotAfter(t), B, n);
-    const cand = cell.step(t, recurrentInput(hMasked, hPrev, ws.recurrentMask, B * n), hPrev, hNew);
+    const cand = cell.forwardStep(t, recurrentInput(hMasked, hPrev, ws.recurrentMask, B * n), hPrev, hNew);
     carryPaddedRows(hNew, hPrev, ws, t, n);
     zoneoutRows(hNew, hPrev, cand, ws.zoneoutHiddenMask, ws.zoneoutHidden, ws, t, n);
     writeOutputRows(y, ldy, ws, t, hNew, n);

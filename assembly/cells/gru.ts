@@ -5,6 +5,7 @@ import { sigmoid4, tanh4 } from '../activations';
 import { gemmPacked, gemmTransA } from '../gemm/gemm';
 import { at, loadLanes, multiplyFloats, rowAt, rowsAt, storeLanes } from '../lanes';
 import { backwardLoopScratch, beginBackward } from './backward-loop';
+import { CellStep } from './cell-step';
 import { forwardLoopScratch, runForward } from './forward-loop';
 import { LayerDesc } from './layer';
 import { scratchFloats, scratchSize } from './scratch';
@@ -112,20 +113,22 @@ import { Workspace } from './workspace';
   }
 }
 
-// Linear before reset takes one product a step, R h for every gate; reset before linear two: R_rz h,
-// then Rn (r ⊙ h), whose left operand needs r first.
-@unmanaged class GruForward {
-  ws: Workspace;
-  d: LayerDesc;
+// One step forward and one back, over the rows that take part in step t. Forward, linear before reset
+// takes one product a step, R h for every gate; reset before linear two: R_rz h, then Rn (r ⊙ h),
+// whose left operand needs r first. Backward, linear before reset: the cell's gradients on every
+// gate, and the recurrent side's apart (dGh: they differ in n, which r scales); reset before linear:
+// z and n first, then r from d(r ⊙ h) = dn_pre · Rn.
+@unmanaged class GruSteps extends CellStep {
   rec: usize; // [B, 3H] linear before reset: R h
   rh: usize; // [B, H] reset before linear: r ⊙ h, the candidate product's input
+  dGh: usize; // linear before reset: [T, B, 3H] the recurrent side's gradients; otherwise [B, H] d(r ⊙ h)
 
-  step(t: i32, hIn: usize, hPrev: usize, hNew: usize): usize {
+  forwardStep(t: i32, hIn: usize, hPrev: usize, hNew: usize): usize {
     const ws = this.ws;
     const d = this.d;
-    const H = d.hiddenSize;
-    const G = 3 * H;
-    const B = ws.B;
+    const B = this.B;
+    const H = this.H;
+    const G = this.G;
     const gates = rowsAt(ws.gates, t, B, G);
     if (d.linearBeforeReset) {
       const bhn = d.bias ? at(d.bHh, 2 * H) : 0;
@@ -152,21 +155,13 @@ import { Workspace } from './workspace';
     }
     return hNew;
   }
-}
 
-// Linear before reset: the cell's gradients on every gate, and the recurrent side's apart (dGh: they
-// differ in n, which r scales). Reset before linear: z and n first; r needs d(r ⊙ h) = dn_pre · Rn.
-@unmanaged class GruBackward {
-  ws: Workspace;
-  d: LayerDesc;
-  dGh: usize; // linear before reset: [T, B, 3H] the recurrent side's gradients; otherwise [B, H] d(r ⊙ h)
-
-  step(t: i32, dG: usize, dht: usize, dhBefore: usize): void {
+  backwardStep(t: i32, dG: usize, dht: usize, dhBefore: usize): void {
     const ws = this.ws;
     const d = this.d;
-    const H = d.hiddenSize;
-    const G = 3 * H;
-    const B = ws.B;
+    const B = this.B;
+    const H = this.H;
+    const G = this.G;
     const hPrev = rowsAt(ws.h, ws.slotBefore(t), B, H);
     const gates = rowsAt(ws.gates, t, B, G);
     if (d.linearBeforeReset) {
@@ -199,8 +194,7 @@ import { Workspace } from './workspace';
   }
 }
 
-const forwardCell = changetype<GruForward>(memory.data(<i32>offsetof<GruForward>()));
-const backwardCell = changetype<GruBackward>(memory.data(<i32>offsetof<GruBackward>()));
+const gru = changetype<GruSteps>(memory.data(<i32>offsetof<GruSteps>()));
 
 export function gruForwardScratch(d: LayerDesc, B: i32): u64 {
   return forwardLoopScratch(d, B) + scratchSize(<u64>B * <u64>(d.linearBeforeReset ? d.gateSize : d.hiddenSize));
@@ -208,13 +202,10 @@ export function gruForwardScratch(d: LayerDesc, B: i32): u64 {
 
 // y [T, B, H] (rows ldy apart), hN [B, H], ws; x [T, B, I] (in ws), h0 [B, H] (or 0)
 export function gruLayerForward(y: usize, ldy: i32, hN: usize, ws: Workspace, h0: usize, d: LayerDesc): void {
-  const cell = forwardCell;
-  cell.ws = ws;
-  cell.d = d;
   const scratch = scratchFloats(ws.B * (d.linearBeforeReset ? d.gateSize : d.hiddenSize));
-  cell.rec = scratch;
-  cell.rh = scratch;
-  runForward(cell, y, ldy, hN, ws, h0, d);
+  gru.rec = scratch;
+  gru.rh = scratch;
+  runForward(gru, y, ldy, hN, ws, h0, d);
 }
 
 export function gruBackwardScratch(d: LayerDesc, T: i32, B: i32, recurrentMask: bool): u64 {
@@ -233,12 +224,9 @@ export function gruLayerBackward(dX: usize, dh0: usize, grads: usize, dY: usize,
   const rows = ws.rows;
   const lbr = d.linearBeforeReset;
   const loop = beginBackward(ws, d, dY, ldDY, dhN, false);
-  const cell = backwardCell;
-  cell.ws = ws;
-  cell.d = d;
-  cell.dGh = scratchFloats(lbr ? rows * G : B * H);
-  const recurrent = lbr ? cell.dGh : loop.dG;
-  loop.run(cell, recurrent, dh0);
+  gru.dGh = scratchFloats(lbr ? rows * G : B * H);
+  const recurrent = lbr ? gru.dGh : loop.dG;
+  loop.run(gru, recurrent, dh0);
   const hPrevAll = loop.weightGradients(recurrent, lbr ? G : 2 * H, dX, grads);
   if (lbr) return;
   // The candidate's recurrent weights saw r ⊙ h_prev (with recurrent dropout, the masked h),

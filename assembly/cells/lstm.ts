@@ -5,10 +5,11 @@ import { sigmoid4, tanh4 } from '../activations';
 import { gemmPacked, gemmTransA } from '../gemm/gemm';
 import { at, copyFloats, loadLanes, rowAt, rowsAt, storeLanes, zeroFloats } from '../lanes';
 import { backwardLoopScratch, beginBackward } from './backward-loop';
+import { CellStep } from './cell-step';
 import { forwardLoopScratch, runForward } from './forward-loop';
 import { LayerDesc } from './layer';
 import { scratchFloats, scratchSize } from './scratch';
-import { carryPaddedRows, copyOrZero, zoneoutLanes, zoneoutRow } from './sequence';
+import { carryPaddedRows, copyOrZero, zeroPaddedRows, zoneoutLanes, zoneoutRow } from './sequence';
 import { Workspace } from './workspace';
 
 @inline function oneMinus(v: v128): v128 {
@@ -91,18 +92,22 @@ import { Workspace } from './workspace';
   }
 }
 
-// Without projection the cell output m is the new hidden state itself; with it, m is kept for dW_hr.
-@unmanaged class LstmForward {
-  ws: Workspace;
-  d: LayerDesc;
+// One step forward and one back, over the rows that take part in step t. Without projection the cell
+// output m is the new hidden state itself; with it, m is kept for dW_hr. Backward, dc swaps as the
+// loop's dh does: dc is the gradient arriving at a step, dcBefore the one leaving it.
+@unmanaged class LstmSteps extends CellStep {
+  dPeep: usize; // [3H] (+=), or 0
+  dm: usize; // [B, H] with projection: dht · W_hr
+  dc: usize; // [B, H]
+  dcBefore: usize; // [B, H]
 
-  step(t: i32, hIn: usize, hPrev: usize, hNew: usize): usize {
+  forwardStep(t: i32, hIn: usize, hPrev: usize, hNew: usize): usize {
     const ws = this.ws;
     const d = this.d;
-    const H = d.hiddenSize;
-    const G = 4 * H;
+    const B = this.B;
+    const H = this.H;
+    const G = this.G;
     const hout = d.outSize;
-    const B = ws.B;
     const proj = d.projSize > 0;
     const peep = d.peepholes ? d.wPeep : 0;
     const zonesCell = ws.zonesCell;
@@ -112,7 +117,6 @@ import { Workspace } from './workspace';
     const cCand = zonesCell ? rowsAt(ws.cCand, t, B, H) : cNew;
     const gates = rowsAt(ws.gates, t, B, G);
     const m = proj ? rowsAt(ws.m, t, B, H) : hNew;
-
     gemmPacked(B, hIn, <usize>hout, d.wHhT, gates, <usize>G, true);
     for (let b = 0; b < B; b++) {
       if (!ws.active(t, b)) continue;
@@ -122,29 +126,17 @@ import { Workspace } from './workspace';
     carryPaddedRows(cNew, cPrev, ws, t, H);
     if (!proj) return hNew;
     // dW_hr sums over every row of m: a padded row must hold zeros, not stale memory.
-    for (let b = 0; b < B; b++) {
-      if (!ws.active(t, b)) zeroFloats(rowAt(m, b, H), H);
-    }
+    zeroPaddedRows(m, ws, t, H);
     gemmPacked(B, m, <usize>H, d.wHrT, hNew, <usize>hout, false);
     return hNew;
   }
-}
 
-// dc swaps as the loop's dh does: dc is the gradient arriving at a step, dcBefore the one leaving it.
-@unmanaged class LstmBackward {
-  ws: Workspace;
-  d: LayerDesc;
-  dPeep: usize; // [3H] (+=), or 0
-  dm: usize; // [B, H] with projection: dht · W_hr
-  dc: usize; // [B, H]
-  dcBefore: usize; // [B, H]
-
-  step(t: i32, dG: usize, dht: usize, dhBefore: usize): void {
+  backwardStep(t: i32, dG: usize, dht: usize, dhBefore: usize): void {
     const ws = this.ws;
     const d = this.d;
-    const H = d.hiddenSize;
-    const G = 4 * H;
-    const B = ws.B;
+    const B = this.B;
+    const H = this.H;
+    const G = this.G;
     const peep = d.peepholes ? d.wPeep : 0;
     const zonesCell = ws.zonesCell;
     const dc = this.dc;
@@ -154,15 +146,15 @@ import { Workspace } from './workspace';
     // The cell's own new state c̃, which tanh and the o peephole saw.
     const cCand = zonesCell ? rowsAt(ws.cCand, t, B, H) : rowsAt(ws.c, ws.slotAfter(t), B, H);
     const gates = rowsAt(ws.gates, t, B, G);
-    let dmt = dht;
+    let dm = dht;
     if (d.projSize > 0) {
-      gemmPacked(B, dht, <usize>d.outSize, d.wHrB, this.dm, <usize>H, false);
-      dmt = this.dm;
+      dm = this.dm;
+      gemmPacked(B, dht, <usize>d.outSize, d.wHrB, dm, <usize>H, false);
     }
     for (let b = 0; b < B; b++) {
       if (!ws.active(t, b)) continue;
       lstmCellBackward(rowAt(dG, b, G), rowAt(dcBefore, b, H), dPeep, rowAt(gates, b, G), rowAt(cCand, b, H), rowAt(cPrev, b, H),
-        rowAt(dmt, b, H), rowAt(dc, b, H), peep, zonesCell, zoneoutRow(ws.zoneoutCellMask, ws, t, b, H), ws.zoneoutCell, H, 0, H);
+        rowAt(dm, b, H), rowAt(dc, b, H), peep, zonesCell, zoneoutRow(ws.zoneoutCellMask, ws, t, b, H), ws.zoneoutCell, H, 0, H);
     }
     carryPaddedRows(dcBefore, dc, ws, t, H);
     this.dc = dcBefore;
@@ -170,8 +162,7 @@ import { Workspace } from './workspace';
   }
 }
 
-const forwardCell = changetype<LstmForward>(memory.data(<i32>offsetof<LstmForward>()));
-const backwardCell = changetype<LstmBackward>(memory.data(<i32>offsetof<LstmBackward>()));
+const lstm = changetype<LstmSteps>(memory.data(<i32>offsetof<LstmSteps>()));
 
 export function lstmForwardScratch(d: LayerDesc, B: i32): u64 {
   return forwardLoopScratch(d, B);
@@ -181,9 +172,7 @@ export function lstmForwardScratch(d: LayerDesc, B: i32): u64 {
 export function lstmLayerForward(y: usize, ldy: i32, hN: usize, cN: usize, ws: Workspace, h0: usize, c0: usize, d: LayerDesc): void {
   const H = d.hiddenSize;
   copyOrZero(rowsAt(ws.c, ws.firstSlot, ws.B, H), c0, ws.B * H);
-  forwardCell.ws = ws;
-  forwardCell.d = d;
-  runForward(forwardCell, y, ldy, hN, ws, h0, d);
+  runForward(lstm, y, ldy, hN, ws, h0, d);
   copyFloats(cN, rowsAt(ws.c, ws.finalSlot, ws.B, H), ws.B * H);
 }
 
@@ -199,17 +188,14 @@ export function lstmLayerBackward(dX: usize, dh0: usize, dc0: usize, grads: usiz
   const proj = d.projSize > 0;
   // With projection, the gradient reaching each step's h is kept for dW_hr after the loop.
   const loop = beginBackward(ws, d, dY, ldDY, dhN, proj);
-  const cell = backwardCell;
-  cell.ws = ws;
-  cell.d = d;
-  cell.dPeep = d.gradOf(grads, d.wPeep);
-  cell.dm = scratchFloats(B * H);
-  cell.dc = scratchFloats(B * H);
-  cell.dcBefore = scratchFloats(B * H);
-  copyOrZero(cell.dc, dcN, B * H);
-  if (cell.dPeep != 0) zeroFloats(cell.dPeep, 3 * H);
-  loop.run(cell, loop.dG, dh0);
-  copyFloats(dc0, cell.dc, B * H);
+  lstm.dPeep = d.gradOf(grads, d.wPeep);
+  lstm.dm = scratchFloats(B * H);
+  lstm.dc = scratchFloats(B * H);
+  lstm.dcBefore = scratchFloats(B * H);
+  copyOrZero(lstm.dc, dcN, B * H);
+  if (lstm.dPeep != 0) zeroFloats(lstm.dPeep, 3 * H);
+  loop.run(lstm, loop.dG, dh0);
+  copyFloats(dc0, lstm.dc, B * H);
   loop.weightGradients(loop.dG, 4 * H, dX, grads);
   if (proj) gemmTransA(d.outSize, H, ws.rows, loop.dHt, <usize>d.outSize, ws.m, <usize>H, d.gradOf(grads, d.wHr), <usize>H);
 }

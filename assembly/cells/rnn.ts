@@ -3,6 +3,7 @@ import { relu4, tanh4 } from '../activations';
 import { gemmPacked } from '../gemm/gemm';
 import { at, loadLanes, rowAt, rowsAt, storeLanes } from '../lanes';
 import { backwardLoopScratch, beginBackward } from './backward-loop';
+import { CellStep } from './cell-step';
 import { forwardLoopScratch, runForward } from './forward-loop';
 import { CELL_RNN_RELU, LayerDesc } from './layer';
 import { Workspace } from './workspace';
@@ -36,43 +37,33 @@ import { Workspace } from './workspace';
   return ws.zonesHidden ? rowsAt(ws.gates, t, ws.B, H) : rowsAt(ws.h, ws.slotAfter(t), ws.B, H);
 }
 
-@unmanaged class RnnForward {
-  ws: Workspace;
-  d: LayerDesc;
-
-  step(t: i32, hIn: usize, hPrev: usize, hNew: usize): usize {
+// One step forward and one back, over the rows that take part in step t.
+@unmanaged class RnnSteps extends CellStep {
+  forwardStep(t: i32, hIn: usize, hPrev: usize, hNew: usize): usize {
     const ws = this.ws;
-    const d = this.d;
-    const H = d.hiddenSize;
-    const B = ws.B;
-    const useRelu = d.cell == CELL_RNN_RELU;
-    const pre = rowsAt(ws.gates, t, B, H);
+    const H = this.H;
+    const useRelu = this.d.cell == CELL_RNN_RELU;
+    const pre = rowsAt(ws.gates, t, this.B, H);
     const cand = cellState(ws, t, H);
-    gemmPacked(B, hIn, <usize>H, d.wHhT, pre, <usize>H, true);
-    for (let b = 0; b < B; b++) {
+    gemmPacked(this.B, hIn, <usize>H, this.d.wHhT, pre, <usize>H, true);
+    for (let b = 0; b < this.B; b++) {
       if (ws.active(t, b)) rnnCellForward(rowAt(cand, b, H), rowAt(pre, b, H), useRelu, 0, H);
     }
     return cand;
   }
-}
 
-@unmanaged class RnnBackward {
-  ws: Workspace;
-  d: LayerDesc;
-
-  step(t: i32, dG: usize, dht: usize, dhBefore: usize): void {
+  backwardStep(t: i32, dG: usize, dht: usize, dhBefore: usize): void {
     const ws = this.ws;
-    const H = this.d.hiddenSize;
+    const H = this.H;
     const useRelu = this.d.cell == CELL_RNN_RELU;
     const h = cellState(ws, t, H);
-    for (let b = 0; b < ws.B; b++) {
+    for (let b = 0; b < this.B; b++) {
       if (ws.active(t, b)) rnnCellBackward(rowAt(dG, b, H), rowAt(h, b, H), rowAt(dht, b, H), useRelu, 0, H);
     }
   }
 }
 
-const forwardCell = changetype<RnnForward>(memory.data(<i32>offsetof<RnnForward>()));
-const backwardCell = changetype<RnnBackward>(memory.data(<i32>offsetof<RnnBackward>()));
+const rnn = changetype<RnnSteps>(memory.data(<i32>offsetof<RnnSteps>()));
 
 export function rnnForwardScratch(d: LayerDesc, B: i32): u64 {
   return forwardLoopScratch(d, B);
@@ -80,9 +71,7 @@ export function rnnForwardScratch(d: LayerDesc, B: i32): u64 {
 
 // y [T, B, H] (rows ldy apart), hN [B, H], ws; x [T, B, I] (in ws), h0 [B, H] (or 0)
 export function rnnLayerForward(y: usize, ldy: i32, hN: usize, ws: Workspace, h0: usize, d: LayerDesc): void {
-  forwardCell.ws = ws;
-  forwardCell.d = d;
-  runForward(forwardCell, y, ldy, hN, ws, h0, d);
+  runForward(rnn, y, ldy, hN, ws, h0, d);
 }
 
 export function rnnBackwardScratch(d: LayerDesc, T: i32, B: i32, recurrentMask: bool): u64 {
@@ -92,8 +81,6 @@ export function rnnBackwardScratch(d: LayerDesc, T: i32, B: i32, recurrentMask: 
 // dX [T, B, I], dh0 [B, H], grads (written); dY [T, B, H] (rows ldDY apart), dhN [B, H] (or 0), ws
 export function rnnLayerBackward(dX: usize, dh0: usize, grads: usize, dY: usize, ldDY: i32, dhN: usize, ws: Workspace, d: LayerDesc): void {
   const loop = beginBackward(ws, d, dY, ldDY, dhN, false);
-  backwardCell.ws = ws;
-  backwardCell.d = d;
-  loop.run(backwardCell, loop.dG, dh0);
+  loop.run(rnn, loop.dG, dh0);
   loop.weightGradients(loop.dG, d.hiddenSize, dX, grads);
 }
