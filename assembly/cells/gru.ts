@@ -21,16 +21,16 @@ import { Workspace } from './workspace';
   return f32x4.add(f32x4.mul(oneMinus(z), n), f32x4.mul(z, hPrev));
 }
 
-// Units [j0, j1) of one row, forward, linear before reset. gates [3H]: in, x-projections (r, z with
-// both biases, n with bn only); out, activated r z n. h [H], ghn [H] = Rn h + rn; rec [3H] = R h,
-// bhn [H] or 0, hPrev [H]
-@inline function gruCellForwardLbr(gates: usize, h: usize, ghn: usize, rec: usize, bhn: usize, hPrev: usize, H: i32,
-  j0: i32, j1: i32): void {
+// Units [j0, j1) of one row, forward, linear before reset. gates [3H]: in, r and z holding their x-
+// and h-side sums, n only its x side (with bn); out, activated r z n. h [H]; ghn [H] in, Rn h; out,
+// Rn h + rn (bhn [H], or 0 without bias); hPrev [H]
+@inline function gruCellForwardLbr(gates: usize, h: usize, ghn: usize, bhn: usize, hPrev: usize, H: i32, j0: i32,
+  j1: i32): void {
   for (let j = j0; j < j1; j += 4) {
     const n = j1 - j;
-    const r = sigmoid4(f32x4.add(loadLanes(at(gates, j), n), loadLanes(at(rec, j), n)));
-    const z = sigmoid4(f32x4.add(loadLanes(at(gates, H + j), n), loadLanes(at(rec, H + j), n)));
-    let hn = loadLanes(at(rec, 2 * H + j), n);
+    const r = sigmoid4(loadLanes(at(gates, j), n));
+    const z = sigmoid4(loadLanes(at(gates, H + j), n));
+    let hn = loadLanes(at(ghn, j), n);
     if (bhn != 0) hn = f32x4.add(hn, loadLanes(at(bhn, j), n));
     const cand = tanh4(f32x4.add(loadLanes(at(gates, 2 * H + j), n), f32x4.mul(r, hn)));
     storeLanes(at(gates, j), r, n);
@@ -113,13 +113,12 @@ import { Workspace } from './workspace';
   }
 }
 
-// One step forward and one back, over the rows that take part in step t. Forward, linear before reset
-// takes one product a step, R h for every gate; reset before linear two: R_rz h, then Rn (r ⊙ h),
-// whose left operand needs r first. Backward, linear before reset: the cell's gradients on every
+// One step forward and one back, over the rows that take part in step t. Forward, r and z gain R_rz h
+// in place; linear before reset keeps n's Rn h apart for r to scale, reset before linear adds
+// Rn (r ⊙ h), whose left operand needs r first. Backward, linear before reset: the cell's gradients on every
 // gate, and the recurrent side's apart (dGh: they differ in n, which r scales); reset before linear:
 // z and n first, then r from d(r ⊙ h) = dn_pre · Rn.
 @unmanaged class GruSteps extends CellStep {
-  rec: usize; // [B, 3H] linear before reset: R h
   rh: usize; // [B, H] reset before linear: r ⊙ h, the candidate product's input
   dGh: usize; // linear before reset: [T, B, 3H] the recurrent side's gradients; otherwise [B, H] d(r ⊙ h)
 
@@ -130,22 +129,18 @@ import { Workspace } from './workspace';
     const H = this.H;
     const G = this.G;
     const gates = rowsAt(ws.gates, t, B, G);
+    gemmPacked(B, hIn, <usize>H, d.wHhT, gates, <usize>G, true);
     if (d.linearBeforeReset) {
       const bhn = d.bias ? at(d.bHh, 2 * H) : 0;
-      const rec = this.rec;
       const ghn = rowsAt(ws.ghn, t, B, H);
-      gemmPacked(B, hIn, <usize>H, d.wHhT, rec, <usize>G, false);
+      gemmPacked(B, hIn, <usize>H, d.wHnT, ghn, <usize>H, false);
       for (let b = 0; b < B; b++) {
-        if (!ws.active(t, b)) continue;
-        gruCellForwardLbr(rowAt(gates, b, G), rowAt(hNew, b, H), rowAt(ghn, b, H), rowAt(rec, b, G), bhn, rowAt(hPrev, b, H), H,
-          0, H);
+        if (ws.active(t, b)) gruCellForwardLbr(rowAt(gates, b, G), rowAt(hNew, b, H), rowAt(ghn, b, H), bhn, rowAt(hPrev, b, H), H, 0, H);
       }
       return hNew;
     }
     const rh = this.rh;
     const mask = ws.recurrentMask;
-    // r and z pre-activations gain R_rz h in place; n's gains Rn (r ⊙ h) once r is known.
-    gemmPacked(B, hIn, <usize>H, d.wHhT, gates, <usize>G, true);
     for (let b = 0; b < B; b++) gruCellForwardRzRbl(rowAt(gates, b, G), rowAt(rh, b, H), rowAt(hPrev, b, H), H, 0, H);
     // With recurrent dropout n's product sees r ⊙ m ⊙ h.
     if (mask != 0) multiplyFloats(rh, rh, mask, B * H);
@@ -197,14 +192,12 @@ import { Workspace } from './workspace';
 const gru = changetype<GruSteps>(memory.data(<i32>offsetof<GruSteps>()));
 
 export function gruForwardScratch(d: LayerDesc, B: i32): u64 {
-  return forwardLoopScratch(d, B) + scratchSize(<u64>B * <u64>(d.linearBeforeReset ? d.gateSize : d.hiddenSize));
+  return forwardLoopScratch(d, B) + (d.linearBeforeReset ? 0 : scratchSize(<u64>B * <u64>d.hiddenSize));
 }
 
 // y [T, B, H] (rows ldy apart), hN [B, H], ws; x [T, B, I] (in ws), h0 [B, H] (or 0)
 export function gruLayerForward(y: usize, ldy: i32, hN: usize, ws: Workspace, h0: usize, d: LayerDesc): void {
-  const scratch = scratchFloats(ws.B * (d.linearBeforeReset ? d.gateSize : d.hiddenSize));
-  gru.rec = scratch;
-  gru.rh = scratch;
+  gru.rh = d.linearBeforeReset ? 0 : scratchFloats(ws.B * d.hiddenSize);
   runForward(gru, y, ldy, hN, ws, h0, d);
 }
 
