@@ -97,6 +97,13 @@ function setSpec(d: LayerDesc, cell: i32, inputSize: i32, hiddenSize: i32, projS
   d.reverse = (flags & FLAG_REVERSE) != 0;
 }
 
+// Panels of op(B) [k, n] at `end` of the region at `base` when the layer has that matrix (panels 0
+// where not); with place false, only measured. Returns where the next buffer goes.
+function placePanels(p: PackedMatrix, base: usize, end: u64, k: i32, n: i32, present: bool, place: bool): u64 {
+  if (place) p.panels = present ? base + <usize>end : 0;
+  return present ? end + packedMatrixBytes(k, n) : end;
+}
+
 // Places (or, with place false, only measures) parameters, folded bias and forward panels after the
 // headers; returns the region's size from the descriptor on.
 function layoutLayer(d: LayerDesc, place: bool): u64 {
@@ -121,29 +128,18 @@ function layoutLayer(d: LayerDesc, place: bool): u64 {
   if (place) d.paramsBytes = base + <usize>end - d.params;
   if (place) d.inputBias = base + <usize>end;
   end += floatBytes(gh);
-  if (place) d.wIhT.panels = base + <usize>end;
-  end += packedMatrixBytes(d.inputSize, d.gateSize);
-  if (place) d.wHhT.panels = base + <usize>end;
-  end += packedMatrixBytes(d.outSize, d.gateCols);
-  if (place) d.wHnT.panels = d.candidateApart ? base + <usize>end : 0;
-  if (d.candidateApart) end += packedMatrixBytes(d.hiddenSize, d.hiddenSize);
-  if (place) d.wHrT.panels = d.projSize > 0 ? base + <usize>end : 0;
-  if (d.projSize > 0) end += packedMatrixBytes(d.hiddenSize, d.outSize);
-  return end;
+  end = placePanels(d.wIhT, base, end, d.inputSize, d.gateSize, true, place);
+  end = placePanels(d.wHhT, base, end, d.outSize, d.gateCols, true, place);
+  end = placePanels(d.wHnT, base, end, d.hiddenSize, d.hiddenSize, d.candidateApart, place);
+  return placePanels(d.wHrT, base, end, d.hiddenSize, d.outSize, d.projSize > 0, place);
 }
 
 // The backward panels, in their own region (allocated on the first backward).
 function layoutBackward(d: LayerDesc, region: usize, place: bool): u64 {
-  let end: u64 = 0;
-  if (place) d.wIhB.panels = region + <usize>end;
-  end += packedMatrixBytes(d.gateSize, d.inputSize);
-  if (place) d.wHhB.panels = region + <usize>end;
-  end += packedMatrixBytes(d.recurrentRows, d.outSize);
-  if (place) d.wHnB.panels = d.splitCandidate ? region + <usize>end : 0;
-  if (d.splitCandidate) end += packedMatrixBytes(d.hiddenSize, d.hiddenSize);
-  if (place) d.wHrB.panels = d.projSize > 0 ? region + <usize>end : 0;
-  if (d.projSize > 0) end += packedMatrixBytes(d.outSize, d.hiddenSize);
-  return end;
+  let end = placePanels(d.wIhB, region, 0, d.gateSize, d.inputSize, true, place);
+  end = placePanels(d.wHhB, region, end, d.recurrentRows, d.outSize, true, place);
+  end = placePanels(d.wHnB, region, end, d.hiddenSize, d.hiddenSize, d.splitCandidate, place);
+  return placePanels(d.wHrB, region, end, d.outSize, d.hiddenSize, d.projSize > 0, place);
 }
 
 // Bytes of the region a layer of this spec needs (f64: the host checks it against the address space).
