@@ -153,13 +153,12 @@ import { Workspace } from './workspace';
 
   backwardStep(t: i32, dG: usize, dht: usize, dhBefore: usize): void {
     const ws = this.ws;
-    const d = this.d;
     const B = this.B;
     const H = this.H;
     const G = this.G;
     const hPrev = rowsAt(ws.h, ws.slotBefore(t), B, H);
     const gates = rowsAt(ws.gates, t, B, G);
-    if (d.linearBeforeReset) {
+    if (this.d.linearBeforeReset) {
       const ghn = rowsAt(ws.ghn, t, B, H);
       const dGht = rowsAt(this.dGh, t, B, G);
       zeroPaddedRows(dGht, ws, t, G);
@@ -177,7 +176,7 @@ import { Workspace } from './workspace';
     }
     const dRh = this.dGh;
     const mask = ws.recurrentMask;
-    gemmPacked(B, at(dG, 2 * H), <usize>G, d.wHnB, dRh, <usize>H, false);
+    gemmPacked(B, at(dG, 2 * H), <usize>G, this.d.wHnB, dRh, <usize>H, false);
     // With recurrent dropout n's product saw r ⊙ m ⊙ h: scaled by m, d(r ⊙ h) gives both r's
     // gradient (against the true h) and h's.
     if (mask != 0) multiplyFloats(dRh, dRh, mask, B * H);
