@@ -100,7 +100,8 @@ export function backwardLoopScratch(d: LayerDesc, T: i32, B: i32, recurrentMask:
 const loop = changetype<BackwardLoop>(memory.data(<i32>offsetof<BackwardLoop>()));
 
 // The loop of one backward through ws: dY [T, B, Hout] (rows ldDY apart) and dhN [B, Hout] may be 0.
-export function beginBackward(ws: Workspace, d: LayerDesc, dY: usize, ldDY: i32, dhN: usize, keepStepGradients: bool): BackwardLoop {
+export function beginBackward(ws: Workspace, d: LayerDesc, dY: usize, ldDY: i32, dhN: usize,
+  keepStepGradients: bool): BackwardLoop {
   const rows = ws.rows;
   const B = ws.B;
   const n = d.outSize;

@@ -115,9 +115,9 @@ import { Workspace } from './workspace';
 
 // One step forward and one back, over the rows that take part in step t. Forward, r and z gain R_rz h
 // in place; linear before reset keeps n's Rn h apart for r to scale, reset before linear adds
-// Rn (r ⊙ h), whose left operand needs r first. Backward, linear before reset: the cell's gradients on every
-// gate, and the recurrent side's apart (dGh: they differ in n, which r scales); reset before linear:
-// z and n first, then r from d(r ⊙ h) = dn_pre · Rn.
+// Rn (r ⊙ h), whose left operand needs r first. Backward, linear before reset: the cell's gradients
+// on every gate, and the recurrent side's apart (dGh: they differ in n, which r scales); reset before
+// linear: z and n first, then r from d(r ⊙ h) = dn_pre · Rn.
 @unmanaged class GruSteps extends CellStep {
   rh: usize; // [B, H] reset before linear: r ⊙ h, the candidate product's input
   dGh: usize; // linear before reset: [T, B, 3H] the recurrent side's gradients; otherwise [B, H] d(r ⊙ h)
@@ -135,7 +135,8 @@ import { Workspace } from './workspace';
       const ghn = rowsAt(ws.ghn, t, B, H);
       gemmPacked(B, hIn, <usize>H, d.wHnT, ghn, <usize>H, false);
       for (let b = 0; b < B; b++) {
-        if (ws.active(t, b)) gruCellForwardLbr(rowAt(gates, b, G), rowAt(hNew, b, H), rowAt(ghn, b, H), bhn, rowAt(hPrev, b, H), H, 0, H);
+        if (!ws.active(t, b)) continue;
+        gruCellForwardLbr(rowAt(gates, b, G), rowAt(hNew, b, H), rowAt(ghn, b, H), bhn, rowAt(hPrev, b, H), H, 0, H);
       }
       return hNew;
     }
