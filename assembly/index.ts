@@ -17,8 +17,7 @@ export {
   layerBackwardBytes, layerBytes, layerInit, layerPack, layerPackBackward, layerParam, layerParamsBytes,
 } from './cells/layer';
 export {
-  VARIANT_RECURRENT_MASK, VARIANT_ZONEOUT_CELL, VARIANT_ZONEOUT_CELL_MASK, VARIANT_ZONEOUT_HIDDEN_MASK, WORKSPACE_INPUT_OFFSET,
-  workspaceBytes,
+  VARIANT_RECURRENT_MASK, VARIANT_ZONEOUT_CELL, VARIANT_ZONEOUT_CELL_MASK, VARIANT_ZONEOUT_HIDDEN_MASK, workspaceBytes,
 } from './cells/workspace';
 // Addresses in the layouts above, so that the host never computes an offset into them.
 export { layerGradient, workspaceInput } from './cells/host-addresses';
@@ -42,7 +41,7 @@ export function backwardScratchBytes(d: LayerDesc, T: i32, B: i32, variants: i32
   return <f64>rnnBackwardScratch(d, T, B, masked);
 }
 
-// ws: a workspaceBytes(d, T, B, variants) region whose input slot (WORKSPACE_INPUT_OFFSET) holds
+// ws: a workspaceBytes(d, T, B, variants) region whose input slot (workspaceInput(ws)) holds
 // x [T, B, I]. Writes y [T, B, Hout] (contiguous), hN [B, Hout], cN [B, H] (LSTM); h0, c0, lengths
 // may be 0, and so may the variants' masks that `variants` does not name (SPEC §3a: recurrent
 // dropout's [B, Hout] f32, zoneout's [T, B, Hout] and [T, B, H] bytes; zoneout p where no mask).

@@ -35,7 +35,7 @@ export const FLAG_REVERSE = 8;
   wHr: usize; // [Hout, H]
   wPeep: usize; // [3, H] rows i, f, o
   inputBias: usize; // [G*H] the biases that fold into the input projection
-  // Forward products, op(B) = Wᵀ: [I, G*H], [Hout, G*H or 2H], [H, H], [H, Hout].
+  // Forward products, op(B) = Wᵀ: [I, G*H], [Hout, G*H or GRU's 2H], [H, H] GRU's Rnᵀ, [H, Hout].
   wIhT: PackedMatrix;
   wHhT: PackedMatrix;
   wHnT: PackedMatrix;
@@ -55,12 +55,22 @@ export const FLAG_REVERSE = 8;
   @inline get outSize(): i32 {
     return this.projSize > 0 ? this.projSize : this.hiddenSize;
   }
-  // GRU without linear-before-reset: the candidate's recurrent product needs r first, so Rn is packed apart.
+  // GRU, forward: n's recurrent product never sums into the gates (linear before reset keeps Rn h
+  // for r to scale, reset before linear needs r ⊙ h first), so Rnᵀ is packed apart from R_rzᵀ.
+  @inline get candidateApart(): bool {
+    return this.cell == CELL_GRU;
+  }
+  // Columns of the forward recurrent product that sum into the gates: every gate, or r and z.
+  @inline get gateCols(): i32 {
+    return this.candidateApart ? 2 * this.hiddenSize : this.gateSize;
+  }
+  // GRU without linear-before-reset, backward: d(r ⊙ h) needs Rn apart, and n's rows of dW_hh come
+  // from r ⊙ h rather than h.
   @inline get splitCandidate(): bool {
     return this.cell == CELL_GRU && !this.linearBeforeReset;
   }
-  // Columns of the recurrent product taken in one go: every gate, or r and z only when split.
-  @inline get recurrentCols(): i32 {
+  // Rows of the backward recurrent product taken in one go: every gate, or r and z only when split.
+  @inline get recurrentRows(): i32 {
     return this.splitCandidate ? 2 * this.hiddenSize : this.gateSize;
   }
   // The gradient of parameter `param` inside a gradient block laid out like the parameters.
@@ -87,6 +97,13 @@ function setSpec(d: LayerDesc, cell: i32, inputSize: i32, hiddenSize: i32, projS
   d.reverse = (flags & FLAG_REVERSE) != 0;
 }
 
+// Panels of op(B) [k, n] at `end` of the region at `base` when the layer has that matrix (panels 0
+// where not); with place false, only measured. Returns where the next buffer goes.
+function placePanels(p: PackedMatrix, base: usize, end: u64, k: i32, n: i32, present: bool, place: bool): u64 {
+  if (place) p.panels = present ? base + <usize>end : 0;
+  return present ? end + packedMatrixBytes(k, n) : end;
+}
+
 // Places (or, with place false, only measures) parameters, folded bias and forward panels after the
 // headers; returns the region's size from the descriptor on.
 function layoutLayer(d: LayerDesc, place: bool): u64 {
@@ -111,29 +128,18 @@ function layoutLayer(d: LayerDesc, place: bool): u64 {
   if (place) d.paramsBytes = base + <usize>end - d.params;
   if (place) d.inputBias = base + <usize>end;
   end += floatBytes(gh);
-  if (place) d.wIhT.panels = base + <usize>end;
-  end += packedMatrixBytes(d.inputSize, d.gateSize);
-  if (place) d.wHhT.panels = base + <usize>end;
-  end += packedMatrixBytes(d.outSize, d.recurrentCols);
-  if (place) d.wHnT.panels = d.splitCandidate ? base + <usize>end : 0;
-  if (d.splitCandidate) end += packedMatrixBytes(d.hiddenSize, d.hiddenSize);
-  if (place) d.wHrT.panels = d.projSize > 0 ? base + <usize>end : 0;
-  if (d.projSize > 0) end += packedMatrixBytes(d.hiddenSize, d.outSize);
-  return end;
+  end = placePanels(d.wIhT, base, end, d.inputSize, d.gateSize, true, place);
+  end = placePanels(d.wHhT, base, end, d.outSize, d.gateCols, true, place);
+  end = placePanels(d.wHnT, base, end, d.hiddenSize, d.hiddenSize, d.candidateApart, place);
+  return placePanels(d.wHrT, base, end, d.hiddenSize, d.outSize, d.projSize > 0, place);
 }
 
 // The backward panels, in their own region (allocated on the first backward).
 function layoutBackward(d: LayerDesc, region: usize, place: bool): u64 {
-  let end: u64 = 0;
-  if (place) d.wIhB.panels = region + <usize>end;
-  end += packedMatrixBytes(d.gateSize, d.inputSize);
-  if (place) d.wHhB.panels = region + <usize>end;
-  end += packedMatrixBytes(d.recurrentCols, d.outSize);
-  if (place) d.wHnB.panels = d.splitCandidate ? region + <usize>end : 0;
-  if (d.splitCandidate) end += packedMatrixBytes(d.hiddenSize, d.hiddenSize);
-  if (place) d.wHrB.panels = d.projSize > 0 ? region + <usize>end : 0;
-  if (d.projSize > 0) end += packedMatrixBytes(d.outSize, d.hiddenSize);
-  return end;
+  let end = placePanels(d.wIhB, region, 0, d.gateSize, d.inputSize, true, place);
+  end = placePanels(d.wHhB, region, end, d.recurrentRows, d.outSize, true, place);
+  end = placePanels(d.wHnB, region, end, d.hiddenSize, d.hiddenSize, d.splitCandidate, place);
+  return placePanels(d.wHrB, region, end, d.outSize, d.hiddenSize, d.projSize > 0, place);
 }
 
 // Bytes of the region a layer of this spec needs (f64: the host checks it against the address space).
@@ -194,8 +200,8 @@ export function layerPack(d: LayerDesc): void {
     store<f32>(at(d.inputBias, j), b);
   }
   packMatrix(d.wIhT, d.wIhT.panels, inSize, gh, d.wIh, <usize>inSize, true);
-  packMatrix(d.wHhT, d.wHhT.panels, hout, d.recurrentCols, d.wHh, <usize>hout, true);
-  if (d.splitCandidate) packMatrix(d.wHnT, d.wHnT.panels, h, h, at(d.wHh, 2 * h * h), <usize>h, true);
+  packMatrix(d.wHhT, d.wHhT.panels, hout, d.gateCols, d.wHh, <usize>hout, true);
+  if (d.candidateApart) packMatrix(d.wHnT, d.wHnT.panels, h, h, at(d.wHh, 2 * h * h), <usize>h, true);
   if (d.projSize > 0) packMatrix(d.wHrT, d.wHrT.panels, h, hout, d.wHr, <usize>h, true);
 }
 
@@ -210,7 +216,7 @@ export function layerPackBackward(d: LayerDesc, region: usize): void {
   const inSize = d.inputSize;
   layoutBackward(d, region, true);
   packMatrix(d.wIhB, d.wIhB.panels, gh, inSize, d.wIh, <usize>inSize, false);
-  packMatrix(d.wHhB, d.wHhB.panels, d.recurrentCols, hout, d.wHh, <usize>hout, false);
+  packMatrix(d.wHhB, d.wHhB.panels, d.recurrentRows, hout, d.wHh, <usize>hout, false);
   if (d.splitCandidate) packMatrix(d.wHnB, d.wHnB.panels, h, h, at(d.wHh, 2 * h * h), <usize>h, false);
   if (d.projSize > 0) packMatrix(d.wHrB, d.wHrB.panels, hout, h, d.wHr, <usize>h, false);
 }

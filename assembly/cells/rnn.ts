@@ -1,116 +1,86 @@
 // Vanilla RNN over one direction of one layer: h' = act(W x + b + R h + r), act = tanh or relu.
 import { relu4, tanh4 } from '../activations';
-import { gemmPacked, gemmTransA } from '../gemm/gemm';
-import { at, copyFloats, loadLanes, rowAt, rowsAt, storeLanes, zeroFloats } from '../lanes';
+import { gemmPacked } from '../gemm/gemm';
+import { at, loadLanes, rowAt, rowsAt, storeLanes } from '../lanes';
+import { backwardLoopScratch, beginBackward } from './backward-loop';
+import { CellStep } from './cell-step';
+import { forwardLoopScratch, runForward } from './forward-loop';
 import { CELL_RNN_RELU, LayerDesc } from './layer';
-import { scratchFloats, scratchSize } from './scratch';
-import {
-  addRecurrentGradient, beginPreviousGradient, columnSums, copyOrZero, inputGradients, projectInputs, recurrentInput,
-  recurrentInputs, stepGradient, writeOutputRows, zoneoutRows,
-} from './sequence';
 import { Workspace } from './workspace';
 
-// Units [j, j + n) of one row: h = act(pre)
-@inline function rnnCellForward(h: usize, pre: usize, useRelu: bool, j: i32, n: i32): void {
-  const p = loadLanes(at(pre, j), n);
-  storeLanes(at(h, j), useRelu ? relu4(p) : tanh4(p), n);
+// Units [j0, j1) of one row: h = act(pre)
+@inline function rnnCellForward(h: usize, pre: usize, useRelu: bool, j0: i32, j1: i32): void {
+  for (let j = j0; j < j1; j += 4) {
+    const n = j1 - j;
+    const p = loadLanes(at(pre, j), n);
+    storeLanes(at(h, j), useRelu ? relu4(p) : tanh4(p), n);
+  }
 }
 
-// Units [j, j + n) of one row, backward: dG = dh ⊙ act'(pre) for the total gradient dh on the cell's
-// new state, both derivatives read off that state h: tanh' = 1 − h², relu' = [h > 0].
-@inline function rnnCellBackward(dG: usize, dh: usize, h: usize, useRelu: bool, j: i32, n: i32): void {
-  const d = loadLanes(at(dh, j), n);
-  const hv = loadLanes(at(h, j), n);
-  const g = useRelu
-    ? v128.and(d, f32x4.gt(hv, f32x4.splat(0)))
-    : f32x4.mul(d, f32x4.sub(f32x4.splat(1), f32x4.mul(hv, hv)));
-  storeLanes(at(dG, j), g, n);
+// Units [j0, j1) of one row, backward: dPre = dh ⊙ act'(pre) for the total gradient dh on the cell's
+// new state h, both derivatives read off h: tanh' = 1 − h², relu' = [h > 0].
+@inline function rnnCellBackward(dPre: usize, h: usize, dh: usize, useRelu: bool, j0: i32, j1: i32): void {
+  for (let j = j0; j < j1; j += 4) {
+    const n = j1 - j;
+    const d = loadLanes(at(dh, j), n);
+    const hv = loadLanes(at(h, j), n);
+    const g = useRelu
+      ? v128.and(d, f32x4.gt(hv, f32x4.splat(0)))
+      : f32x4.mul(d, f32x4.sub(f32x4.splat(1), f32x4.mul(hv, hv)));
+    storeLanes(at(dPre, j), g, n);
+  }
 }
+
+// The cell's own new state, whose value gives act': with zoneout h holds the mix, so the state
+// takes the pre-activation's place in gates instead.
+@inline function cellState(ws: Workspace, t: i32, H: i32): usize {
+  return ws.zonesHidden ? rowsAt(ws.gates, t, ws.B, H) : rowsAt(ws.h, ws.slotAfter(t), ws.B, H);
+}
+
+// One step forward and one back, over the rows that take part in step t.
+@unmanaged class RnnSteps extends CellStep {
+  forwardStep(t: i32, hIn: usize, hPrev: usize, hNew: usize): usize {
+    const ws = this.ws;
+    const H = this.H;
+    const useRelu = this.d.cell == CELL_RNN_RELU;
+    const pre = rowsAt(ws.gates, t, this.B, H);
+    const cand = cellState(ws, t, H);
+    gemmPacked(this.B, hIn, <usize>H, this.d.wHhT, pre, <usize>H, true);
+    for (let b = 0; b < this.B; b++) {
+      if (ws.active(t, b)) rnnCellForward(rowAt(cand, b, H), rowAt(pre, b, H), useRelu, 0, H);
+    }
+    return cand;
+  }
+
+  backwardStep(t: i32, dG: usize, dht: usize, dhBefore: usize): void {
+    const ws = this.ws;
+    const H = this.H;
+    const useRelu = this.d.cell == CELL_RNN_RELU;
+    const h = cellState(ws, t, H);
+    for (let b = 0; b < this.B; b++) {
+      if (ws.active(t, b)) rnnCellBackward(rowAt(dG, b, H), rowAt(h, b, H), rowAt(dht, b, H), useRelu, 0, H);
+    }
+  }
+}
+
+const rnn = changetype<RnnSteps>(memory.data(<i32>offsetof<RnnSteps>()));
 
 export function rnnForwardScratch(d: LayerDesc, B: i32): u64 {
-  return scratchSize(<u64>B * <u64>d.hiddenSize);
+  return forwardLoopScratch(d, B);
 }
 
 // y [T, B, H] (rows ldy apart), hN [B, H], ws; x [T, B, I] (in ws), h0 [B, H] (or 0)
 export function rnnLayerForward(y: usize, ldy: i32, hN: usize, ws: Workspace, h0: usize, d: LayerDesc): void {
-  const H = d.hiddenSize;
-  const B = ws.B;
-  const useRelu = d.cell == CELL_RNN_RELU;
-  const hMasked = scratchFloats(B * H); // recurrent dropout: mask ⊙ h
-
-  projectInputs(ws.gates, ws.x, ws.rows, d);
-  copyOrZero(rowsAt(ws.h, ws.firstSlot, B, H), h0, B * H);
-  for (let step = 0; step < ws.T; step++) {
-    const t = ws.timeAt(step);
-    const hPrev = rowsAt(ws.h, ws.slotBefore(t), B, H);
-    const hNew = rowsAt(ws.h, ws.slotAfter(t), B, H);
-    const pre = rowsAt(ws.gates, t, B, H);
-    // With zoneout the cell's own new state replaces its pre-activation (backward reads act' off it).
-    const cand = ws.zonesHidden ? pre : hNew;
-    gemmPacked(B, recurrentInput(hMasked, hPrev, ws.recurrentMask, B * H), <usize>H, d.wHhT, pre, <usize>H, true);
-    for (let b = 0; b < B; b++) {
-      if (!ws.active(t, b)) {
-        copyFloats(rowAt(hNew, b, H), rowAt(hPrev, b, H), H);
-        continue;
-      }
-      const hRow = rowAt(cand, b, H);
-      const preRow = rowAt(pre, b, H);
-      for (let j = 0; j < H; j += 4) rnnCellForward(hRow, preRow, useRelu, j, H - j);
-    }
-    zoneoutRows(hNew, hPrev, cand, ws.zoneoutHiddenMask, ws.zoneoutHidden, ws, t, H);
-    writeOutputRows(y, ldy, ws, t, hNew, H);
-  }
-  copyFloats(hN, rowsAt(ws.h, ws.finalSlot, B, H), B * H);
+  runForward(rnn, y, ldy, hN, ws, h0, d);
 }
 
 export function rnnBackwardScratch(d: LayerDesc, T: i32, B: i32, recurrentMask: bool): u64 {
-  const H = <u64>d.hiddenSize;
-  const rows = <u64>T * <u64>B;
-  const masked = recurrentMask ? scratchSize(<u64>B * H) + scratchSize(rows * H) : 0;
-  return scratchSize(rows * H) + 3 * scratchSize(<u64>B * H) + masked;
+  return backwardLoopScratch(d, T, B, recurrentMask, false);
 }
 
 // dX [T, B, I], dh0 [B, H], grads (written); dY [T, B, H] (rows ldDY apart), dhN [B, H] (or 0), ws
 export function rnnLayerBackward(dX: usize, dh0: usize, grads: usize, dY: usize, ldDY: i32, dhN: usize, ws: Workspace, d: LayerDesc): void {
-  const H = d.hiddenSize;
-  const B = ws.B;
-  const rows = ws.rows;
-  const useRelu = d.cell == CELL_RNN_RELU;
-  const mask = ws.recurrentMask;
-
-  const dG = scratchFloats(rows * H);
-  const dht = scratchFloats(B * H);
-  let dh = scratchFloats(B * H);
-  let dhBefore = scratchFloats(B * H);
-  const dhRecurrent = mask != 0 ? scratchFloats(B * H) : 0; // dh's recurrent part, before the mask
-  copyOrZero(dh, dhN, B * H);
-
-  for (let step = ws.T - 1; step >= 0; step--) {
-    const t = ws.timeAt(step);
-    // The cell's own new state, whose value gives act'.
-    const hNew = ws.zonesHidden ? rowsAt(ws.gates, t, B, H) : rowsAt(ws.h, ws.slotAfter(t), B, H);
-    const dGt = rowsAt(dG, t, B, H);
-    stepGradient(dht, dh, dY, ldDY, ws, t, H);
-    beginPreviousGradient(dhBefore, dht, dh, ws.zoneoutHiddenMask, ws.zoneoutHidden, ws, t, H);
-    for (let b = 0; b < B; b++) {
-      const dGrow = rowAt(dGt, b, H);
-      if (!ws.active(t, b)) {
-        zeroFloats(dGrow, H);
-        continue;
-      }
-      const dhRow = rowAt(dht, b, H);
-      const hRow = rowAt(hNew, b, H);
-      for (let j = 0; j < H; j += 4) rnnCellBackward(dGrow, dhRow, hRow, useRelu, j, H - j);
-    }
-    addRecurrentGradient(dhBefore, dGt, H, d.wHhB, dhRecurrent, mask, B, H);
-    const dhNext = dh;
-    dh = dhBefore;
-    dhBefore = dhNext;
-  }
-  copyFloats(dh0, dh, B * H);
-
-  inputGradients(dX, d.gradOf(grads, d.wIh), d.gradOf(grads, d.bIh), dG, ws, d);
-  const hPrevAll = recurrentInputs(mask != 0 ? scratchFloats(rows * H) : 0, ws, H);
-  gemmTransA(H, H, rows, dG, <usize>H, hPrevAll, <usize>H, d.gradOf(grads, d.wHh), <usize>H);
-  if (d.bias) columnSums(d.gradOf(grads, d.bHh), dG, rows, H, H);
+  const loop = beginBackward(ws, d, dY, ldDY, dhN, false);
+  loop.run(rnn, loop.dG, dh0);
+  loop.weightGradients(loop.dG, d.hiddenSize, dX, grads);
 }

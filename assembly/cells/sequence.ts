@@ -57,6 +57,23 @@ export function writeOutputRows(y: usize, ldy: i32, ws: Workspace, t: i32, hNew:
   }
 }
 
+// Padded rows of step t keep what they held before it: dst[b] = src[b] for the rows that sit t out
+// ([B, n] each). Forward carries a state, backward a gradient, across the steps a row does not run.
+export function carryPaddedRows(dst: usize, src: usize, ws: Workspace, t: i32, n: i32): void {
+  if (!ws.hasLengths) return;
+  for (let b = 0; b < ws.B; b++) {
+    if (!ws.active(t, b)) copyFloats(rowAt(dst, b, n), rowAt(src, b, n), n);
+  }
+}
+
+// Zeros on the rows of [B, n] that sit step t out: their pre-activations have no gradient.
+export function zeroPaddedRows(dst: usize, ws: Workspace, t: i32, n: i32): void {
+  if (!ws.hasLengths) return;
+  for (let b = 0; b < ws.B; b++) {
+    if (!ws.active(t, b)) zeroFloats(rowAt(dst, b, n), n);
+  }
+}
+
 // Row b of step t's dY (rows ldDY apart), or 0 when there is no dY
 @inline function dYRow(dY: usize, ldDY: i32, ws: Workspace, t: i32, b: i32): usize {
   return dY == 0 ? 0 : rowAt(dY, t * ws.B + b, ldDY);
