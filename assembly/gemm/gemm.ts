@@ -1,12 +1,14 @@
 // Matrix products in the BLIS manner: a kc × nc block of op(B) packed into NR-column panels, an
-// mc × kc block of op(A) packed into MR-row panels, and the microkernel swept over every tile with
-// one B panel held in L1 while the A panels stream from L2. The blocking is fixed, so every output
-// element is always summed in the same order.
-import { MR, MR_NARROW, NR, f32_gemm_4x8__wasmsimd, f32_gemm_6x8__wasmsimd } from './microkernel';
+// mc × kc block of op(A) packed into panels of 6 rows (4 at its end, tileRows), and the microkernels
+// swept over every tile with one B panel held in L1 while the A panels stream from L2. The blocking
+// is fixed, so every output element is always summed in the same order.
+import { MR, NR, f32_gemm_4x8__wasmsimd, f32_gemm_6x8__wasmsimd, tileRows } from './microkernel';
 import { packPanelsA, packPanelsB } from './pack';
 
 const KC = 256;
-const MC = 132; // a multiple of MR
+// A multiple of MR, so a whole block is 6-row tiles; a shorter block's last panel, padded to 4 or 6
+// rows, still ends within MC · KC floats.
+const MC = 132;
 const NC = 2048; // a multiple of NR
 
 // Packing buffers, placed once by the host (useGemmScratch) and reused by every product.
@@ -56,12 +58,14 @@ function multiplyBlock(mc: i32, nc: i32, kc: i32, aPanels: usize, bPanels: usize
   for (let j = 0; j < nc; j += NR) {
     const bPanel = bPanels + ((<usize>j * <usize>kc) << 2);
     const nr = min(NR, nc - j);
-    for (let i = 0; i < mc; i += MR) {
-      const mr = min(MR, mc - i);
+    for (let i = 0; i < mc; ) {
+      const h = tileRows(mc - i);
+      const mr = min(h, mc - i);
       const aPanel = aPanels + ((<usize>i * <usize>kc) << 2);
       const cTile = c + ((<usize>i * ldc + <usize>j) << 2);
-      if (mr > MR_NARROW) f32_gemm_6x8__wasmsimd(kc, aPanel, bPanel, cTile, ldc, mr, nr, accumulate);
+      if (h == MR) f32_gemm_6x8__wasmsimd(kc, aPanel, bPanel, cTile, ldc, mr, nr, accumulate);
       else f32_gemm_4x8__wasmsimd(kc, aPanel, bPanel, cTile, ldc, mr, nr, accumulate);
+      i += mr;
     }
   }
 }

@@ -9,8 +9,8 @@
 // an accumulator through the stack every k (800×512×2048 slower than the 4 × 8 tile: 68 against
 // 46 ms); so each multiply broadcasts its own copy, read through a second pointer to the same panel
 // that neither binaryen nor V8 can prove equal to the first (else they merge the two loads).
-// A panel of at most four rows (a product's last, or all of a small one) goes through the 4 × 8
-// kernel, which wastes no lanes on it. Both sum every element of C over k in the same order with
+// The last rows of a block that would fill a 6-row tile badly go through the 4 × 8 kernel, whose
+// panels are four rows wide (tileRows). Both sum every element of C over k in the same order with
 // one accumulator, so a row's result does not depend on which tile it fell in.
 
 export const MR = 6;
@@ -124,7 +124,12 @@ export function f32_gemm_4x8__wasmsimd(kc: i32, a: usize, b: usize, c: usize, ld
   copyEdge(c, ldc, mr, nr, accumulate);
 }
 
-/** How wide the packed A panel of a tile with `rows` valid rows (at most MR) is. */
-@inline export function panelRows(rows: i32): i32 {
-  return rows > MR_NARROW ? MR : MR_NARROW;
+/**
+ * The height (MR or MR_NARROW) of the tile that starts `rest` rows before the end of a block of A: 6
+ * while more than 8 rows are left, and the last 7 or 8 rows as two 4-row tiles instead of 6 + 1 or
+ * 6 + 2, so a block of any multiple of 4 rows is whole tiles (16 rows: 6 + 6 + 4; 8: 4 + 4). The
+ * packing and the sweep both follow it, and the panel of the tile at row i starts i · kc floats in.
+ */
+@inline export function tileRows(rest: i32): i32 {
+  return rest <= MR_NARROW || rest == 7 || rest == 8 ? MR_NARROW : MR;
 }
