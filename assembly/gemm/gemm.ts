@@ -5,11 +5,11 @@
 import { MR, NR, f32_gemm_4x8__wasmsimd, f32_gemm_6x8__wasmsimd, tileRows } from './microkernel';
 import { packPanelsA, packPanelsB } from './pack';
 
-const KC = 256;
+const KC = 512;
 // A multiple of MR, so a whole block is 6-row tiles; a shorter block's last panel, padded to 4 or 6
 // rows, still ends within MC · KC floats.
 const MC = 132;
-const NC = 2048; // a multiple of NR
+const NC = 1024; // a multiple of NR
 
 // Packing buffers, placed once by the host (useGemmScratch) and reused by every product.
 let packedA: usize = 0;
