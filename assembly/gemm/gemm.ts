@@ -1,13 +1,15 @@
 // Matrix products in the BLIS manner: a kc × nc block of op(B) packed into NR-column panels, an
-// mc × kc block of op(A) packed into MR-row panels, and the microkernel swept over every tile with
-// one B panel held in L1 while the A panels stream from L2. The blocking is fixed, so every output
-// element is always summed in the same order.
-import { MR, NR, f32_gemm_4x8__wasmsimd } from './microkernel';
+// mc × kc block of op(A) packed into panels of 6 rows (4 at its end, tileRows), and the microkernels
+// swept over every tile with one B panel held in L1 while the A panels stream from L2. The blocking
+// is fixed, so every output element is always summed in the same order.
+import { MR, NR, f32_gemm_4x8__wasmsimd, f32_gemm_6x8__wasmsimd, tileRows } from './microkernel';
 import { packPanelsA, packPanelsB } from './pack';
 
-const KC = 256;
-const MC = 128; // a multiple of MR
-const NC = 2048; // a multiple of NR
+const KC = 512;
+// A multiple of MR, so a whole block is 6-row tiles; a shorter block's last panel, padded to 4 or 6
+// rows, still ends within MC · KC floats.
+const MC = 132;
+const NC = 1024; // a multiple of NR
 
 // Packing buffers, placed once by the host (useGemmScratch) and reused by every product.
 let packedA: usize = 0;
@@ -55,9 +57,15 @@ export function packMatrix(p: PackedMatrix, panels: usize, k: i32, n: i32, b: us
 function multiplyBlock(mc: i32, nc: i32, kc: i32, aPanels: usize, bPanels: usize, c: usize, ldc: usize, accumulate: bool): void {
   for (let j = 0; j < nc; j += NR) {
     const bPanel = bPanels + ((<usize>j * <usize>kc) << 2);
-    for (let i = 0; i < mc; i += MR) {
-      f32_gemm_4x8__wasmsimd(kc, aPanels + ((<usize>i * <usize>kc) << 2), bPanel, c + ((<usize>i * ldc + <usize>j) << 2),
-        ldc, min(MR, mc - i), min(NR, nc - j), accumulate);
+    const nr = min(NR, nc - j);
+    for (let i = 0; i < mc; ) {
+      const h = tileRows(mc - i);
+      const mr = min(h, mc - i);
+      const aPanel = aPanels + ((<usize>i * <usize>kc) << 2);
+      const cTile = c + ((<usize>i * ldc + <usize>j) << 2);
+      if (h == MR) f32_gemm_6x8__wasmsimd(kc, aPanel, bPanel, cTile, ldc, mr, nr, accumulate);
+      else f32_gemm_4x8__wasmsimd(kc, aPanel, bPanel, cTile, ldc, mr, nr, accumulate);
+      i += mr;
     }
   }
 }

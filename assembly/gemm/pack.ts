@@ -1,7 +1,7 @@
 // Operands rearranged into the panels the microkernel reads. A panel holds kc groups of `width` lanes:
-// MR rows of op(A), or NR columns of op(B). Lanes past the matrix edge are zero, so the kernel always
-// reads whole panels and never memory outside them.
-import { MR, NR } from './microkernel';
+// the rows of op(A) one tile covers (6 or 4, tileRows), or NR columns of op(B). Lanes past the matrix
+// edge are zero, so the kernel always reads whole panels and never memory outside them.
+import { NR, tileRows } from './microkernel';
 
 // op(X) is X or Xᵀ of a row-major X with rows ld floats apart. A lane is a row of op(A) or a column of
 // op(B); when consecutive lanes sit side by side in X (for a fixed k) a group copies as one run,
@@ -30,11 +30,14 @@ function packPanel(dst: usize, x: usize, ld: usize, lanesContiguous: bool, lane0
   }
 }
 
-// Rows [r0, r0 + rows) × K range [k0, k0 + kc) of op(A), as consecutive MR-row panels.
+// Rows [r0, r0 + rows) × K range [k0, k0 + kc) of op(A), as consecutive panels as high as the
+// tiles that read them (tileRows): the panel of rows from p starts p · kc floats in.
 export function packPanelsA(dst: usize, a: usize, lda: usize, transA: bool, r0: i32, rows: i32, k0: i32, kc: i32): void {
-  for (let p = 0; p < rows; p += MR) {
-    packPanel(dst, a, lda, transA, r0 + p, min(MR, rows - p), k0, kc, MR);
-    dst += (<usize>kc * MR) << 2;
+  for (let p = 0; p < rows; ) {
+    const h = tileRows(rows - p);
+    const valid = min(h, rows - p);
+    packPanel(dst + ((<usize>p * <usize>kc) << 2), a, lda, transA, r0 + p, valid, k0, kc, h);
+    p += valid;
   }
 }
 
