@@ -15,7 +15,10 @@ export interface RowRange {
 const MIN_GROUP_ROWS = 8;
 /** Nor more groups than this: each costs one pass over the layer's gradients when they are summed. */
 const MAX_GROUPS = 16;
-/** Rows the gemm microkernel covers at once (GEMM_MR); groups of whole tiles waste none. */
+/**
+ * Groups come in multiples of this many rows: the gemm cuts any multiple of 4 into whole 6- and
+ * 4-row tiles (assembly/gemm: a block's last 7 or 8 rows go as two 4-row tiles), so none is wasted.
+ */
 const TILE_ROWS = 4;
 
 function roundUp(n: number, to: number): number {
