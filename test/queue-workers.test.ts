@@ -108,11 +108,22 @@ describeWithRedis('InferenceQueue with cellscan worker processes', () => {
     let killed: { job: string; at: number } | undefined;
     const killMidShard = async () => {
       const deadline = Date.now() + 30_000;
+      // What each look found, for the message if none catches A inside a shard.
+      let looks = 0;
+      let heldButFinished = 0;
       while (Date.now() < deadline) {
+        looks++;
         a.signal('SIGSTOP');
-        await sleep(15); // one poll of the pipe: every line A wrote before the stop is read
+        await sleep(15);
+        // Then through a poll phase, which reads every line A wrote before the stop: on a loaded
+        // machine the timer above can fire late, before the pipe is read, and the text is then stale
+        // (CI beside other suites saw only shards A had already finished, every time, for 30 s).
+        await new Promise((resolve) => setImmediate(resolve));
         for (const job of shardsInHand(a)) {
-          if ((await probe.exists(jobKey(queue, job))) !== 1) continue;
+          if ((await probe.exists(jobKey(queue, job))) !== 1) {
+            heldButFinished++;
+            continue;
+          }
           a.signal('SIGKILL');
           killed = { job, at: Date.now() };
           return;
@@ -120,7 +131,7 @@ describeWithRedis('InferenceQueue with cellscan worker processes', () => {
         a.signal('SIGCONT');
         await sleep(3);
       }
-      throw new Error(`worker A was never caught inside a shard; stdout:\n${a.text()}`);
+      throw new Error(`worker A was never caught inside a shard in ${looks} looks (${heldButFinished} shards in hand already finished in BullMQ); stdout:\n${a.text()}`);
     };
     let killer: Promise<void> | undefined;
     const progress: number[] = [];
