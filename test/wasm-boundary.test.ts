@@ -197,8 +197,13 @@ describeWasm('wasm layer arguments', () => {
     // finalizers may free during the awaits below and so change the heap's count.
     const own = loadWasmKernels();
     const ownBackend = wasmBackend(own);
+    // Every layer stays referenced and unreleased to the end: a released one is freed once the
+    // finalizers of its forwards' workspaces run, and an unreferenced one by its own finalizer,
+    // either of which could land inside a later cell kind's count.
+    const kept: BackendLayer[] = [];
     await runHostileMasks((cell, w) => ownBackend.createLayer({ ...spec, cell } as never, w as never), {
       prepare(layer, lstm, w) {
+        kept.push(layer);
         // The first backward packs the layer's backward weights, which it keeps: measure after one.
         const warmUp = fwdArgs({ training: true, ...(lstm ? {} : { cN: undefined }) });
         const workspace = forward(layer, warmUp)!;
@@ -206,13 +211,10 @@ describeWasm('wasm layer arguments', () => {
         // Freed now, not by a finalizer that could run in the middle of the measurement.
         workspace.release!();
         const inUse = own.heap.bytesInUse;
-        return () => {
-          expect(own.heap.bytesInUse).toBe(inUse);
-          // Now rather than by a finalizer during the next cell kind's measurement.
-          layer.release();
-        };
+        return () => expect(own.heap.bytesInUse).toBe(inUse);
       },
     });
+    for (const layer of kept) layer.release();
   });
 
   test('a rejected call writes nothing and leaks nothing', () => {
