@@ -12,7 +12,7 @@ import { BackendUnavailableError, backends, currentBackend, setNumThreads, useBa
 import { attachNegativeNumbers } from './cli/argv';
 import { buildNativeCommand } from './cli/build-native';
 import { readable, writableFolder } from './cli/files';
-import { positiveFlag } from './cli/flags';
+import { backendFlag, positiveFlag, threadsFlag } from './cli/flags';
 import { COMMANDS, USAGE, usageOf } from './cli/usage';
 import { UsageError, usageMistake } from './cli/usage-error';
 import { type Cell } from './demo/adding';
@@ -65,19 +65,11 @@ function zoneoutFlag(values: Record<string, unknown>, cell: 'lstm' | 'gru'): Cha
   return { hidden, cell: c };
 }
 
-const BACKEND_CHOICES = ['auto', 'native', 'wasm'];
-
 function commonSetup(values: Record<string, unknown>): void {
-  const { backend, threads } = values;
-  if (backend !== undefined) {
-    if (!BACKEND_CHOICES.includes(backend as string)) throw new UsageError(`--backend must be auto, native or wasm, got ${JSON.stringify(backend)}`);
-    useBackend(backend as 'auto');
-  }
-  if (threads !== undefined) {
-    const n = Number(threads);
-    if (!(Number.isInteger(n) && n >= 1 && n <= 256)) throw new UsageError(`--threads must be an integer in 1..256, got ${JSON.stringify(threads)}`);
-    setNumThreads(n);
-  }
+  const backend = backendFlag(values);
+  const threads = threadsFlag(values);
+  if (backend !== undefined) useBackend(backend);
+  if (threads !== undefined) setNumThreads(threads);
 }
 
 const common = {

@@ -95,6 +95,8 @@ describe('files are checked before any work', () => {
     refused(['info', '--threads', '300'], 'cellscan: --threads must be an integer in 1..256, got "300"');
     refused(['info', '--threads', '1.5'], 'cellscan: --threads must be an integer in 1..256, got "1.5"');
     refused(['demo', '--threads', '0'], 'cellscan: --threads must be an integer in 1..256, got "0"');
+    refused(['worker', '--redis', 'redis://127.0.0.1:1', '--threads', '300'], 'cellscan: --threads must be an integer in 1..256, got "300"');
+    refused(['worker', '--redis', 'redis://127.0.0.1:1', '--backend', 'gpu'], 'cellscan: --backend must be auto, native or wasm, got "gpu"');
   });
 
   test('a forced backend that cannot load: its reason, the paths tried and the build command, status 1, no stack', () => {

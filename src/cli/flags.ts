@@ -12,3 +12,22 @@ export function positiveFlag(values: Record<string, unknown>, key: string, fallb
   }
   return n;
 }
+
+const BACKENDS = ['auto', 'native', 'wasm'] as const;
+
+/** --backend as a name useBackend takes, or undefined when absent. */
+export function backendFlag(values: Record<string, unknown>): (typeof BACKENDS)[number] | undefined {
+  const v = values.backend;
+  if (v === undefined) return undefined;
+  if (!BACKENDS.includes(v as never)) throw new UsageError(`--backend must be auto, native or wasm, got ${JSON.stringify(v)}`);
+  return v as (typeof BACKENDS)[number];
+}
+
+/** --threads as a count setNumThreads takes (1..256), or undefined when absent. */
+export function threadsFlag(values: Record<string, unknown>): number | undefined {
+  const v = values.threads;
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(Number.isInteger(n) && n >= 1 && n <= 256)) throw new UsageError(`--threads must be an integer in 1..256, got ${JSON.stringify(v)}`);
+  return n;
+}

@@ -1,6 +1,6 @@
 // `cellscan worker`'s flags, checked before anything loads BullMQ or connects.
 import { parseArgs } from 'util';
-import { positiveFlag } from '../cli/flags';
+import { backendFlag, positiveFlag, threadsFlag } from '../cli/flags';
 import { queueFlag, queueOptions, redisFlag } from './command-line';
 import type { RedisTarget } from './connection';
 import { DEFAULT_QUEUE } from './keys';
@@ -29,7 +29,7 @@ export function parseWorkerFlags(args: string[]): WorkerFlags {
     queue: queueFlag(values.queue, DEFAULT_QUEUE),
     concurrency: positiveFlag(values, 'concurrency', 1),
     verbose: values.verbose === true,
-    threads: values.threads === undefined ? undefined : positiveFlag(values, 'threads', 1),
-    backend: values.backend,
+    threads: threadsFlag(values),
+    backend: backendFlag(values),
   };
 }
