@@ -7,6 +7,7 @@
 
 #include "../gemm/gemm.h"
 #include "../runtime/aligned_buffer.h"
+#include "../runtime/pooled_array.h"
 
 namespace cellscan {
 
@@ -29,13 +30,14 @@ struct LayerSpec {
 };
 
 // Parameters as PyTorch stores them (row-major, gates stacked in PyTorch order).
+// Pooled: a training loop prepares a new layer from the optimizer's weights every step.
 struct LayerParams {
-  std::vector<float> wIh;    // [G*H, I]
-  std::vector<float> wHh;    // [G*H, Hout]
-  std::vector<float> bIh;    // [G*H] (empty without bias)
-  std::vector<float> bHh;    // [G*H]
-  std::vector<float> wHr;    // [Hout, H] (projection)
-  std::vector<float> wPeep;  // [3, H] rows i, f, o (peepholes)
+  PooledArray<float> wIh;    // [G*H, I]
+  PooledArray<float> wHh;    // [G*H, Hout]
+  PooledArray<float> bIh;    // [G*H] (empty without bias)
+  PooledArray<float> bHh;    // [G*H]
+  PooledArray<float> wHr;    // [Hout, H] (projection)
+  PooledArray<float> wPeep;  // [3, H] rows i, f, o (peepholes)
 };
 
 // Parameter gradients of one call, written (not accumulated): the caller adds them where it wants.

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "../runtime/pooled_array.h"
+
 namespace cellscan::js {
 
 // Runs job.run() on Node's worker pool, then `finish(env, job)` on the main thread, whose value
@@ -70,9 +72,9 @@ inline float* reopen(Destination& d, const char* where) {
 
 // The job's own copy of an input (null stays null), so JS may change the original while it runs.
 template <class T>
-const T* keep(std::vector<T>& store, const T* data, size_t length) {
+const T* keep(PooledArray<T>& store, const T* data, size_t length) {
   if (data == nullptr) return nullptr;
-  store.assign(data, data + length);
+  store.assign(data, length);
   return store.data();
 }
 

@@ -23,7 +23,11 @@ constexpr const char* kBackwardFieldNames[kBackwardFields] = {"workspace", "dYSt
 
 bool isGradsObject(const Napi::Value& g) { return g.IsObject() && !g.IsArray() && !g.IsTypedArray(); }
 
-std::vector<float> copyOf(const Span<float>& s) { return std::vector<float>(s.data, s.data + s.length); }
+PooledArray<float> copyOf(const Span<float>& s) {
+  PooledArray<float> a;
+  a.assign(s.data, s.length);
+  return a;
+}
 
 // LSTM's pair of cell-state arrays, [B, H] each: the state in and out, or the gradients on the state
 // out and in. The first may be absent. Other cells have no cell state: both must be absent.

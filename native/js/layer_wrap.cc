@@ -17,9 +17,9 @@ const napi_type_tag kLayerTag = {0x5b7e0c2d91a4f386ULL, 0xe2c4a1970d3b5f68ULL};
 // touch memory the worker thread uses, and where the results go once it is done: the caller's y,
 // hN and cN.
 struct ForwardCopies {
-  std::vector<float> x, h0, c0, y, hN, cN, recurrentMask;
-  std::vector<int> lengths;
-  std::vector<uint8_t> zoneoutHMask, zoneoutCMask;
+  PooledArray<float> x, h0, c0, y, hN, cN, recurrentMask;
+  PooledArray<int> lengths;
+  PooledArray<uint8_t> zoneoutHMask, zoneoutCMask;
   std::vector<Destination> outs;
   std::vector<float*> open;
   long yStride = 0;
@@ -33,13 +33,10 @@ struct ForwardCopies {
     io.recurrentMask = keep(recurrentMask, a.recurrentMask.data, a.recurrentMask.length);
     io.zoneoutH.mask = keep(zoneoutHMask, a.zoneoutHMask.data, a.zoneoutHMask.length);
     io.zoneoutC.mask = keep(zoneoutCMask, a.zoneoutCMask.data, a.zoneoutCMask.length);
-    y.resize(static_cast<size_t>(a.T) * a.B * hout);
-    hN.resize(a.hN.length);
-    cN.resize(a.cN.length);
-    io.y = y.data();
+    io.y = y.resize(static_cast<size_t>(a.T) * a.B * hout);
     io.ldy = hout;
-    io.hN = hN.data();
-    io.cN = a.cN.data ? cN.data() : nullptr;
+    io.hN = hN.resize(a.hN.length);
+    io.cN = a.cN.data ? cN.resize(a.cN.length) : nullptr;
     outs.push_back(destination(f[kY], "y", a.y.length));
     outs.push_back(destination(f[kHN], "hN", a.hN.length));
     if (a.cN.data) outs.push_back(destination(f[kCN], "cN", a.cN.length));
@@ -110,17 +107,17 @@ struct BackwardJob {
   std::shared_ptr<const Layer> layer;
   std::shared_ptr<const Workspace> ws;
   BackwardIO io;
-  std::vector<float> dY, dhN, dcN, dX, dh0, dc0;
+  PooledArray<float> dY, dhN, dcN, dX, dh0, dc0;
   // This call's parameter gradients (ParamField order), added into the caller's arrays afterwards:
-  // the same sums whether the call was sync or async.
-  std::vector<float> grads[kParamFields];
+  // the same sums whether the call was sync or async. Not zeroed: the backward writes every element.
+  PooledArray<float> grads[kParamFields];
 
   BackwardJob(const BackwardArgs& a) : layer(a.layer), ws(a.ws->workspace()) {
     const LayerSpec& s = layer->spec();
     const size_t gh = s.gateSize();
     const size_t h = s.hiddenSize;
     const size_t hout = s.outSize();
-    const auto grad = [this](ParamField f, size_t n) { return (grads[f].resize(n), grads[f].data()); };
+    const auto grad = [this](ParamField f, size_t n) { return grads[f].resize(n); };
     io.grads.wIh = grad(kWIh, gh * s.inputSize);
     io.grads.wHh = grad(kWHh, gh * hout);
     if (s.bias) {
@@ -261,19 +258,15 @@ Napi::Value LayerWrap::BackwardAsync(const Napi::CallbackInfo& info) {
   const int hout = a.layer->spec().outSize();
   // dY is compacted to contiguous rows so the copy is no larger than the rows the kernel reads.
   if (a.dY.data) {
-    job->dY.resize(rows * hout);
-    copyRows(job->dY.data(), hout, a.dY.data, a.dYStride, static_cast<long>(rows), hout);
+    copyRows(job->dY.resize(rows * hout), hout, a.dY.data, a.dYStride, static_cast<long>(rows), hout);
     job->io.dY = job->dY.data();
     job->io.ldDY = hout;
   }
   job->io.dhN = keep(job->dhN, a.dhN.data, a.dhN.length);
   job->io.dcN = keep(job->dcN, a.dcN.data, a.dcN.length);
-  job->dX.resize(a.dX.length);
-  job->dh0.resize(a.dh0.length);
-  job->dc0.resize(a.dc0.length);
-  job->io.dX = job->dX.data();
-  job->io.dh0 = job->dh0.data();
-  job->io.dc0 = a.dc0.data ? job->dc0.data() : nullptr;
+  job->io.dX = job->dX.resize(a.dX.length);
+  job->io.dh0 = job->dh0.resize(a.dh0.length);
+  job->io.dc0 = a.dc0.data ? job->dc0.resize(a.dc0.length) : nullptr;
 
   // Written back in this order: dX, dh0, [dc0], then the gradients this layer has.
   std::vector<Destination> outs;
@@ -293,7 +286,7 @@ Napi::Value LayerWrap::BackwardAsync(const Napi::CallbackInfo& info) {
                  std::memcpy(dst[k++], job.dX.data(), job.dX.size() * sizeof(float));
                  std::memcpy(dst[k++], job.dh0.data(), job.dh0.size() * sizeof(float));
                  if (job.io.dc0) std::memcpy(dst[k++], job.dc0.data(), job.dc0.size() * sizeof(float));
-                 for (const std::vector<float>& g : job.grads) {
+                 for (const PooledArray<float>& g : job.grads) {
                    if (!g.empty()) addInto(dst[k++], g.data(), g.size());
                  }
                  return env.Undefined();
