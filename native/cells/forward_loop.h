@@ -23,9 +23,10 @@ class ForwardLoop {
  public:
   ForwardLoop(const ForwardIO& io, Workspace& ws, const Layer& layer);
 
-  // The hidden state before and after step t, [B, Hout].
-  float* hBefore(int t) const { return rowsAt(ws_.h.data(), seq.slotBefore(t), B, n); }
-  float* hAfter(int t) const { return rowsAt(ws_.h.data(), seq.slotAfter(t), B, n); }
+  // The hidden state before and after step t, [B, Hout]: y's rows of steps t - 1 and t when the
+  // states live in y (statesInOutput), else the workspace's slots.
+  float* hBefore(int t) const { return inY_ && t > 0 ? yRows(t - 1) : rowsAt(ws_.h.data(), seq.slotBefore(t), B, n); }
+  float* hAfter(int t) const { return inY_ ? yRows(t) : rowsAt(ws_.h.data(), seq.slotAfter(t), B, n); }
 
   // The state entering step t's recurrent product on rows `run` (with recurrent dropout, times its
   // mask), packed for w.
@@ -60,7 +61,7 @@ class ForwardLoop {
           const int t = seq.timeAt(step);
           finish(t, rows, productRows(seq, t, rows), outs);
         });
-    std::memcpy(io.hN, rowsAt(ws_.h.data(), seq.finalSlot(), B, n), static_cast<size_t>(B) * n * sizeof(float));
+    writeFinalStates();
   }
   template <class Operand, class Piece>
   void run(int phasesPerStep, Operand&& operand, Piece&& piece) const {
@@ -73,9 +74,13 @@ class ForwardLoop {
   const int n;  // the hidden state's width, Hout
 
  private:
+  float* yRows(int t) const { return io.y + static_cast<long>(t) * B * n; }
+  void writeFinalStates() const;
+
   Workspace& ws_;
   const Layer& layer_;
   const bool inSteps_;  // a streaming step projects its input inside the step
+  const bool inY_;      // statesInOutput
 };
 
 // Units u of a step's product on its rows `run` (those `packed` holds) into outs, whose pointers

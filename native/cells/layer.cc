@@ -86,7 +86,8 @@ void Layer::allocateWorkspace(Workspace& ws, const ForwardIO& io, bool keepInput
   ws.B = B;
   ws.keepsInput = keepInput;
   if (keepInput) ws.x.grow(tb * spec_.inputSize);
-  ws.h.grow((tb + B) * hout);
+  // States in y need only the slot h0 is copied into.
+  ws.h.grow((statesInOutput(io, static_cast<int>(hout), keepInput, spec_.reverse) ? 0 : tb) * hout + B * hout);
   ws.gates.grow(tb * spec_.gateSize());
   if (spec_.cell == CellKind::Lstm) {
     ws.c.grow((tb + B) * h);

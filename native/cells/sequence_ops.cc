@@ -189,6 +189,13 @@ void carryPaddedRows(float* dst, const float* carry, const SequenceIndex& seq, i
   }
 }
 
+void zeroPaddedRows(float* dst, const SequenceIndex& seq, int t, int n, Range c, Range rows) {
+  for (int b = rows.begin; b < rows.end; b++) {
+    float* r = dst + static_cast<long>(b) * n;
+    if (!seq.active(t, b)) std::fill(r + c.begin, r + c.end, 0.0f);
+  }
+}
+
 const float* packMaskedRows(int rows, const float* h, const float* mask, int n, const PackedMatrix& w) {
   // Apart from packRows' own scratch: a single row is "packed" by handing back its address.
   thread_local AlignedBuffer masked;

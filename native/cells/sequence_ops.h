@@ -235,6 +235,20 @@ void stepGradient(float* dht, const float* dh, const BackwardIO& io, const Seque
 // Padded rows of step t (among `rows`) take `carry`; active rows are left alone.
 void carryPaddedRows(float* dst, const float* carry, const SequenceIndex& seq, int t, int n, Range c, Range rows);
 
+// Padded rows of step t (among `rows`) take zeros; active rows are left alone.
+void zeroPaddedRows(float* dst, const SequenceIndex& seq, int t, int n, Range c, Range rows);
+
+// Whether a forward keeps each step's new state in y itself rather than in the workspace: an
+// inference call in time order whose y rows are contiguous. The state y holds is then the one the
+// next step reads, and the copy of every step's state into y is gone. Padded rows hold y's zeros
+// instead of their carried state, which no later step of such a call reads (a row, once padded,
+// stays padded), and hN takes each row's state from y at its own last step. Training keeps the
+// workspace's states for backward (y is the caller's to change); a reverse direction carries h0
+// through its padded steps.
+inline bool statesInOutput(const ForwardIO& io, int n, bool training, bool reverse) {
+  return !training && !reverse && io.ldy == n;
+}
+
 // --- the variants ------------------------------------------------------------------------------
 
 // The inline halves below keep the variants-off path of a step (a streaming step is microseconds)
