@@ -72,10 +72,15 @@ inline float* reopen(Destination& d, const char* where) {
 
 // The job's own copy of an input (null stays null), so JS may change the original while it runs.
 template <class T>
+const T* keep(std::vector<T>& store, const T* data, size_t length) {
+  if (data == nullptr) return nullptr;
+  store.assign(data, data + length);
+  return store.data();
+}
+template <class T>
 const T* keep(PooledArray<T>& store, const T* data, size_t length) {
   if (data == nullptr) return nullptr;
-  store.assign(data, length);
-  return store.data();
+  return store.assign(data, length);
 }
 
 inline void copyRows(float* dst, long ldDst, const float* src, long ldSrc, long rows, int width) {

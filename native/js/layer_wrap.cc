@@ -17,9 +17,9 @@ const napi_type_tag kLayerTag = {0x5b7e0c2d91a4f386ULL, 0xe2c4a1970d3b5f68ULL};
 // touch memory the worker thread uses, and where the results go once it is done: the caller's y,
 // hN and cN.
 struct ForwardCopies {
-  PooledArray<float> x, h0, c0, y, hN, cN, recurrentMask;
-  PooledArray<int> lengths;
-  PooledArray<uint8_t> zoneoutHMask, zoneoutCMask;
+  std::vector<float> x, h0, c0, y, hN, cN, recurrentMask;
+  std::vector<int> lengths;
+  std::vector<uint8_t> zoneoutHMask, zoneoutCMask;
   std::vector<Destination> outs;
   std::vector<float*> open;
   long yStride = 0;
@@ -33,10 +33,13 @@ struct ForwardCopies {
     io.recurrentMask = keep(recurrentMask, a.recurrentMask.data, a.recurrentMask.length);
     io.zoneoutH.mask = keep(zoneoutHMask, a.zoneoutHMask.data, a.zoneoutHMask.length);
     io.zoneoutC.mask = keep(zoneoutCMask, a.zoneoutCMask.data, a.zoneoutCMask.length);
-    io.y = y.resize(static_cast<size_t>(a.T) * a.B * hout);
+    y.resize(static_cast<size_t>(a.T) * a.B * hout);
+    hN.resize(a.hN.length);
+    cN.resize(a.cN.length);
+    io.y = y.data();
     io.ldy = hout;
-    io.hN = hN.resize(a.hN.length);
-    io.cN = a.cN.data ? cN.resize(a.cN.length) : nullptr;
+    io.hN = hN.data();
+    io.cN = a.cN.data ? cN.data() : nullptr;
     outs.push_back(destination(f[kY], "y", a.y.length));
     outs.push_back(destination(f[kHN], "hN", a.hN.length));
     if (a.cN.data) outs.push_back(destination(f[kCN], "cN", a.cN.length));

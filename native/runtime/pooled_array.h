@@ -7,11 +7,10 @@
 
 namespace cellscan {
 
-// An array that lives for one call: an async job's copies of its inputs and outputs, a backward's
-// gradients before they are added into the caller's. Its block comes from BufferPool, so a loop
-// of calls takes the same pages back instead of the C library's: glibc's heap handed a training
-// loop's per-call vectors fresh pages often enough that their first touches took half of a
-// backward (docs/PERFORMANCE.md, "Per-call arrays").
+// An array of a backward call (its gradients before they are added into the caller's, an async
+// backward's copies) or of a layer's weights. Its block comes from BufferPool, so a training loop
+// takes the same pages back call after call: glibc's heap handed these fresh pages often enough
+// that their first touches took a third of a backward (docs/PERFORMANCE.md, "Per-call arrays").
 template <class T>
 class PooledArray {
  public:
