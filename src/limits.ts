@@ -25,3 +25,6 @@ export function checkParameterSize(where: string, args: string, name: string, sh
     throw rangeError(where, args, `sizes that keep ${name} within ${MAX_ELEMENTS} elements`, shown(`${name} of shape ${shapeText(shape)} (${n} elements)`));
   }
 }
+
+/** Layer calls in one Backend.forwardLayers, at most (the addon's kMaxForwardCalls). */
+export const MAX_FORWARD_CALLS = 64;

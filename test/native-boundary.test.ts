@@ -130,7 +130,7 @@ describeNative('native addon boundary', () => {
     expect(call({ layer: {}, args: fwdArgs() })).toThrow(/^forwardLayers: layer 0 must be a Layer, got an object$/);
     expect(() => addon.forwardLayers(0)).toThrow(/^forwardLayers: n must be an integer in 1\.\.64, got 0$/);
     expect(() => addon.forwardLayers(2, a, ...forwardLayersArguments([{ layer: b, args: fwdArgs() }]).slice(2))).toThrow(
-      /^forwardLayers: arguments must be n, then each layer and its 16 fields \(35 in all\), got 18$/,
+      /^forwardLayers: arguments must be n, then each layer and its 17 fields \(37 in all\), got 19$/,
     );
     const released = new addon.Layer(spec, weights());
     released.release();
@@ -139,6 +139,51 @@ describeNative('native addon boundary', () => {
     const untouched = fwdArgs({ y: new Float32Array(40).fill(7) });
     expect(call({ layer: a, args: untouched }, { layer: b, args: fwdArgs({ hN: undefined }) })).toThrow(/layer 1\): hN must be/);
     expect(untouched.y.every((v) => v === 7)).toBe(true);
+  });
+
+  test('forwardLayers runs its calls in stages, each reading the one before; async keeps that output inside', async () => {
+    const vary = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7 + seed) * 0.4);
+    const weightsOf = (I: number, seed: number) => ({ wIh: vary(16 * I, seed), wHh: vary(16 * 4, seed + 1), bIh: vary(16, seed + 2), bHh: vary(16, seed + 3) });
+    // Stage 0 a bidirectional layer (both directions into one y, 8 wide), stage 1 a layer reading it.
+    const fwd = new addon.Layer(spec, weightsOf(3, 0));
+    const rev = new addon.Layer({ ...spec, reverse: true }, weightsOf(3, 10));
+    const top = new addon.Layer({ ...spec, inputSize: 8 }, weightsOf(8, 20));
+    const x = vary(30, 5);
+    const lengths = new Int32Array([5, 3]);
+    const outputs = () => ({ fwdH: new Float32Array(8), fwdC: new Float32Array(8), revH: new Float32Array(8), revC: new Float32Array(8), topY: new Float32Array(40), topH: new Float32Array(8), topC: new Float32Array(8) });
+    const calls = (y0: Float32Array, o: ReturnType<typeof outputs>) => [
+      { layer: fwd, args: fwdArgs({ x, lengths, y: y0, yStride: 8, hN: o.fwdH, cN: o.fwdC }), stage: 0 },
+      { layer: rev, args: fwdArgs({ x, lengths, y: y0.subarray(4), yStride: 8, hN: o.revH, cN: o.revC }), stage: 0 },
+      { layer: top, args: fwdArgs({ x: y0, lengths, y: o.topY, hN: o.topH, cN: o.topC }), stage: 1 },
+    ];
+    // The reference: the three calls one at a time.
+    const ref0 = new Float32Array(80);
+    const ref = outputs();
+    for (const c of calls(ref0, ref)) addon.forwardLayers(...forwardLayersArguments([{ ...c, stage: 0 }] as never));
+    expect(ref.topY.some((v) => v !== 0)).toBe(true);
+    for (const async of [false, true]) {
+      const y0 = new Float32Array(80).fill(7);
+      const o = outputs();
+      const args = forwardLayersArguments(calls(y0, o) as never);
+      await (async ? addon.forwardLayersAsync(...args) : addon.forwardLayers(...args));
+      expect([async, o]).toEqual([async, ref]);
+      // Written by a sync call, which runs in the caller's arrays; an async one never sends it back.
+      expect([async, Array.from(y0)]).toEqual([async, async ? Array(80).fill(7) : Array.from(ref0)]);
+    }
+    // A later stage's call with an input of its own reads that, async too.
+    const own = vary(80, 30);
+    const alone = { y: new Float32Array(40), hN: new Float32Array(8), cN: new Float32Array(8) };
+    addon.forwardLayers(...forwardLayersArguments([{ layer: top, args: fwdArgs({ x: own, lengths, ...alone }) }] as never));
+    const staged = { y: new Float32Array(40), hN: new Float32Array(8), cN: new Float32Array(8) };
+    await addon.forwardLayersAsync(...forwardLayersArguments([...calls(new Float32Array(80), outputs()).slice(0, 2), { layer: top, args: fwdArgs({ x: own, lengths, ...staged }), stage: 1 }] as never));
+    expect(staged).toEqual(alone);
+
+    const call = (...stages: number[]) => () =>
+      addon.forwardLayers(...forwardLayersArguments(stages.map((stage, i) => ({ layer: [fwd, rev, top][i], args: fwdArgs(i === 2 ? { x: new Float32Array(80) } : {}), stage })) as never));
+    expect(call(1)).toThrow(/^forwardLayers \(layer 0\): stage must be 0 \(stages run in order, none skipped\), got 1$/);
+    expect(call(0, 2)).toThrow(/^forwardLayers \(layer 1\): stage must be 0 or 1 \(stages run in order, none skipped\), got 2$/);
+    expect(call(0, 1, 0)).toThrow(/^forwardLayers \(layer 2\): stage must be 1 or 2 \(stages run in order, none skipped\), got 0$/);
+    expect(call(0, -1)).toThrow(/^forwardLayers \(layer 1\): stage must be an integer in 0\.\.63, got -1$/);
   });
 
   test('backward accepts only genuine workspaces of the same layer', () => {

@@ -110,12 +110,36 @@ describeWasm('wasm layer arguments', () => {
       [[{ layer: {}, args: fwdArgs() }], TypeError, 'calls[0].layer must be a WasmLayer, got an object'],
       [[{ layer: a, args: fwdArgs() }, { layer: a, args: fwdArgs() }], RangeError, 'calls[1].layer must be a layer not already in the call, got one already in it'],
       [[{ layer: a }], TypeError, 'calls[0].args must be an object, got undefined'],
+      [[{ layer: a, args: fwdArgs(), stage: 1 }], RangeError, 'calls[0].stage must be 0 (stages run in order, none skipped), got 1'],
+      [[{ layer: a, args: fwdArgs() }, { layer: create(spec, weights()), args: fwdArgs(), stage: 2 }], RangeError,
+        'calls[1].stage must be 0 or 1 (stages run in order, none skipped), got 2'],
     ];
     for (const [calls, ctor, message] of cases) {
       expect(() => backend.forwardLayers(calls as never)).toThrow(new ctor(`forwardLayers: ${message}`));
       await expect(backend.forwardLayersAsync(calls as never)).rejects.toThrow(new ctor(`forwardLayersAsync: ${message}`));
     }
     expect(backend.forwardLayers([{ layer: a, args: fwdArgs() }])).toEqual([undefined]);
+  });
+
+  test('forwardLayers runs its calls in stages, a stage reading the output of the one before', async () => {
+    const vary = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7 + seed) * 0.4);
+    const weightsOf = (I: number, seed: number) => ({ wIh: vary(16 * I, seed), wHh: vary(16 * 4, seed + 1), bIh: vary(16, seed + 2), bHh: vary(16, seed + 3) });
+    const bottom = create(spec, weightsOf(3, 0));
+    const top = create({ ...spec, inputSize: 4 }, weightsOf(4, 20));
+    const x = vary(30, 5);
+    const outputs = () => ({ y0: new Float32Array(40), h0: new Float32Array(8), c0: new Float32Array(8), y1: new Float32Array(40), h1: new Float32Array(8), c1: new Float32Array(8) });
+    const calls = (o: ReturnType<typeof outputs>) => [
+      { layer: bottom, args: fwdArgs({ x, y: o.y0, hN: o.h0, cN: o.c0 }), stage: 0 },
+      { layer: top, args: fwdArgs({ x: o.y0, y: o.y1, hN: o.h1, cN: o.c1 }), stage: 1 },
+    ];
+    const ref = outputs();
+    for (const c of calls(ref)) forward(c.layer, c.args);
+    expect(ref.y1.some((v) => v !== 0)).toBe(true);
+    const sync = outputs();
+    backend.forwardLayers(calls(sync));
+    const async = outputs();
+    await backend.forwardLayersAsync(calls(async));
+    expect([sync, async]).toEqual([ref, ref]);
   });
 
   test('createLayer checks spec and weights', () => {

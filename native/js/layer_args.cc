@@ -15,7 +15,7 @@ constexpr long kMaxRows = INT_MAX;
 
 constexpr const char* kForwardFieldNames[kForwardFields] = {
     "T", "B", "x", "h0", "c0", "lengths", "y", "yStride", "hN", "cN", "training",
-    "recurrentMask", "zoneoutHidden", "zoneoutHiddenMask", "zoneoutCell", "zoneoutCellMask"};
+    "recurrentMask", "zoneoutHidden", "zoneoutHiddenMask", "zoneoutCell", "zoneoutCellMask", "stage"};
 
 enum BackwardField { kWorkspace, kDYStride, kDY, kDhN, kDcN, kDX, kDh0, kDc0, kGrads, kBackwardFields };
 constexpr const char* kBackwardFieldNames[kBackwardFields] = {"workspace", "dYStride", "dY", "dhN", "dcN",
@@ -169,6 +169,7 @@ ForwardArgs readForwardArgs(const ForwardValues& f, const LayerSpec& s, const ch
     requireAbsent(f[kZoneoutCell], name(kZoneoutCell), where, "only LSTM has a cell state");
     requireAbsent(f[kZoneoutCellMask], name(kZoneoutCellMask), where, "only LSTM has a cell state");
   }
+  a.stage = static_cast<int>(getInteger(f[kStage], name(kStage), where, 0, kMaxForwardCalls - 1, 0));
   return a;
 }
 

@@ -34,9 +34,12 @@ LayerSpec readSpec(const Napi::Object& o, const char* where);
 
 // A forward's arguments, as Layer.forward takes them (an object's properties) or forwardLayers
 // (positional, in this order after each layer: no property lookups on a streaming step's path).
+// Calls in one forwardLayers, at most (so stages are 0..kMaxForwardCalls - 1).
+constexpr int kMaxForwardCalls = 64;
+
 enum ForwardField {
   kT, kB, kX, kH0, kC0, kLengths, kY, kYStride, kHN, kCN, kTraining,
-  kRecurrentMask, kZoneoutHidden, kZoneoutHiddenMask, kZoneoutCell, kZoneoutCellMask, kForwardFields
+  kRecurrentMask, kZoneoutHidden, kZoneoutHiddenMask, kZoneoutCell, kZoneoutCellMask, kStage, kForwardFields
 };
 
 struct ForwardValues {
@@ -54,6 +57,9 @@ struct ForwardArgs {
   int T = 0, B = 0;
   long yStride = 0;
   bool training = false;
+  // Calls of one forwardLayers run in stages, in order: stage s + 1 may read stage s's output as
+  // its input (a stack of layers in one call). The calls of a stage are independent.
+  int stage = 0;
 };
 ForwardArgs readForwardArgs(const ForwardValues& f, const LayerSpec& s, const char* where);
 // The arguments as the kernels take them, pointing at the caller's arrays.

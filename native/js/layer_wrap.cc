@@ -15,7 +15,8 @@ const napi_type_tag kLayerTag = {0x5b7e0c2d91a4f386ULL, 0xe2c4a1970d3b5f68ULL};
 
 // An async forward's own copies of what it reads and buffers for what it writes, so that JS may not
 // touch memory the worker thread uses, and where the results go once it is done: the caller's y,
-// hN and cN.
+// hN and cN. A stage's output that the next stage reads stays in the job (`inside`): that call
+// writes there and nothing goes back to its y, and a call reading it copies no input.
 struct ForwardCopies {
   std::vector<float> x, h0, c0, y, hN, cN, recurrentMask;
   std::vector<int> lengths;
@@ -23,24 +24,36 @@ struct ForwardCopies {
   std::vector<Destination> outs;
   std::vector<float*> open;
   long yStride = 0;
+  bool yBack = true;
+
+  struct Inside {
+    const float* x = nullptr;  // the previous stage's output, when this call reads it
+    float* y = nullptr;        // where this call's output goes, when the next stage reads it
+  };
 
   // Points io at the copies.
-  ForwardCopies(ForwardIO& io, const ForwardArgs& a, const ForwardValues& f, int hout) : yStride(a.yStride) {
-    io.x = keep(x, a.x.data, a.x.length);
+  ForwardCopies(ForwardIO& io, const ForwardArgs& a, const ForwardValues& f, int hout, Inside inside)
+      : yStride(a.yStride), yBack(inside.y == nullptr) {
+    io.x = inside.x ? inside.x : keep(x, a.x.data, a.x.length);
     io.h0 = keep(h0, a.h0.data, a.h0.length);
     io.c0 = keep(c0, a.c0.data, a.c0.length);
     io.lengths = keep(lengths, a.lengths.data, a.lengths.length);
     io.recurrentMask = keep(recurrentMask, a.recurrentMask.data, a.recurrentMask.length);
     io.zoneoutH.mask = keep(zoneoutHMask, a.zoneoutHMask.data, a.zoneoutHMask.length);
     io.zoneoutC.mask = keep(zoneoutCMask, a.zoneoutCMask.data, a.zoneoutCMask.length);
-    y.resize(static_cast<size_t>(a.T) * a.B * hout);
+    if (yBack) {
+      y.resize(static_cast<size_t>(a.T) * a.B * hout);
+      io.y = y.data();
+      io.ldy = hout;
+      outs.push_back(destination(f[kY], "y", a.y.length));
+    } else {
+      io.y = inside.y;
+      io.ldy = a.yStride;
+    }
     hN.resize(a.hN.length);
     cN.resize(a.cN.length);
-    io.y = y.data();
-    io.ldy = hout;
     io.hN = hN.data();
     io.cN = a.cN.data ? cN.data() : nullptr;
-    outs.push_back(destination(f[kY], "y", a.y.length));
     outs.push_back(destination(f[kHN], "hN", a.hN.length));
     if (a.cN.data) outs.push_back(destination(f[kCN], "cN", a.cN.length));
   }
@@ -49,39 +62,95 @@ struct ForwardCopies {
     for (Destination& d : outs) open.push_back(js::reopen(d, where));
   }
   void write(int hout) const {
-    copyRows(open[0], yStride, y.data(), hout, static_cast<long>(y.size() / hout), hout);
-    std::memcpy(open[1], hN.data(), hN.size() * sizeof(float));
-    if (open.size() > 2) std::memcpy(open[2], cN.data(), cN.size() * sizeof(float));
+    size_t k = 0;
+    if (yBack) copyRows(open[k++], yStride, y.data(), hout, static_cast<long>(y.size() / hout), hout);
+    std::memcpy(open[k++], hN.data(), hN.size() * sizeof(float));
+    if (k < open.size()) std::memcpy(open[k], cN.data(), cN.size() * sizeof(float));
   }
 };
 
-// The forwards of one call (a layer's directions). The job holds its layers, so releasing one while
-// an async call runs leaves the weights in place.
+// The forwards of one call, in stages (ForwardArgs::stage). The job holds its layers, so releasing
+// one while an async call runs leaves the weights in place.
 struct ForwardJob {
   std::vector<std::shared_ptr<const Layer>> layers;
   std::vector<ForwardCall> calls;
-  std::vector<ForwardCopies> copies;  // async calls only
+  std::vector<ForwardCopies> copies;           // async calls only
+  std::vector<size_t> stageStarts;             // each stage's first call, then calls.size()
+  std::vector<std::vector<float>> stageOutputs;  // async: outputs read by the next stage, per stage
 
-  void run() { Layer::runForwards(calls.data(), static_cast<int>(calls.size())); }
+  void run() {
+    for (size_t s = 0; s + 1 < stageStarts.size(); s++) {
+      Layer::runForwards(calls.data() + stageStarts[s], static_cast<int>(stageStarts[s + 1] - stageStarts[s]));
+    }
+  }
 };
 
+// Whether call `a` reads as its input exactly what stage `from` writes: the array holding the
+// first call's y, all T·B rows of it, as wide as the stage's rows are.
+bool readsStage(const ForwardArgs& a, const LayerSpec& s, const std::vector<ForwardArgs>& all, size_t from) {
+  const ForwardArgs& first = all[from];
+  return a.x.data == first.y.data && a.T == first.T && a.B == first.B && s.inputSize == first.yStride;
+}
+
 // The forwards of one call: every layer's fields read and checked before any runs (a bad one runs
-// none). Sync calls compute into the caller's arrays; async ones into copies written back after.
+// none). Sync calls compute into the caller's arrays; async ones into copies written back after,
+// except a stage's output that the next stage reads, which never leaves the job.
 Napi::Value runForwards(Napi::Env env, const std::vector<std::shared_ptr<const Layer>>& layers,
                         const std::vector<ForwardValues>& fields, const std::vector<std::string>& wheres, bool async,
                         bool asArray) {
   auto job = std::make_unique<ForwardJob>();
   job->layers = layers;
+  std::vector<ForwardArgs> args;
+  args.reserve(layers.size());
+  for (size_t i = 0; i < layers.size(); i++) {
+    args.push_back(readForwardArgs(fields[i], layers[i]->spec(), wheres[i].c_str()));
+    const int stage = args[i].stage;
+    const int previous = i == 0 ? -1 : args[i - 1].stage;
+    if (stage != previous && stage != previous + 1) {
+      const std::string expected = i == 0 ? "0" : std::to_string(previous) + " or " + std::to_string(previous + 1);
+      throwRangeError(env, wheres[i].c_str(), "stage", expected + " (stages run in order, none skipped)", std::to_string(stage));
+    }
+    if (stage != previous) job->stageStarts.push_back(i);
+  }
+  job->stageStarts.push_back(layers.size());
+  const size_t stages = job->stageStarts.size() - 1;
+  // Async: a stage whose output a call of the next stage reads keeps it in a buffer of the job,
+  // laid out as the caller's array (each call at its own columns, rows yStride apart).
+  std::vector<bool> readOn(stages, false);
+  if (async) {
+    job->stageOutputs.resize(stages);
+    for (size_t s = 1; s < stages; s++) {
+      const size_t from = job->stageStarts[s - 1];
+      for (size_t i = job->stageStarts[s]; i < job->stageStarts[s + 1]; i++) {
+        if (readsStage(args[i], layers[i]->spec(), args, from)) readOn[s - 1] = true;
+      }
+      if (readOn[s - 1]) job->stageOutputs[s - 1].resize(static_cast<size_t>(args[from].T) * args[from].B * args[from].yStride);
+    }
+  }
   job->calls.reserve(layers.size());
   job->copies.reserve(async ? layers.size() : 0);
-  for (size_t i = 0; i < layers.size(); i++) {
-    const ForwardArgs a = readForwardArgs(fields[i], layers[i]->spec(), wheres[i].c_str());
-    ForwardCall call;
-    call.layer = layers[i].get();
-    call.training = a.training;
-    call.io = forwardIO(a);
-    if (async) job->copies.emplace_back(call.io, a, fields[i], layers[i]->spec().outSize());
-    job->calls.push_back(std::move(call));
+  for (size_t s = 0; s < stages; s++) {
+    for (size_t i = job->stageStarts[s]; i < job->stageStarts[s + 1]; i++) {
+      const ForwardArgs& a = args[i];
+      ForwardCall call;
+      call.layer = layers[i].get();
+      call.training = a.training;
+      call.io = forwardIO(a);
+      if (async) {
+        ForwardCopies::Inside inside;
+        // Within the array: the first call's y is its start and every call's y lies in one row of it.
+        const long offset = a.y.data - args[job->stageStarts[s]].y.data;
+        if (readOn[s] && a.yStride == args[job->stageStarts[s]].yStride && a.T == args[job->stageStarts[s]].T &&
+            a.B == args[job->stageStarts[s]].B && offset >= 0 && offset + layers[i]->spec().outSize() <= a.yStride) {
+          inside.y = job->stageOutputs[s].data() + offset;
+        }
+        if (s > 0 && readOn[s - 1] && readsStage(a, layers[i]->spec(), args, job->stageStarts[s - 1])) {
+          inside.x = job->stageOutputs[s - 1].data();
+        }
+        job->copies.emplace_back(call.io, a, fields[i], layers[i]->spec().outSize(), inside);
+      }
+      job->calls.push_back(std::move(call));
+    }
   }
   const auto values = [asArray](Napi::Env env, ForwardJob& done) -> Napi::Value {
     const auto one = [&](size_t i) -> Napi::Value {

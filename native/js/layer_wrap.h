@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "../cells/layer.h"
+#include "layer_args.h"
 
 namespace cellscan::js {
 
@@ -16,7 +17,7 @@ class LayerWrap : public Napi::ObjectWrap<LayerWrap> {
   // bidirectional layer's directions) in one call, side by side where that is faster.
   static Napi::Value ForwardLayers(const Napi::CallbackInfo& info);
   static Napi::Value ForwardLayersAsync(const Napi::CallbackInfo& info);
-  static constexpr uint32_t kMaxLayersPerCall = 64;
+  static constexpr uint32_t kMaxLayersPerCall = kMaxForwardCalls;
   explicit LayerWrap(const Napi::CallbackInfo& info);
   void Finalize(Napi::Env env) override;
 

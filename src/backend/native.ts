@@ -53,9 +53,9 @@ export const nativeKernelSets = ['portable', 'avx2_fma', 'avx512f'] as const;
  */
 export function forwardLayersArguments(calls: LayerForward[]): unknown[] {
   const out: unknown[] = [calls.length];
-  for (const { layer, args: a } of calls) {
+  for (const { layer, args: a, stage } of calls) {
     out.push(layer, a.T, a.B, a.x, a.h0, a.c0, a.lengths, a.y, a.yStride, a.hN, a.cN, a.training,
-      a.recurrentMask, a.zoneoutHidden, a.zoneoutHiddenMask, a.zoneoutCell, a.zoneoutCellMask);
+      a.recurrentMask, a.zoneoutHidden, a.zoneoutHiddenMask, a.zoneoutCell, a.zoneoutCellMask, stage);
   }
   return out;
 }

@@ -88,6 +88,13 @@ export interface BackendLayer {
 export interface LayerForward {
   layer: BackendLayer;
   args: ForwardArgs;
+  /**
+   * The calls of one forwardLayers run in stages, in order (0 first, each call's stage its
+   * predecessor's or one more); the calls of a stage are independent. A call whose x is the array
+   * the previous stage writes as y (a stack of layers in one call) reads that stage's output: an
+   * async call then keeps it inside the call and does not write it to that y. Absent: 0.
+   */
+  stage?: number;
 }
 
 /** c[m, n] = (accumulate ? c : 0) + op(a)[m, k] · op(b)[k, n]; dense row-major, op(X) = Xᵀ when trans. */
@@ -109,8 +116,8 @@ export interface Backend {
   readonly features: string[];
   createLayer(spec: LayerSpec, params: LayerParams): BackendLayer;
   /**
-   * The forwards of independent layers (a bidirectional layer's two directions, each layer at most
-   * once), side by side where the backend can; each result is what layer.forward(args) returns.
+   * The forwards of layers (each at most once) in stages (LayerForward.stage): a stage's calls side
+   * by side where the backend can; each result is what layer.forward(args) returns.
    */
   forwardLayers(calls: LayerForward[]): (Workspace | undefined)[];
   forwardLayersAsync(calls: LayerForward[]): Promise<(Workspace | undefined)[]>;

@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { rangeError, shown, typeError } from '../errors';
+import { MAX_FORWARD_CALLS } from '../limits';
 import type { Backend, LayerForward, Workspace } from './types';
 import { integer } from './wasm-args';
 import { wasmGemm } from './wasm-gemm';
@@ -42,12 +43,14 @@ export function loadWasmKernels(): Kernels {
 }
 
 /**
- * forwardLayers' calls, checked as the addon checks its own: 1 to 64 of them, each a WasmLayer not
+ * forwardLayers' calls, checked as the addon checks its own: 1 to MAX_FORWARD_CALLS of them, each a WasmLayer not
  * already in the call with an args object (the layer checks the args).
  */
 function readLayerCalls(where: string, calls: unknown): LayerForward[] {
   if (!Array.isArray(calls)) throw typeError(where, 'calls', 'an array of { layer, args }', calls);
-  if (calls.length < 1 || calls.length > 64) throw rangeError(where, 'calls.length', 'an integer in 1..64', calls.length);
+  if (calls.length < 1 || calls.length > MAX_FORWARD_CALLS) {
+    throw rangeError(where, 'calls.length', `an integer in 1..${MAX_FORWARD_CALLS}`, calls.length);
+  }
   const seen = new Set<unknown>();
   calls.forEach((c: unknown, i) => {
     if (c === null || typeof c !== 'object') throw typeError(where, `calls[${i}]`, 'an object { layer, args }', c);
@@ -57,7 +60,25 @@ function readLayerCalls(where: string, calls: unknown): LayerForward[] {
     seen.add(layer);
     if (args === null || typeof args !== 'object') throw typeError(where, `calls[${i}].args`, 'an object', args);
   });
+  let previous = -1;
+  calls.forEach((c: LayerForward, i) => {
+    const stage = c.stage ?? 0;
+    if (stage !== previous && stage !== previous + 1) {
+      throw rangeError(where, `calls[${i}].stage`, `${i === 0 ? '0' : `${previous} or ${previous + 1}`} (stages run in order, none skipped)`, stage);
+    }
+    previous = stage;
+  });
   return calls as LayerForward[];
+}
+
+/** Calls grouped by stage, in order. */
+function stagesOf(calls: LayerForward[]): LayerForward[][] {
+  const out: LayerForward[][] = [];
+  for (const c of calls) {
+    if ((c.stage ?? 0) === out.length) out.push([]);
+    out[out.length - 1].push(c);
+  }
+  return out;
 }
 
 /**
@@ -86,11 +107,17 @@ export function wasmBackend(kernels: Kernels): Backend {
     // The calling thread's instance runs one call at a time: the layers go one after another.
     forwardLayers: (calls) => readLayerCalls('forwardLayers', calls).map((c) => c.layer.forward(c.args)),
     // On the pool the directions' pieces queue together and run side by side.
+    // A stage's calls go together (the pool runs their pieces side by side); the next stage's calls
+    // are sent once it is done, reading its outputs.
     forwardLayersAsync: async (calls) => {
-      const settled = await Promise.allSettled(readLayerCalls('forwardLayersAsync', calls).map((c) => c.layer.forwardAsync(c.args)));
-      const failed = settled.find((s) => s.status === 'rejected');
-      if (failed) throw (failed as PromiseRejectedResult).reason;
-      return settled.map((s) => (s as PromiseFulfilledResult<Workspace | undefined>).value);
+      const results: (Workspace | undefined)[] = [];
+      for (const stage of stagesOf(readLayerCalls('forwardLayersAsync', calls))) {
+        const settled = await Promise.allSettled(stage.map((c) => c.layer.forwardAsync(c.args)));
+        const failed = settled.find((s) => s.status === 'rejected');
+        if (failed) throw (failed as PromiseRejectedResult).reason;
+        results.push(...settled.map((s) => (s as PromiseFulfilledResult<Workspace | undefined>).value));
+      }
+      return results;
     },
     gemm: (args) => wasmGemm(kernels, args),
     setNumThreads: (n) => pool.resize(integer('setNumThreads', { n }, 'n', 1, 256)),

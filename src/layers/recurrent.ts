@@ -4,6 +4,7 @@ import { gateCount, hasCellState, outputSize, paramShapes } from '../backend/lay
 import { activeBackend } from '../backend/select';
 import type { Backend, BackendLayer, ForwardArgs, LayerForward, LayerParams, LayerSpec, Workspace } from '../backend/types';
 import { rangeError, shapeText, shown, typeError } from '../errors';
+import { MAX_FORWARD_CALLS } from '../limits';
 import { Rng } from '../random';
 import { Tensor, numel } from '../tensor';
 import { uninitializedBytes, uninitializedFloat32 } from '../uninitialized';
@@ -373,8 +374,18 @@ export abstract class RecurrentLayer extends PreparedModule {
     const hN = p.floats(states * B * hout, 'hN');
     const cN = this.hasCellState ? p.floats(states * B * H, 'cN') : undefined;
     const workspaces: Workspace[] = [];
+    // Nothing between the layers (no residual sum, no dropout, no tape to keep): the whole stack goes
+    // as one backend call in stages, each reading the one before, and an async one stays on its
+    // threads from the first layer to the last.
+    const stacked = !c.residual && !masks && !p.keepTape;
+    let stack: LayerForward[] = [];
     let x = p.x;
     for (let k = 0; k < c.numLayers; k++) {
+      if (stack.length + D > MAX_FORWARD_CALLS) {
+        yield { backend: p.backend, forward: stack };
+        stack = [];
+      }
+      const stage = stack.length / D;
       const y = p.floats(T * B * D * hout, `y${k}`);
       const calls: LayerForward[] = [];
       for (let d = 0; d < D; d++) {
@@ -401,7 +412,12 @@ export abstract class RecurrentLayer extends PreparedModule {
           args.zoneoutHidden = c.zoneout.hidden;
           if (this.hasCellState) args.zoneoutCell = c.zoneout.cell;
         }
-        calls.push({ layer: p.layers.layers[s], args });
+        calls.push({ layer: p.layers.layers[s], args, stage });
+      }
+      if (stacked) {
+        stack.push(...calls);
+        x = y;
+        continue;
       }
       const ws = yield { backend: p.backend, forward: calls };
       if (p.keepTape) workspaces.push(...(ws as Workspace[]));
@@ -410,6 +426,7 @@ export abstract class RecurrentLayer extends PreparedModule {
       if (mask) for (let i = 0; i < y.length; i++) y[i] *= mask[i];
       x = y;
     }
+    if (stack.length > 0) yield { backend: p.backend, forward: stack };
     const outShape = c.batchFirst ? [B, T, D * hout] : [T, B, D * hout];
     const result: ForwardResult = {
       output: new Tensor(c.batchFirst ? swapLeadingAxes(x, T, B, D * hout) : x, outShape),
