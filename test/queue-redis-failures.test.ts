@@ -41,11 +41,22 @@ describeWithRedis(
     /** A run the frozen worker cannot finish: its job is taken (started) but never completed.
      * (Wrapped: an async function returning the promise itself would wait for it.) */
     async function stuckRun(): Promise<{ run: Promise<unknown> }> {
-      const run = q.run(layer, inputs, { shardSize: 40 });
-      run.catch(() => {});
-      await worker.waitForNext(/ start forward \S+$/, 20_000);
-      worker.signal('SIGSTOP');
-      return { run };
+      for (let attempt = 1; ; attempt++) {
+        const run = q.run(layer, inputs, { shardSize: 40 });
+        run.catch(() => {});
+        await worker.waitForNext(/ start forward \S+$/, 20_000);
+        worker.signal('SIGSTOP');
+        // The shard's forward takes well under a millisecond: the stop can land after the worker
+        // has sent its results (seen in CI: the run then resolved). Such a run ends within a
+        // second; a stuck one does not, and is the one to return.
+        const settled = await Promise.race([
+          run.then(() => true, () => true),
+          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1000)),
+        ]);
+        if (!settled) return { run };
+        worker.signal('SIGCONT');
+        if (attempt === 5) throw new Error('the worker finished its shard before SIGSTOP reached it, 5 times');
+      }
     }
 
     test('a run whose Redis stops rejects with QueueConnectionError within redisTimeoutMs', async () => {
