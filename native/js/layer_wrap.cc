@@ -1,5 +1,6 @@
 #include "layer_wrap.h"
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -138,10 +139,13 @@ Napi::Value runForwards(Napi::Env env, const std::vector<std::shared_ptr<const L
       call.io = forwardIO(a);
       if (async) {
         ForwardCopies::Inside inside;
-        // Within the array: the first call's y is its start and every call's y lies in one row of it.
-        const long offset = a.y.data - args[job->stageStarts[s]].y.data;
-        if (readOn[s] && a.yStride == args[job->stageStarts[s]].yStride && a.T == args[job->stageStarts[s]].T &&
-            a.B == args[job->stageStarts[s]].B && offset >= 0 && offset + layers[i]->spec().outSize() <= a.yStride) {
+        // Within the array: the first call's y is its start and every call's y lies in one row of it
+        // (addresses compared as integers: the two may be unrelated arrays).
+        const ForwardArgs& first = args[job->stageStarts[s]];
+        const uintptr_t at = reinterpret_cast<uintptr_t>(a.y.data), start = reinterpret_cast<uintptr_t>(first.y.data);
+        const uintptr_t offset = (at - start) / sizeof(float);
+        if (readOn[s] && at >= start && (at - start) % sizeof(float) == 0 && a.yStride == first.yStride &&
+            a.T == first.T && a.B == first.B && offset + layers[i]->spec().outSize() <= static_cast<uintptr_t>(a.yStride)) {
           inside.y = job->stageOutputs[s].data() + offset;
         }
         if (s > 0 && readOn[s - 1] && readsStage(a, layers[i]->spec(), args, job->stageStarts[s - 1])) {
