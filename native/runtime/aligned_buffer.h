@@ -1,7 +1,6 @@
 #pragma once
 #include <cstddef>
 #include <cstring>
-#include <utility>
 
 #include "buffer_pool.h"
 
@@ -13,42 +12,20 @@ class AlignedBuffer {
  public:
   AlignedBuffer() = default;
   explicit AlignedBuffer(size_t n) { grow(n); }
-  AlignedBuffer(const AlignedBuffer&) = delete;
-  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
-  AlignedBuffer(AlignedBuffer&& o) noexcept
-      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), bytes_(std::exchange(o.bytes_, 0)) {}
-  AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
-    std::swap(data_, o.data_);
-    std::swap(size_, o.size_);
-    std::swap(bytes_, o.bytes_);
-    return *this;
-  }
-  ~AlignedBuffer() { BufferPool::give(data_, bytes_); }
 
   // Ensures room for n floats; returns the data pointer.
-  float* grow(size_t n) {
-    if (n <= size_) return data_;
-    size_t granted = 0;
-    void* p = BufferPool::take(n * sizeof(float), &granted);
-    BufferPool::give(data_, bytes_);
-    data_ = static_cast<float*>(p);
-    bytes_ = granted;
-    size_ = granted / sizeof(float);
-    return data_;
-  }
+  float* grow(size_t n) { return static_cast<float*>(block_.reserve(n * sizeof(float))); }
   void zero() {
-    if (size_) std::memset(data_, 0, size_ * sizeof(float));
+    if (size()) std::memset(data(), 0, size() * sizeof(float));
   }
 
-  float* data() { return data_; }
-  const float* data() const { return data_; }
+  float* data() { return static_cast<float*>(block_.data()); }
+  const float* data() const { return static_cast<const float*>(block_.data()); }
   // Capacity in floats (at least what grow() asked for).
-  size_t size() const { return size_; }
+  size_t size() const { return block_.bytes() / sizeof(float); }
 
  private:
-  float* data_ = nullptr;
-  size_t size_ = 0;
-  size_t bytes_ = 0;
+  PoolBlock block_;
 };
 
 }  // namespace cellscan

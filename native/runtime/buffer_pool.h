@@ -1,5 +1,6 @@
 #pragma once
 #include <cstddef>
+#include <utility>
 
 namespace cellscan {
 
@@ -17,6 +18,39 @@ class BufferPool {
   // A block of at least `bytes`; *granted receives its real size (what give() must be told).
   static void* take(size_t bytes, size_t* granted);
   static void give(void* block, size_t bytes);
+};
+
+// One block taken from the pool and given back when its owner goes: moves, never copies.
+class PoolBlock {
+ public:
+  PoolBlock() = default;
+  PoolBlock(const PoolBlock&) = delete;
+  PoolBlock& operator=(const PoolBlock&) = delete;
+  PoolBlock(PoolBlock&& o) noexcept : data_(std::exchange(o.data_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
+  PoolBlock& operator=(PoolBlock&& o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(bytes_, o.bytes_);
+    return *this;
+  }
+  ~PoolBlock() { BufferPool::give(data_, bytes_); }
+
+  // Room for at least `bytes`; a larger block replaces this one without its contents.
+  void* reserve(size_t bytes) {
+    if (bytes > bytes_) {
+      size_t granted = 0;
+      void* block = BufferPool::take(bytes, &granted);
+      BufferPool::give(data_, bytes_);
+      data_ = block;
+      bytes_ = granted;
+    }
+    return data_;
+  }
+  void* data() const { return data_; }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  void* data_ = nullptr;
+  size_t bytes_ = 0;
 };
 
 }  // namespace cellscan

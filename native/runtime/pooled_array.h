@@ -15,29 +15,17 @@ template <class T>
 class PooledArray {
  public:
   PooledArray() = default;
-  PooledArray(const PooledArray&) = delete;
-  PooledArray& operator=(const PooledArray&) = delete;
-  PooledArray(PooledArray&& o) noexcept
-      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), bytes_(std::exchange(o.bytes_, 0)) {}
+  PooledArray(PooledArray&& o) noexcept : block_(std::move(o.block_)), size_(std::exchange(o.size_, 0)) {}
   PooledArray& operator=(PooledArray&& o) noexcept {
-    std::swap(data_, o.data_);
+    block_ = std::move(o.block_);
     std::swap(size_, o.size_);
-    std::swap(bytes_, o.bytes_);
     return *this;
   }
-  ~PooledArray() { BufferPool::give(data_, bytes_); }
 
   // Room for n elements, contents unspecified (null for none).
   T* resize(size_t n) {
-    if (n * sizeof(T) > bytes_) {
-      size_t granted = 0;
-      void* block = BufferPool::take(n * sizeof(T), &granted);
-      BufferPool::give(data_, bytes_);
-      data_ = static_cast<T*>(block);
-      bytes_ = granted;
-    }
     size_ = n;
-    return n ? data_ : nullptr;
+    return n ? static_cast<T*>(block_.reserve(n * sizeof(T))) : nullptr;
   }
   T* assign(const T* src, size_t n) {
     T* p = resize(n);
@@ -45,17 +33,16 @@ class PooledArray {
     return p;
   }
 
-  T& operator[](size_t i) { return data_[i]; }
-  const T& operator[](size_t i) const { return data_[i]; }
-  T* data() { return data_; }
-  const T* data() const { return data_; }
+  T& operator[](size_t i) { return data()[i]; }
+  const T& operator[](size_t i) const { return data()[i]; }
+  T* data() { return static_cast<T*>(block_.data()); }
+  const T* data() const { return static_cast<const T*>(block_.data()); }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 
  private:
-  T* data_ = nullptr;
+  PoolBlock block_;
   size_t size_ = 0;
-  size_t bytes_ = 0;
 };
 
 }  // namespace cellscan
