@@ -4,7 +4,7 @@
 // calling thread; asynchronous ones on the worker pool, cut along batch rows when they are large
 // enough to gain from more than one thread. A training forward keeps one workspace per fixed group
 // of rows (wasm-rows.ts), in shared memory, so its backward can run on any thread.
-import { shown, typeError } from '../errors';
+import { rangeError, shown, typeError } from '../errors';
 import type { BackendLayer, BackwardArgs, ForwardArgs, LayerParams, LayerSpec, Workspace } from './types';
 import {
   type CheckedBackward, type CheckedForward, readBackwardArgs, readForwardArgs, readParams, readSpec, requireObject,
@@ -148,7 +148,18 @@ export class WasmLayer implements BackendLayer {
     this.specKey = Object.values(this.spec).join();
     // A copy, as the layer is the weights at this moment; every instance that runs it packs its own from it.
     const data = threads.stash.floats(total);
-    for (const s of slots) data.set(params[s.field]!, s.offset);
+    for (const s of slots) {
+      const a = params[s.field]!;
+      // Checked whole above, after every getter ran; yet under test:asan's preload the copy has now
+      // and then (4 runs in about 50) found an array a getter detached, reading length 0 only by then. The
+      // caller gets the check's own error, not V8's.
+      try {
+        data.set(a, s.offset);
+      } catch (e) {
+        if (a.length === s.length) throw e;
+        throw rangeError(where, s.field, `a Float32Array of ${s.length} elements`, a);
+      }
+    }
     this.hold = { threads, image: { id: nextLayerId++, spec: this.spec, params: data }, freed: false };
     holds.register(this, this.hold);
   }
