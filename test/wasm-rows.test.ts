@@ -1,7 +1,7 @@
 // How the wasm backend cuts a call's batch rows (src/backend/wasm-rows.ts): evaluation slices are
 // whole 4-row tiles, never thinner than 8 rows while a thread would not go idle for it, and they
 // cover every row once, in order.
-import { type RowRange, evaluationSlices, trainingGroups } from '../src/backend/wasm-rows';
+import { MIN_PIECE_FLOPS, type RowRange, evaluationSlices, piecesFor, trainingGroups } from '../src/backend/wasm-rows';
 
 const sizes = (slices: RowRange[]) => slices.map((s) => s.rows);
 
@@ -19,7 +19,10 @@ describe('evaluationSlices', () => {
   test.each([
     // B, pieces asked, threads, slice rows
     [16, 4, 2, [8, 8]], // W1: 4-row slices would stream the weights twice as often
-    [64, 4, 2, [16, 16, 16, 16]], // S3: two slices per thread, each of 16 rows
+    [64, 4, 2, [16, 16, 16, 16]],
+    [64, 8, 2, Array(8).fill(8)], // S3 on two threads: four slices each, of 8 rows
+    [40, 8, 2, [12, 8, 12, 8]], // five 8-row slices would leave one thread a slice behind
+    [56, 8, 2, [8, 12, 8, 8, 12, 8]],
     [8, 2, 2, [4, 4]], // fewer rows than two 8-row slices: both threads still work
     [24, 6, 3, [8, 8, 8]],
     [20, 4, 2, [12, 8]], // whole tiles, as even as they allow
@@ -35,6 +38,23 @@ describe('evaluationSlices', () => {
     for (let B = 1; B <= 200; B++) {
       for (let threads = 1; threads <= 4; threads++) expectCover(evaluationSlices(B, 2 * threads, threads), B);
     }
+  });
+});
+
+describe('piecesFor', () => {
+  const piece = MIN_PIECE_FLOPS;
+  test.each([
+    // work in pieces' worth, threads, pieces
+    [1e6, 1, 1], // one thread: never cut
+    [1.9, 2, 1], // less than two pieces' worth stays whole
+    [2, 2, 2],
+    [3, 4, 3], // fewer pieces' worth than threads: one piece each
+    [3, 2, 2], // not three: one thread would run two of them, the other one
+    [5, 2, 4],
+    [1e6, 2, 8], // four per thread
+    [1e6, 3, 12],
+  ])('%d pieces of work on %i threads: %i pieces', (work, threads, want) => {
+    expect(piecesFor(work * piece, threads)).toBe(want);
   });
 });
 

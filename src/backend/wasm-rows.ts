@@ -41,15 +41,21 @@ function minPieceFlops(env: string | undefined, fallback: number): number {
 
 /**
  * Pieces per thread of a call that several threads share: the threads take them first come, so one
- * that the machine's other work slows down takes fewer instead of holding the call up.
+ * that the machine's other work slows down takes fewer instead of holding the call up. On shared
+ * VMs one core often runs at two thirds of the other's speed for seconds at a time
+ * (docs/PERFORMANCE.md, "Four pieces per thread").
  */
-const PIECES_PER_THREAD = 2;
+const PIECES_PER_THREAD = 4;
 
-/** How many pieces a call of this much work is cut into (1: it runs whole, on one thread). */
+/**
+ * How many pieces a call of this much work is cut into (1: it runs whole, on one thread): a whole
+ * number of pieces per thread once there are more than threads, so that equal threads end together.
+ */
 export function piecesFor(flops: number, threads: number): number {
   const byWork = MIN_PIECE_FLOPS === 0 ? Infinity : Math.floor(flops / MIN_PIECE_FLOPS);
   if (threads === 1 || byWork < 2) return 1;
-  return Math.min(threads * PIECES_PER_THREAD, byWork);
+  if (byWork <= threads) return byWork;
+  return threads * Math.min(PIECES_PER_THREAD, Math.floor(byWork / threads));
 }
 
 /** Cuts rows 0..B into ranges of `size` rows, the last taking what is left. */
@@ -71,13 +77,15 @@ export function trainingGroups(B: number): RowRange[] {
 const MIN_SLICE_ROWS = 8;
 
 /**
- * B rows in `pieces` slices of whole tiles, as even as tiles allow: fewer when B is small, and no
- * more than `threads` of them once slices would fall below MIN_SLICE_ROWS.
+ * B rows in `pieces` slices of whole tiles, as even as tiles allow: fewer when B is small, no more
+ * than `threads` of them once slices would fall below MIN_SLICE_ROWS, and past that a whole number
+ * per thread (five equal slices on two equal threads end at 3/5 of the call, two at 1/2).
  */
 export function evaluationSlices(B: number, pieces: number, threads: number): RowRange[] {
   const tiles = Math.ceil(B / TILE_ROWS);
   const most = Math.min(pieces, tiles);
-  const n = Math.max(1, Math.min(most, threads), Math.min(most, Math.floor(B / MIN_SLICE_ROWS)));
+  const thick = Math.min(most, Math.floor(B / MIN_SLICE_ROWS));
+  const n = Math.max(1, Math.min(most, threads), threads * Math.floor(thick / threads));
   const out: RowRange[] = [];
   let b0 = 0;
   for (let i = 0; i < n; i++) {
