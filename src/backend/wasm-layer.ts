@@ -96,6 +96,30 @@ async function inSlices(rows: number, rowBytes: number, copy: (r0: number, r1: n
   }
 }
 
+/** Bytes in a page: touching one byte of each maps the page. */
+const PAGE_BYTES = 4096;
+
+/**
+ * Writes one byte of each page of `arrays` back to itself, the event loop running every
+ * SLICE_BYTES: done while the workers compute, a fresh output's first touches (page faults, ~18 µs
+ * each on these VMs) overlap the compute rather than follow it. A byte keeps every value's bits;
+ * only this thread writes the caller's arrays (the workers write shared memory), and a shared one is
+ * left alone.
+ */
+async function touchPages(arrays: (ArrayBufferView | undefined)[]): Promise<void> {
+  let touched = 0;
+  for (const a of arrays) {
+    // A detached array is left to the copy-out, which reports it; detached meanwhile, the view
+    // empties and the loop ends.
+    if (!a || a.byteLength === 0 || a.buffer instanceof SharedArrayBuffer) continue;
+    const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    for (let i = 0; i < bytes.length; i += PAGE_BYTES) {
+      if (++touched % (SLICE_BYTES / PAGE_BYTES) === 0) await new Promise((resolve) => setImmediate(resolve));
+      bytes[i] = bytes[i];
+    }
+  }
+}
+
 /** rows [r0, r1) of `width` floats, rows srcStride apart in src and dstStride apart in dst. */
 function copyRows(dst: Float32Array, dstStride: number, src: Float32Array, srcStride: number, r0: number, r1: number, width: number): void {
   if (dstStride === width && srcStride === width) {
@@ -299,11 +323,14 @@ export class WasmLayer implements BackendLayer {
       });
       lentAll.push(...lent.filter((w) => w !== undefined));
       let first = 0;
-      const answers = await allOf(runs.map((ranges) => {
+      const computing = allOf(runs.map((ranges) => {
         const image = this.hold.image;
         const workspaces = a.training ? lent.slice(first, (first += ranges.length)) : undefined;
         return pool.run({ kind: 'forward', where, layer: image.id, args: job, ranges, workspaces }, image) as Promise<ForwardAnswer>;
       }));
+      computing.catch(() => {}); // awaited below, once the pages are touched
+      await touchPages([a.y, a.hN, a.cN]);
+      const answers = await computing;
       if (a.training) {
         workspaces = answers.flatMap((w) => w!).map((w, i) => w ?? lent[i]!);
         groups.forEach((r, i) => {
@@ -413,19 +440,22 @@ export class WasmLayer implements BackendLayer {
         kind: 'backward', where, layer: image.id, args: job, B, partials: into, length: n, first, fold,
         groups: groups.slice(first, end).map((g) => ({ range: g.range, workspace: g })),
       }, image);
+      let computing: Promise<unknown>;
       if (runs.length === 1) {
         // One thread sums the groups as it goes, in order.
-        await backwardJob(0, groups.length, sum, true);
+        computing = backwardJob(0, groups.length, sum, true);
       } else {
         // Each thread keeps its groups' gradients apart; then each thread sums a range of elements over all groups, in order.
         partials = stash.floats(groups.length * n);
-        await allOf(runs.map(([first, end]) => backwardJob(first, end, partials!, false)));
-        await allOf(runs.map((_, i) => pool.run({
+        computing = allOf(runs.map(([first, end]) => backwardJob(first, end, partials!, false))).then(() => allOf(runs.map((_, i) => pool.run({
           kind: 'sum', out: sum, partials: partials!, count: groups.length, length: n,
           start: Math.floor((n * i) / runs.length), end: Math.floor((n * (i + 1)) / runs.length),
-        })));
+        }))));
       }
+      computing.catch(() => {}); // awaited below, once the pages are touched
       const grads = a.grads as unknown as Record<string, Float32Array>;
+      await touchPages([a.dX, a.dh0, a.dc0, ...this.slots.map((s) => grads[s.field])]);
+      await computing;
       const outputs: [string, Float32Array | undefined, number][] = [
         ['dX', a.dX, rows * I], ['dh0', a.dh0, B * hout], ['dc0', a.dc0, B * H],
         ...this.slots.map((s): [string, Float32Array, number] => [`grads.${s.field}`, grads[s.field], s.length]),
