@@ -1,4 +1,4 @@
-// The wasm GEMM's tiles (assembly/gemm): 6-row tiles, 4-row ones at the end of a block of A
+// The wasm GEMM's tiles (assembly/gemm): 5-row tiles, 6- and 4-row ones at the end of a block of A
 // (tileRows), blocks of 132 rows and 512 of K. A row of C must come out the same bits whichever tile
 // and block it fell in (the thread-count checks in wasm-threads.test.ts rely on it), match a
 // double-precision product, and nothing past C may be written.
@@ -41,9 +41,10 @@ describeWasm('wasm gemm tiles', () => {
     }
   }
 
-  // Row counts around every tile and block split: 4-row tiles alone, 6 + 4, 4 + 4 in place of 6 + 2,
-  // 4 + 3 in place of 6 + 1, 5 rows in a 6-row tile, a block of 132 and the rows after it.
-  const rowCounts = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 19, 20, 131, 132, 133, 138, 140];
+  // Row counts around every tile and block split: 4-row tiles alone (1-4, 8), 3 rows in a 4-row tile
+  // after 4 (7), 5 + 4, 5 + 6 (11), 6 + 6 (12), 5 + 4 + 4 (13), 5 + 5 + 6 (16), a block of 132
+  // (5 × 24 + 6 + 6) and the rows after it.
+  const rowCounts = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 19, 20, 131, 132, 133, 138, 140];
 
   test.each([
     [37, 3],

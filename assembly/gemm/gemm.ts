@@ -1,13 +1,13 @@
 // Matrix products in the BLIS manner: a kc × nc block of op(B) packed into NR-column panels, an
-// mc × kc block of op(A) packed into panels of 6 rows (4 at its end, tileRows), and the microkernels
+// mc × kc block of op(A) packed into panels of 5 rows (6 or 4 at its end, tileRows), and the microkernels
 // swept over every tile with one B panel held in L1 while the A panels stream from L2. The blocking
 // is fixed, so every output element is always summed in the same order.
-import { MR, NR, f32_gemm_4x8__wasmsimd, f32_gemm_6x8__wasmsimd, tileRows } from './microkernel';
+import { MR, MR_WIDE, NR, f32_gemm_4x8__wasmsimd, f32_gemm_5x8__wasmsimd, f32_gemm_6x8__wasmsimd, tileRows } from './microkernel';
 import { packPanelsA, packPanelsB } from './pack';
 
 const KC = 512;
-// A multiple of MR, so a whole block is 6-row tiles; a shorter block's last panel, padded to 4 or 6
-// rows, still ends within MC · KC floats.
+// Whole tiles (5 × 24 + 6 + 6); a shorter block pads a panel only when it has 1-3 or 7 rows, and
+// then to at most 8, so every block's panels end within MC · KC floats.
 const MC = 132;
 const NC = 1024; // a multiple of NR
 
@@ -63,7 +63,8 @@ function multiplyBlock(mc: i32, nc: i32, kc: i32, aPanels: usize, bPanels: usize
       const mr = min(h, mc - i);
       const aPanel = aPanels + ((<usize>i * <usize>kc) << 2);
       const cTile = c + ((<usize>i * ldc + <usize>j) << 2);
-      if (h == MR) f32_gemm_6x8__wasmsimd(kc, aPanel, bPanel, cTile, ldc, mr, nr, accumulate);
+      if (h == MR) f32_gemm_5x8__wasmsimd(kc, aPanel, bPanel, cTile, ldc, mr, nr, accumulate);
+      else if (h == MR_WIDE) f32_gemm_6x8__wasmsimd(kc, aPanel, bPanel, cTile, ldc, mr, nr, accumulate);
       else f32_gemm_4x8__wasmsimd(kc, aPanel, bPanel, cTile, ldc, mr, nr, accumulate);
       i += mr;
     }

@@ -1,5 +1,5 @@
 // Operands rearranged into the panels the microkernel reads. A panel holds kc groups of `width` lanes:
-// the rows of op(A) one tile covers (6 or 4, tileRows), or NR columns of op(B). Lanes past the matrix
+// the rows of op(A) one tile covers (5, 6 or 4, tileRows), or NR columns of op(B). Lanes past the matrix
 // edge are zero, so the kernel always reads whole panels and never memory outside them.
 import { NR, tileRows } from './microkernel';
 

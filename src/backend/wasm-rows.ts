@@ -16,8 +16,8 @@ const MIN_GROUP_ROWS = 8;
 /** Nor more groups than this: each costs one pass over the layer's gradients when they are summed. */
 const MAX_GROUPS = 16;
 /**
- * Groups come in multiples of this many rows: the gemm cuts any multiple of 4 into whole 6- and
- * 4-row tiles (assembly/gemm: a block's last 7 or 8 rows go as two 4-row tiles), so none is wasted.
+ * Groups come in multiples of this many rows: the gemm cuts any multiple of 4 into whole 5-, 6- and
+ * 4-row tiles (assembly/gemm, tileRows: 8 rows as 4 + 4, 12 as 6 + 6, 16 as 5 + 5 + 6), so none is wasted.
  */
 const TILE_ROWS = 4;
 
