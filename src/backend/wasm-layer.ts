@@ -100,23 +100,20 @@ async function inSlices(rows: number, rowBytes: number, copy: (r0: number, r1: n
 const PAGE_BYTES = 4096;
 
 /**
- * Writes one byte of each page of `arrays` back to itself, the event loop running every
- * SLICE_BYTES: done while the workers compute, a fresh output's first touches (page faults, ~18 µs
- * each on these VMs) overlap the compute rather than follow it. A byte keeps every value's bits;
- * only this thread writes the caller's arrays (the workers write shared memory), and a shared one is
- * left alone.
+ * Writes one byte of each page of `arrays` back to itself, in inSlices' slices: done while the
+ * workers compute, a fresh output's first touches (page faults, ~18 µs each on these VMs) overlap
+ * the compute rather than follow it. A byte keeps every value's bits; only this thread writes the
+ * caller's arrays (the workers write shared memory), and a shared one is left alone.
  */
 async function touchPages(arrays: (ArrayBufferView | undefined)[]): Promise<void> {
-  let touched = 0;
   for (const a of arrays) {
     // A detached array is left to the copy-out, which reports it; detached meanwhile, the view
-    // empties and the loop ends.
+    // empties and the touches stop.
     if (!a || a.byteLength === 0 || a.buffer instanceof SharedArrayBuffer) continue;
     const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    for (let i = 0; i < bytes.length; i += PAGE_BYTES) {
-      if (++touched % (SLICE_BYTES / PAGE_BYTES) === 0) await new Promise((resolve) => setImmediate(resolve));
-      bytes[i] = bytes[i];
-    }
+    await inSlices(Math.ceil(bytes.length / PAGE_BYTES), PAGE_BYTES, (p0, p1) => {
+      for (let at = p0 * PAGE_BYTES; at < p1 * PAGE_BYTES && at < bytes.length; at += PAGE_BYTES) bytes[at] = bytes[at];
+    });
   }
 }
 
